@@ -21,7 +21,7 @@ function packageDir(name) {
   }
 }
 
-function tryScript(label, dir, script, env) {
+function tryScript(label, dir, script, env, check) {
   if (!dir || !existsSync(path.join(dir, script))) {
     console.log(`[refree] ${label}: package not installed, skipped`);
     return;
@@ -31,12 +31,17 @@ function tryScript(label, dir, script, env) {
     return;
   }
   const r = spawnSync(process.execPath, [script], { cwd: dir, env: { ...process.env, ...env }, stdio: 'pipe', timeout: 180_000 });
-  if (r.status === 0) console.log(`[refree] ${label}: ok`);
+  if (r.status === 0) console.log(`[refree] ${label}: ${check ? check() : 'ok'}`);
   else {
-    const why = (r.error?.message ?? r.stderr?.toString().trim().split('\n').pop() ?? `exit ${r.status}`).slice(0, 200);
+    const lines = (r.stderr?.toString() ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+    const why = (r.error?.message ?? lines.find((l) => /error/i.test(l)) ?? lines[0] ?? `exit ${r.status}`).slice(0, 200);
     console.log(`[refree] ${label}: not available (${why}); the app works without it, see README "Offline installs"`);
   }
 }
 
 tryScript('Electron binary', packageDir('electron'), 'install.js', { ELECTRON_SKIP_BINARY_DOWNLOAD: '' });
-tryScript('onnxruntime CUDA libraries', packageDir('onnxruntime-node'), 'script/install.js', {});
+const ortDir = packageDir('onnxruntime-node');
+tryScript('onnxruntime CUDA libraries', ortDir, 'script/install.js', {}, () => {
+  const lib = path.join(ortDir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+  return existsSync(lib) ? 'installed' : 'not installed (no CUDA found on this machine); CPU and WebGPU work without it';
+});

@@ -12,7 +12,7 @@ export function ort(): Ort {
   try {
     cached = require('onnxruntime-node') as Ort;
   } catch (e) {
-    throw new Error(`onnxruntime-node could not be loaded (${(e as Error).message.split('\n')[0]}). Run "npm ci" again; on Linux x64 it needs glibc 2.28 or newer.`);
+    throw new Error(`onnxruntime-node could not be loaded (${(e as Error).message.split('\n')[0]}). Run "npm ci" again; on Linux x64 it needs glibc 2.28 or newer.`, { cause: e });
   }
   return cached;
 }
