@@ -12,7 +12,7 @@ export function callerFrame(): string {
   for (const line of stack) {
     const frame = line.trim().replace(/^at\s+/, '');
     const inGraph = GRAPH_DIR.test(frame) && !/\.test\.ts\b/.test(frame);
-    if (!inGraph && !/(^|\()node:/.test(frame) && !frame.includes('node_modules')) return frame;
+    if (!inGraph && !/(^|\()node:/.test(frame) && !frame.includes('node_modules') && !/\(<anonymous>\)$|^<anonymous>$/.test(frame)) return frame;
   }
   return stack[0]?.trim().replace(/^at\s+/, '') ?? 'unknown caller';
 }
