@@ -4,6 +4,7 @@
 import type { AnyTypedArray, DType } from './dtype.js';
 import { BYTES_PER_ELEMENT, allocTyped } from './dtype.js';
 import { GraphBuildError, ShapeError } from './errors.js';
+import { floatToHalfBits } from './half.js';
 
 export type Shape = readonly number[];
 
@@ -114,6 +115,7 @@ export class Graph {
   readonly outputs: Tensor[] = [];
   private nextId = 0;
   private readonly names = new Set<string>();
+  private readonly nextSuffix = new Map<string, number>();
   private readonly scopes: string[] = [];
   private readonly constCache = new Map<string, Tensor>();
   /** When set, new nodes go here instead of `nodes` (used to build lowerings at emission time). */
@@ -137,10 +139,13 @@ export class Graph {
       this.names.add(full);
       return full;
     }
-    for (let i = 1; ; i++) {
+    // Resume from the last suffix handed out for this base: names are never released, so every
+    // smaller suffix is still taken, and scanning from 1 made building a 15k-node graph quadratic.
+    for (let i = this.nextSuffix.get(full) ?? 1; ; i++) {
       const candidate = `${full}_${i}`;
       if (!this.names.has(candidate)) {
         this.names.add(candidate);
+        this.nextSuffix.set(full, i + 1);
         return candidate;
       }
     }
@@ -186,6 +191,7 @@ export class Graph {
     if (key && this.constCache.has(key)) return this.constCache.get(key)!;
     const data = allocTyped(dtype, size);
     if (data instanceof BigInt64Array) for (let i = 0; i < size; i++) data[i] = BigInt(values[i] as number | bigint);
+    else if (dtype === 'float16') for (let i = 0; i < size; i++) data[i] = floatToHalfBits(Number(values[i]));
     else for (let i = 0; i < size; i++) (data as Float64Array)[i] = Number(values[i]);
     const t = this.newTensor('const', dtype, shape, 'initializer', null);
     this.initializers.set(t, { kind: 'inline', data });

@@ -73,7 +73,7 @@ function attrProto(name: string, a: Attr): AttributeProto {
 export function tensorProto(t: Tensor, data: InitializerData): TensorProto {
   const base = { name: t.name, dataType: ONNX_DTYPE[t.dtype], dims: t.shape.map((d) => BigInt(d)) };
   if (data.kind === 'inline') {
-    const bytes = new Uint8Array(data.data.buffer, data.data.byteOffset, data.data.byteLength);
+    const bytes = new Uint8Array(data.data.buffer as ArrayBuffer, data.data.byteOffset, data.data.byteLength);
     return create(TensorProtoSchema, { ...base, rawData: bytes });
   }
   const entry = (key: string, value: string) => create(StringStringEntryProtoSchema, { key, value });
