@@ -6,7 +6,7 @@
 //     Without them the engine falls back to WebGPU or CPU and `refree doctor` says why.
 // Set REFREE_SKIP_DOWNLOADS=1 to skip both (CI does).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -37,6 +37,14 @@ function tryScript(label, dir, script, env, check) {
     const why = (r.error?.message ?? lines.find((l) => /error/i.test(l)) ?? lines[0] ?? `exit ${r.status}`).slice(0, 200);
     console.log(`[refree] ${label}: not available (${why}); the app works without it, see README "Offline installs"`);
   }
+}
+
+// The ffmpeg/ffprobe packages ship their binaries inside the npm tarball; their only install step is a
+// chmod, which allowScripts skips. Doing it here is safe and needs no network.
+for (const name of ['@ffmpeg-installer/linux-x64/ffmpeg', '@ffprobe-installer/linux-x64/ffprobe']) {
+  const dir = packageDir(path.dirname(name));
+  const bin = dir && path.join(dir, path.basename(name));
+  if (bin && existsSync(bin)) chmodSync(bin, 0o755);
 }
 
 tryScript('Electron binary', packageDir('electron'), 'install.js', { ELECTRON_SKIP_BINARY_DOWNLOAD: '' });

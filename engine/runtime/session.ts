@@ -33,7 +33,8 @@ export function sessionOptions(o: SessionOptions): InferenceSession.SessionOptio
   const backend = o.backend ?? 'cpu';
   const extra: Record<string, Record<string, string>> = {};
   if (o.disableCse) extra.optimization = { disable_specified_optimizers: 'CommonSubexpressionElimination' };
-  if (o.disableCpuFallback) extra.session = { disable_cpu_ep_fallback: '1' };
+  // Only meaningful for a GPU backend: on the cpu backend ORT would reject every node.
+  if (o.disableCpuFallback && backend !== 'cpu') extra.session = { disable_cpu_ep_fallback: '1' };
   return {
     executionProviders: [backend],
     graphOptimizationLevel: o.optimization ?? 'all',

@@ -5,7 +5,7 @@ import { ShapeError } from '../errors.js';
 import { registerVjp } from '../vjp-registry.js';
 import { normAxis } from './broadcast.js';
 import { expandTo, reshape } from './shape.js';
-import { mul } from './elementwise.js';
+import { cast, compare, div, exp, mul, sub } from './elementwise.js';
 
 function reduceShape(op: string, x: Tensor, axes: readonly number[], keepdims: boolean): { axes: number[]; shape: number[] } {
   const norm = axes.map((a) => normAxis(a, x.rank));
@@ -29,9 +29,22 @@ export function reduceMean(x: Tensor, axes?: readonly number[], keepdims = false
   return reduce('ReduceMean', x, axes ?? x.shape.map((_, i) => i), keepdims);
 }
 
+/** The largest value over `axes` (all when omitted). Its gradient is split evenly among tied maxima. */
+export function reduceMax(x: Tensor, axes?: readonly number[], keepdims = false): Tensor {
+  return reduce('ReduceMax', x, axes ?? x.shape.map((_, i) => i), keepdims);
+}
+/** log(Σ exp(x)) over `axes`, computed stably by ORT (it subtracts the max first). */
+export function reduceLogSumExp(x: Tensor, axes?: readonly number[], keepdims = false): Tensor {
+  return reduce('ReduceLogSumExp', x, axes ?? x.shape.map((_, i) => i), keepdims);
+}
+
+/** The reduced axes of a reduction node (all when it has no axes input). */
+function axesOf(x: Tensor, axesT: Tensor | null): number[] {
+  return axesT ? Array.from(x.graph.inlineData(axesT) as BigInt64Array, Number) : x.shape.map((_, i) => i);
+}
 /** The gradient of a reduction: reshape to keepdims form, then broadcast back over the input. */
 function spreadBack(g: Tensor, x: Tensor, axesT: Tensor | null): Tensor {
-  const axes = axesT ? Array.from(x.graph.inlineData(axesT) as BigInt64Array, Number) : x.shape.map((_, i) => i);
+  const axes = axesOf(x, axesT);
   const keep = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   return expandTo(reshape(g, keep), x.shape);
 }
@@ -41,4 +54,21 @@ registerVjp('ReduceMean', ({ node }, [g]) => {
   const x = node.inputs[0]!;
   const y = node.outputs[0]!;
   return [mul(spreadBack(g!, x, node.inputs[1] ?? null), y.size / x.size), null];
+});
+
+// The gradient goes to the positions equal to the max. Ties share it equally (mask / count), which is
+// the subgradient torch.amax uses; with distinct values it is exactly the arg-max indicator.
+registerVjp('ReduceMax', ({ node }, [g]) => {
+  const x = node.inputs[0]!;
+  const axesT = node.inputs[1] ?? null;
+  const mask = cast(compare('Equal', x, spreadBack(node.outputs[0]!, x, axesT)), x.dtype);
+  const count = reduceSum(mask, axesOf(x, axesT), true);
+  return [mul(spreadBack(g!, x, axesT), div(mask, count)), null];
+});
+// d lse / dx = softmax(x) over the reduced axes = exp(x - lse).
+registerVjp('ReduceLogSumExp', ({ node }, [g]) => {
+  const x = node.inputs[0]!;
+  const axesT = node.inputs[1] ?? null;
+  const p = exp(sub(x, spreadBack(node.outputs[0]!, x, axesT)));
+  return [mul(spreadBack(g!, x, axesT), p), null];
 });

@@ -3,7 +3,7 @@ import type { Shape, Tensor } from '../graph.js';
 import { ints } from '../graph.js';
 import { ShapeError } from '../errors.js';
 import { registerVjp } from '../vjp-registry.js';
-import { broadcastAxes, broadcastShapes, sameShape, sizeOf } from './broadcast.js';
+import { broadcastAxes, broadcastShapes, normAxis, sameShape, sizeOf } from './broadcast.js';
 import { reduceSum } from './reduce.js';
 
 /** Reshape with at most one -1 (inferred) and 0 meaning "keep this dimension". */
@@ -52,6 +52,44 @@ export function unbroadcast(gradient: Tensor, shape: Shape): Tensor {
   return reshape(summed, shape);
 }
 
+/** Inserts size-1 axes; `axes` index the output (ONNX Unsqueeze), negatives count from its end. */
+export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
+  const outRank = x.rank + axes.length;
+  const norm = axes.map((a) => normAxis(a, outRank));
+  if (norm.some((a) => a < 0) || new Set(norm).size !== norm.length) {
+    throw new ShapeError('Unsqueeze', [x.shape], `axes [${axes.join(',')}] must be distinct and within output rank ${outRank}`);
+  }
+  if (norm.length === 0) return x;
+  const set = new Set(norm);
+  const shape: number[] = [];
+  let k = 0;
+  for (let i = 0; i < outRank; i++) shape.push(set.has(i) ? 1 : x.shape[k++]!);
+  const sorted = [...norm].sort((a, b) => a - b);
+  return x.graph.node('Unsqueeze', [x, x.graph.int64s(sorted)], {}, [{ dtype: x.dtype, shape }])[0]!;
+}
+
+/** Removes size-1 axes: the given ones (each must be 1), or every size-1 axis when omitted. */
+export function squeeze(x: Tensor, axes?: readonly number[]): Tensor {
+  const norm = axes ? axes.map((a) => normAxis(a, x.rank)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+  if (norm.some((a) => a < 0) || new Set(norm).size !== norm.length) {
+    throw new ShapeError('Squeeze', [x.shape], `axes [${(axes ?? []).join(',')}] must be distinct and within rank ${x.rank}`);
+  }
+  const bad = norm.filter((a) => x.shape[a] !== 1);
+  if (bad.length) throw new ShapeError('Squeeze', [x.shape], `axes [${bad.join(',')}] do not have size 1`);
+  if (norm.length === 0) return x;
+  const set = new Set(norm);
+  const shape = x.shape.filter((_, i) => !set.has(i));
+  const sorted = [...norm].sort((a, b) => a - b);
+  return x.graph.node('Squeeze', [x, x.graph.int64s(sorted)], {}, [{ dtype: x.dtype, shape }])[0]!;
+}
+
+/** Collapses axes [0, axis) and [axis, rank) into a 2-D tensor (ONNX Flatten semantics, via Reshape). */
+export function flatten(x: Tensor, axis = 1): Tensor {
+  const a = axis < 0 ? axis + x.rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a > x.rank) throw new ShapeError('Flatten', [x.shape], `axis ${axis} out of range for rank ${x.rank}`);
+  return reshape(x, [sizeOf(x.shape.slice(0, a)), sizeOf(x.shape.slice(a))]);
+}
+
 function inversePerm(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
   perm.forEach((p, i) => (inv[p] = i));
@@ -62,3 +100,6 @@ registerVjp('Reshape', ({ node }, [g]) => [reshape(g!, node.inputs[0]!.shape), n
 registerVjp('Transpose', ({ node }, [g]) => [transpose(g!, inversePerm(node.attrInts('perm')))]);
 registerVjp('Expand', ({ node }, [g]) => [unbroadcast(g!, node.inputs[0]!.shape), null]);
 registerVjp('Identity', (_ctx, [g]) => [g]);
+// Unsqueeze/Squeeze only relabel axes: the gradient is the incoming one in the input's shape.
+registerVjp('Unsqueeze', ({ node }, [g]) => [reshape(g!, node.inputs[0]!.shape), null]);
+registerVjp('Squeeze', ({ node }, [g]) => [reshape(g!, node.inputs[0]!.shape), null]);

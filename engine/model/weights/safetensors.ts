@@ -52,7 +52,7 @@ export interface SafetensorsTensorInfo {
 }
 
 export interface SafetensorsHeader {
-  /** Tensors in header order. */
+  /** Tensors in data order (by begin offset; JSON.parse does not keep key order for names like "0"). */
   readonly tensors: readonly SafetensorsTensorInfo[];
   readonly metadata: Readonly<Record<string, string>>;
   /** Bytes of tensor data the header describes (the largest `end` offset). */
@@ -160,6 +160,7 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
     }
     if (!reach || t.dataOffsets[1] > reach.dataOffsets[1]) reach = t;
   }
+  tensors.sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
   return { tensors, metadata, dataBytes };
 }
 
@@ -232,12 +233,12 @@ export class SafetensorsFile {
     }
   }
 
-  /** Tensor names in header order. */
+  /** Tensor names in data order. */
   names(): string[] {
     return this.order.map((t) => t.name);
   }
 
-  /** Every tensor's description, in header order. */
+  /** Every tensor's description, in data order. */
   tensors(): readonly SafetensorsTensorInfo[] {
     return this.order;
   }

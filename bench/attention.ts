@@ -1,0 +1,178 @@
+// `npm run bench -- attention [--quick] [--json] [--block N] [--only naive|blockwise|blockwise-nopattern]`
+//
+// Attention training-step memory and time on CPU: fwd+bwd of sum(attn(xWq, xWk, xWv) · r) with respect
+// to Wq, Wk, Wv, at 8k and 16k tokens (--quick: 8k only), width 256, 4 heads (Dh 64), B=1, float32,
+// naive (materialised softmax) against blockwise (flash-style recompute with scheduling guards).
+// Both run through CompiledGraph with the engine's session options (CSE off). A third row,
+// blockwise-nopattern, opens the same graph with ORT's memory pattern off: with the pattern on, the
+// pattern's single block is allocated next to the arena chunks the first run left behind, which
+// roughly doubles the peak of a graph whose tensors are all short-lived.
+//
+// Peak memory is measured honestly: each case runs in a fresh child process (this same file, with
+// --case), which reports its max RSS minus its RSS just before the ORT session is created. The time
+// is one step after one warm-up step. The L1 norms of the three gradients are printed so the two
+// forms can be seen to compute the same thing.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Graph } from '../engine/graph/graph.js';
+import type { Tensor } from '../engine/graph/graph.js';
+import { grad } from '../engine/graph/autodiff.js';
+import { attentionBlockwise, attentionNaive } from '../engine/graph/ops/attention.js';
+import { matmul } from '../engine/graph/ops/matmul.js';
+import { mul } from '../engine/graph/ops/elementwise.js';
+import { reduceSum } from '../engine/graph/ops/reduce.js';
+import { reshape, transpose } from '../engine/graph/ops/shape.js';
+import { seededValues } from '../engine/graph/testing/gradcheck.js';
+import { CompiledGraph, sessionOptions } from '../engine/runtime/session.js';
+import type { SessionOptions } from '../engine/runtime/session.js';
+import { serialize } from '../engine/graph/onnx/serialize.js';
+import { ort } from '../engine/runtime/ort.js';
+
+const WIDTH = 256;
+const HEADS = 4;
+type Impl = 'naive' | 'blockwise' | 'blockwise-nopattern';
+const IMPLS: readonly Impl[] = ['naive', 'blockwise', 'blockwise-nopattern'];
+
+interface CaseResult {
+  impl: Impl;
+  tokens: number;
+  blockSize: number | null;
+  /** max RSS of the case's process minus its RSS before session creation, MiB. */
+  peakMiB: number;
+  baselineMiB: number;
+  createS: number;
+  warmupS: number;
+  stepS: number;
+  /** L1 norms of dWq, dWk, dWv. */
+  gradL1: [number, number, number];
+}
+
+const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+function buildStep(impl: Impl, tokens: number, blockSize: number) {
+  const g = new Graph(`bench-attention-${impl}`);
+  const x = g.input('x', 'float32', [1, tokens, WIDTH]);
+  const r = g.input('r', 'float32', [1, tokens, WIDTH]);
+  const w = ['wq', 'wk', 'wv'].map((n) => g.input(n, 'float32', [WIDTH, WIDTH]));
+  const heads = (t: Tensor): Tensor => transpose(reshape(t, [1, tokens, HEADS, WIDTH / HEADS]), [0, 2, 1, 3]);
+  const [q, k, v] = w.map((wi) => heads(matmul(x, wi))) as [Tensor, Tensor, Tensor];
+  const o = impl === 'naive' ? attentionNaive(q, k, v) : attentionBlockwise(q, k, v, { blockSize });
+  const merged = reshape(transpose(o, [0, 2, 1, 3]), [1, tokens, WIDTH]);
+  const loss = reduceSum(mul(merged, r));
+  const grads = grad(loss, w);
+  const outputs = [g.alias(loss, 'loss'), ...grads.map((t, i) => g.alias(t, `grad_${i}`))];
+  return { g, outputs };
+}
+
+/** The engine's session options with ORT's memory pattern off (SessionOptions has no switch for it). */
+async function openWithoutMemPattern(g: Graph, opts: SessionOptions & { outputs: Tensor[] }) {
+  const O = ort();
+  const session = await O.InferenceSession.create(serialize(g, opts), { ...sessionOptions(opts), enableMemPattern: false });
+  return {
+    async run(feeds: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
+      const ortFeeds = Object.fromEntries(g.inputs.map((t) => [t.name, new O.Tensor('float32', feeds[t.name]!, [...t.shape])]));
+      const out = await session.run(ortFeeds);
+      return Object.fromEntries(opts.outputs.map((t) => [t.name, out[t.name]!.data as Float32Array]));
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Child-process side: builds, compiles and runs one case, then prints one JSON line. */
+async function runCase(impl: Impl, tokens: number, blockSize: number): Promise<CaseResult> {
+  const { g, outputs } = buildStep(impl, tokens, blockSize);
+  const feeds = {
+    x: Float32Array.from(seededValues(tokens * WIDTH, 1)),
+    r: Float32Array.from(seededValues(tokens * WIDTH, 2)),
+    // Weights of scale ~1/sqrt(width) keep the logits O(1), as in a trained layer.
+    wq: Float32Array.from(seededValues(WIDTH * WIDTH, 3, -0.1, 0.1)),
+    wk: Float32Array.from(seededValues(WIDTH * WIDTH, 4, -0.1, 0.1)),
+    wv: Float32Array.from(seededValues(WIDTH * WIDTH, 5, -0.1, 0.1)),
+  };
+  const opts = { outputs, disableCse: true, optimization: 'all' } as const;
+  const baseline = process.memoryUsage().rss;
+  let t = performance.now();
+  const session = impl === 'blockwise-nopattern' ? await openWithoutMemPattern(g, opts) : await CompiledGraph.fromGraph(g, opts);
+  const createS = (performance.now() - t) / 1000;
+  t = performance.now();
+  await session.run(feeds);
+  const warmupS = (performance.now() - t) / 1000;
+  t = performance.now();
+  const res = await session.run(feeds);
+  const stepS = (performance.now() - t) / 1000;
+  const peak = process.resourceUsage().maxRSS * 1024;
+  await session.release();
+  const l1 = (a: Float32Array): number => a.reduce((s, x) => s + Math.abs(x), 0);
+  return {
+    impl,
+    tokens,
+    blockSize: impl === 'naive' ? null : blockSize,
+    peakMiB: mib(peak - baseline),
+    baselineMiB: mib(baseline),
+    createS: +createS.toFixed(2),
+    warmupS: +warmupS.toFixed(2),
+    stepS: +stepS.toFixed(2),
+    gradL1: [0, 1, 2].map((i) => l1(res[`grad_${i}`] as Float32Array)) as [number, number, number],
+  };
+}
+
+function spawnCase(impl: Impl, tokens: number, blockSize: number): Promise<CaseResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--case', impl, String(tokens), String(blockSize)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as CaseResult);
+      else reject(new Error(`attention bench case ${impl} T=${tokens} failed (exit ${code ?? signal}): ${out.slice(-500)}`));
+    });
+  });
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const tokensList = args.includes('--quick') ? [8192] : [8192, 16384];
+  const blockSize = Number(flag(args, '--block') ?? 256);
+  const only = flag(args, '--only') as Impl | undefined;
+  if (only && !IMPLS.includes(only)) throw new Error(`--only takes one of ${IMPLS.join(', ')}`);
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`--block takes a positive integer`);
+  const impls: Impl[] = only ? [only] : [...IMPLS];
+  const results: CaseResult[] = [];
+  // Cases run one after another: they share the CPU, and a parallel case would distort the timings.
+  for (const tokens of tokensList) for (const impl of impls) results.push(await spawnCase(impl, tokens, blockSize));
+  if (json) {
+    console.log(JSON.stringify({ bench: 'attention', width: WIDTH, heads: HEADS, batch: 1, dtype: 'float32', results }));
+    return;
+  }
+  console.log(`attention fwd+bwd (dWq, dWk, dWv), width ${WIDTH}, ${HEADS} heads, B=1, float32, CPU; one step after one warm-up`);
+  console.log('impl                 tokens  block  peak MiB  create s  warm-up s  step s  |dWq|₁ |dWk|₁ |dWv|₁');
+  for (const r of results) {
+    const cols = [
+      r.impl.padEnd(19),
+      String(r.tokens).padStart(7),
+      String(r.blockSize ?? '-').padStart(6),
+      r.peakMiB.toFixed(1).padStart(9),
+      r.createS.toFixed(2).padStart(9),
+      r.warmupS.toFixed(2).padStart(10),
+      r.stepS.toFixed(2).padStart(7),
+      r.gradL1.map((x) => x.toPrecision(7)).join(' '),
+    ];
+    console.log(cols.join(' '));
+  }
+}
+
+// Child mode: `node --import tsx bench/attention.ts --case <impl> <tokens> <blockSize>`.
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--case') {
+  const [impl, tokens, blockSize] = process.argv.slice(3);
+  const result = await runCase(impl as Impl, Number(tokens), Number(blockSize));
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

@@ -1,0 +1,110 @@
+// One training step as one ONNX graph: forward, loss, backward (autodiff) and AdamW on the flat
+// parameter vector. Inputs: params, adam_m, adam_v, step, lr and the model's data inputs; outputs:
+// loss and the next params/m/v/step, which the Trainer feeds back as the next step's inputs.
+// This is the small harness the nn tests and bench/graph.ts use; the real trainer lives elsewhere.
+import { Graph } from '../graph.js';
+import type { Tensor } from '../graph.js';
+import type { DType } from '../dtype.js';
+import { GraphBuildError } from '../errors.js';
+import type { ParamLayout, ParamSource } from '../params.js';
+import { FlatParams, InitializerParams, InputParams, LayoutCollector } from '../params.js';
+import type { AdamWConfig } from '../optim.js';
+import { adamw } from '../optim.js';
+import { CompiledGraph } from '../../runtime/session.js';
+import type { Feeds, SessionOptions } from '../../runtime/session.js';
+import type { LoraConfig, Weights } from './lora.js';
+
+export interface TrainGraphSpec {
+  /** Builds the model and returns its scalar loss; creates its own data inputs on `g`. */
+  loss: (g: Graph, w: Weights) => Tensor;
+  /** LoRA adapters are the trainable set; null trains every parameter (full fine-tuning). */
+  lora: LoraConfig | null;
+  /** Where frozen weights come from (default: inline initializers, seeded). Unused without LoRA. */
+  frozen?: (g: Graph) => ParamSource;
+  adam?: AdamWConfig;
+  /** dtype of the flat vector and optimizer state. */
+  dtype?: DType;
+}
+
+export interface TrainGraph {
+  graph: Graph;
+  layout: ParamLayout;
+  loss: Tensor;
+  /** loss, params_out, adam_m_out, adam_v_out, step_out */
+  outputs: Tensor[];
+}
+
+function weightsFor(g: Graph, trainable: ParamSource, spec: { lora: LoraConfig | null; frozen?: (g: Graph) => ParamSource }, scratch: boolean): Weights {
+  if (!spec.lora) return { frozen: trainable, trainable, lora: null };
+  // The layout pass never runs its graph: frozen weights there are plain inputs (nothing allocated).
+  const frozen = scratch ? new InputParams(g, trainable.dtype) : (spec.frozen?.(g) ?? new InitializerParams(g, 'float32'));
+  return { frozen, trainable, lora: spec.lora };
+}
+
+/** Runs the model code once on a scratch graph to learn the trainable layout. */
+export function trainableLayout(build: (g: Graph, w: Weights) => unknown, lora: LoraConfig | null, dtype: DType = 'float32'): ParamLayout {
+  const g = new Graph('layout');
+  const c = new LayoutCollector(g, dtype);
+  build(g, weightsFor(g, c, { lora }, true));
+  if (c.layout.size === 0) throw new GraphBuildError('trainableLayout', 'the model declared no trainable parameters');
+  return c.layout;
+}
+
+export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
+  const dtype = spec.dtype ?? 'float32';
+  const layout = trainableLayout(spec.loss, spec.lora, dtype);
+  const g = new Graph('train_step');
+  const flat = FlatParams.bind(g, layout, { dtype });
+  const m = g.input('adam_m', dtype, [layout.size]);
+  const v = g.input('adam_v', dtype, [layout.size]);
+  const step = g.input('step', dtype, []);
+  const lr = g.input('lr', dtype, []);
+  const loss = spec.loss(g, weightsFor(g, flat, spec, false));
+  if (loss.size !== 1) throw new GraphBuildError('buildTrainGraph', `loss must be a single value, got ${loss.toString()}`);
+  const next = adamw({ params: flat.flat, m, v, step, lr }, flat.gradient(loss), spec.adam);
+  const outputs = [g.alias(loss, 'loss'), g.alias(next.params, 'params_out'), g.alias(next.m, 'adam_m_out'), g.alias(next.v, 'adam_v_out'), g.alias(next.step, 'step_out')];
+  return { graph: g, layout, loss, outputs };
+}
+
+/**
+ * A forward-only graph over the same flat layout (e.g. targets from a teacher, evaluation, or the
+ * forward the bench compares a training step with). `build` returns the tensors to output.
+ */
+export function buildForwardGraph(build: (g: Graph, w: Weights) => Tensor[], layout: ParamLayout, spec: { lora: LoraConfig | null; frozen?: (g: Graph) => ParamSource; dtype?: DType }): { graph: Graph; outputs: Tensor[] } {
+  const g = new Graph('forward');
+  const flat = FlatParams.bind(g, layout, { dtype: spec.dtype ?? 'float32' });
+  const outs = build(g, weightsFor(g, flat, spec, false));
+  return { graph: g, outputs: outs.map((t, i) => g.alias(t, `out_${i}`)) };
+}
+
+/** Owns a training session and its state; each step feeds the previous step's outputs back in. */
+export class Trainer {
+  stepIndex = 1;
+  private constructor(
+    readonly session: CompiledGraph,
+    readonly layout: ParamLayout,
+    public params: Float32Array,
+    public m: Float32Array,
+    public v: Float32Array,
+  ) {}
+
+  static async open(tg: TrainGraph, opts: SessionOptions & { seed?: number; params?: Float32Array } = {}): Promise<Trainer> {
+    const session = await CompiledGraph.fromGraph(tg.graph, { ...opts, outputs: tg.outputs });
+    const n = tg.layout.size;
+    return new Trainer(session, tg.layout, opts.params ? Float32Array.from(opts.params) : tg.layout.initialize(opts.seed ?? 0), new Float32Array(n), new Float32Array(n));
+  }
+
+  /** One update with learning rate `lr`; returns the loss before the update. */
+  async step(data: Feeds, lr: number): Promise<number> {
+    const out = await this.session.run({ ...data, params: this.params, adam_m: this.m, adam_v: this.v, step: Float32Array.of(this.stepIndex), lr: Float32Array.of(lr) });
+    this.params = out.params_out as Float32Array;
+    this.m = out.adam_m_out as Float32Array;
+    this.v = out.adam_v_out as Float32Array;
+    this.stepIndex = (out.step_out as Float32Array)[0]!;
+    return (out.loss as Float32Array)[0]!;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
