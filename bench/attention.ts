@@ -1,17 +1,19 @@
-// `npm run bench -- attention [--quick] [--json] [--block N] [--only naive|blockwise|blockwise-nopattern]`
+// `npm run bench -- attention [--quick] [--json] [--block N] [--only naive|blockwise] [--pattern on|off]`
 //
 // Attention training-step memory and time on CPU: fwd+bwd of sum(attn(xWq, xWk, xWv) · r) with respect
-// to Wq, Wk, Wv, at 8k and 16k tokens (--quick: 8k only), width 256, 4 heads (Dh 64), B=1, float32,
-// naive (materialised softmax) against blockwise (flash-style recompute with scheduling guards).
-// Both run through CompiledGraph with the engine's session options (CSE off). A third row,
-// blockwise-nopattern, opens the same graph with ORT's memory pattern off: with the pattern on, the
-// pattern's single block is allocated next to the arena chunks the first run left behind, which
-// roughly doubles the peak of a graph whose tensors are all short-lived.
+// to Wq, Wk, Wv, at 8k and 16k tokens (--quick: 8k only), width 256, 4 heads (Dh 64), B=1, float32:
+// naive (softmax materialised and kept for the backward) against blockwise (flash-style recompute with
+// scheduling guards, engine/graph/ops/attention-blockwise.ts).
 //
-// Peak memory is measured honestly: each case runs in a fresh child process (this same file, with
-// --case), which reports its max RSS minus its RSS just before the ORT session is created. The time
-// is one step after one warm-up step. The L1 norms of the three gradients are printed so the two
-// forms can be seen to compute the same thing.
+// Each case runs with ORT's memory pattern on (the engine's CompiledGraph as it is) and off (the same
+// session options plus enableMemPattern: false). With the pattern on, the second run allocates the
+// pattern's one big block next to the arena chunks the first run left behind, so a training loop keeps
+// roughly twice its real peak. Naive at 16k with the pattern on would need ≈ 2 × 13 GB, more than the
+// 24 GB development machine, so that one case is skipped unless --pattern on asks for it.
+//
+// Peak memory is measured honestly: each case runs in a fresh child process (this file with --case),
+// which reports its max RSS minus its RSS just before the ORT session is created. The time is one step
+// after one warm-up step. The L1 norms of the three gradients show the two forms compute the same thing.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Graph } from '../engine/graph/graph.js';
@@ -23,20 +25,24 @@ import { mul } from '../engine/graph/ops/elementwise.js';
 import { reduceSum } from '../engine/graph/ops/reduce.js';
 import { reshape, transpose } from '../engine/graph/ops/shape.js';
 import { seededValues } from '../engine/graph/testing/gradcheck.js';
+import { serialize } from '../engine/graph/onnx/serialize.js';
 import { CompiledGraph, sessionOptions } from '../engine/runtime/session.js';
 import type { SessionOptions } from '../engine/runtime/session.js';
-import { serialize } from '../engine/graph/onnx/serialize.js';
 import { ort } from '../engine/runtime/ort.js';
 
 const WIDTH = 256;
 const HEADS = 4;
-type Impl = 'naive' | 'blockwise' | 'blockwise-nopattern';
-const IMPLS: readonly Impl[] = ['naive', 'blockwise', 'blockwise-nopattern'];
+type Impl = 'naive' | 'blockwise';
 
-interface CaseResult {
+interface Case {
   impl: Impl;
   tokens: number;
-  blockSize: number | null;
+  /** ORT's memory pattern (on is ORT's and CompiledGraph's default). */
+  memPattern: boolean;
+  blockSize: number;
+}
+
+interface CaseResult extends Case {
   /** max RSS of the case's process minus its RSS before session creation, MiB. */
   peakMiB: number;
   baselineMiB: number;
@@ -47,52 +53,56 @@ interface CaseResult {
   gradL1: [number, number, number];
 }
 
+interface Runner {
+  run(feeds: Record<string, Float32Array>): Promise<Record<string, unknown>>;
+  release(): Promise<void>;
+}
+
 const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
 
-function buildStep(impl: Impl, tokens: number, blockSize: number) {
-  const g = new Graph(`bench-attention-${impl}`);
-  const x = g.input('x', 'float32', [1, tokens, WIDTH]);
-  const r = g.input('r', 'float32', [1, tokens, WIDTH]);
+function buildStep(c: Case) {
+  const g = new Graph(`bench-attention-${c.impl}`);
+  const x = g.input('x', 'float32', [1, c.tokens, WIDTH]);
+  const r = g.input('r', 'float32', [1, c.tokens, WIDTH]);
   const w = ['wq', 'wk', 'wv'].map((n) => g.input(n, 'float32', [WIDTH, WIDTH]));
-  const heads = (t: Tensor): Tensor => transpose(reshape(t, [1, tokens, HEADS, WIDTH / HEADS]), [0, 2, 1, 3]);
+  const heads = (t: Tensor): Tensor => transpose(reshape(t, [1, c.tokens, HEADS, WIDTH / HEADS]), [0, 2, 1, 3]);
   const [q, k, v] = w.map((wi) => heads(matmul(x, wi))) as [Tensor, Tensor, Tensor];
-  const o = impl === 'naive' ? attentionNaive(q, k, v) : attentionBlockwise(q, k, v, { blockSize });
-  const merged = reshape(transpose(o, [0, 2, 1, 3]), [1, tokens, WIDTH]);
-  const loss = reduceSum(mul(merged, r));
-  const grads = grad(loss, w);
-  const outputs = [g.alias(loss, 'loss'), ...grads.map((t, i) => g.alias(t, `grad_${i}`))];
+  const o = c.impl === 'naive' ? attentionNaive(q, k, v) : attentionBlockwise(q, k, v, { blockSize: c.blockSize });
+  const loss = reduceSum(mul(reshape(transpose(o, [0, 2, 1, 3]), [1, c.tokens, WIDTH]), r));
+  const outputs = [g.alias(loss, 'loss'), ...grad(loss, w).map((t, i) => g.alias(t, `grad_${i}`))];
   return { g, outputs };
 }
 
 /** The engine's session options with ORT's memory pattern off (SessionOptions has no switch for it). */
-async function openWithoutMemPattern(g: Graph, opts: SessionOptions & { outputs: Tensor[] }) {
+async function openWithoutMemPattern(g: Graph, opts: SessionOptions & { outputs: Tensor[] }): Promise<Runner> {
   const O = ort();
   const session = await O.InferenceSession.create(serialize(g, opts), { ...sessionOptions(opts), enableMemPattern: false });
   return {
-    async run(feeds: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
+    async run(feeds) {
       const ortFeeds = Object.fromEntries(g.inputs.map((t) => [t.name, new O.Tensor('float32', feeds[t.name]!, [...t.shape])]));
       const out = await session.run(ortFeeds);
-      return Object.fromEntries(opts.outputs.map((t) => [t.name, out[t.name]!.data as Float32Array]));
+      return Object.fromEntries(opts.outputs.map((t) => [t.name, out[t.name]!.data]));
     },
     release: () => session.release(),
   };
 }
 
-/** Child-process side: builds, compiles and runs one case, then prints one JSON line. */
-async function runCase(impl: Impl, tokens: number, blockSize: number): Promise<CaseResult> {
-  const { g, outputs } = buildStep(impl, tokens, blockSize);
+/** Child-process side: builds, compiles and runs one case. */
+async function runCase(c: Case): Promise<CaseResult> {
+  const { g, outputs } = buildStep(c);
   const feeds = {
-    x: Float32Array.from(seededValues(tokens * WIDTH, 1)),
-    r: Float32Array.from(seededValues(tokens * WIDTH, 2)),
+    x: Float32Array.from(seededValues(c.tokens * WIDTH, 1)),
+    r: Float32Array.from(seededValues(c.tokens * WIDTH, 2)),
     // Weights of scale ~1/sqrt(width) keep the logits O(1), as in a trained layer.
     wq: Float32Array.from(seededValues(WIDTH * WIDTH, 3, -0.1, 0.1)),
     wk: Float32Array.from(seededValues(WIDTH * WIDTH, 4, -0.1, 0.1)),
     wv: Float32Array.from(seededValues(WIDTH * WIDTH, 5, -0.1, 0.1)),
   };
+  // The training-session settings that blockwise attention needs (CSE off); naive gets the same.
   const opts = { outputs, disableCse: true, optimization: 'all' } as const;
   const baseline = process.memoryUsage().rss;
   let t = performance.now();
-  const session = impl === 'blockwise-nopattern' ? await openWithoutMemPattern(g, opts) : await CompiledGraph.fromGraph(g, opts);
+  const session: Runner = c.memPattern ? await CompiledGraph.fromGraph(g, opts) : await openWithoutMemPattern(g, opts);
   const createS = (performance.now() - t) / 1000;
   t = performance.now();
   await session.run(feeds);
@@ -100,13 +110,11 @@ async function runCase(impl: Impl, tokens: number, blockSize: number): Promise<C
   t = performance.now();
   const res = await session.run(feeds);
   const stepS = (performance.now() - t) / 1000;
-  const peak = process.resourceUsage().maxRSS * 1024;
+  const peak = process.resourceUsage().maxRSS * 1024; // maxRSS is in KiB
   await session.release();
   const l1 = (a: Float32Array): number => a.reduce((s, x) => s + Math.abs(x), 0);
   return {
-    impl,
-    tokens,
-    blockSize: impl === 'naive' ? null : blockSize,
+    ...c,
     peakMiB: mib(peak - baseline),
     baselineMiB: mib(baseline),
     createS: +createS.toFixed(2),
@@ -116,9 +124,9 @@ async function runCase(impl: Impl, tokens: number, blockSize: number): Promise<C
   };
 }
 
-function spawnCase(impl: Impl, tokens: number, blockSize: number): Promise<CaseResult> {
+function spawnCase(c: Case): Promise<CaseResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--case', impl, String(tokens), String(blockSize)], {
+    const child = fork(fileURLToPath(import.meta.url), ['--case', JSON.stringify(c)], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
@@ -128,7 +136,7 @@ function spawnCase(impl: Impl, tokens: number, blockSize: number): Promise<CaseR
     child.on('exit', (code, signal) => {
       const line = out.trim().split('\n').pop() ?? '';
       if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as CaseResult);
-      else reject(new Error(`attention bench case ${impl} T=${tokens} failed (exit ${code ?? signal}): ${out.slice(-500)}`));
+      else reject(new Error(`attention bench case ${JSON.stringify(c)} failed (exit ${code ?? signal}): ${out.slice(-500)}`));
     });
   });
 }
@@ -140,26 +148,39 @@ function flag(args: string[], name: string): string | undefined {
 
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
-  const tokensList = args.includes('--quick') ? [8192] : [8192, 16384];
   const blockSize = Number(flag(args, '--block') ?? 256);
-  const only = flag(args, '--only') as Impl | undefined;
-  if (only && !IMPLS.includes(only)) throw new Error(`--only takes one of ${IMPLS.join(', ')}`);
-  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`--block takes a positive integer`);
-  const impls: Impl[] = only ? [only] : [...IMPLS];
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error('--block takes a positive integer');
+  const only = flag(args, '--only');
+  if (only !== undefined && only !== 'naive' && only !== 'blockwise') throw new Error('--only takes naive or blockwise');
+  const impls: readonly Impl[] = only ? [only] : ['naive', 'blockwise'];
+  const pattern = flag(args, '--pattern');
+  if (pattern !== undefined && pattern !== 'on' && pattern !== 'off') throw new Error('--pattern takes on or off');
+
+  const cases: Case[] = [];
+  for (const tokens of args.includes('--quick') ? [8192] : [8192, 16384]) {
+    for (const impl of impls) {
+      for (const memPattern of pattern ? [pattern === 'on'] : [false, true]) {
+        if (impl === 'naive' && memPattern && tokens > 8192 && pattern !== 'on') continue; // see the header
+        cases.push({ impl, tokens, memPattern, blockSize });
+      }
+    }
+  }
   const results: CaseResult[] = [];
-  // Cases run one after another: they share the CPU, and a parallel case would distort the timings.
-  for (const tokens of tokensList) for (const impl of impls) results.push(await spawnCase(impl, tokens, blockSize));
+  // One case at a time: they share the CPU, and a parallel case would distort both time and memory.
+  for (const c of cases) results.push(await spawnCase(c));
+
   if (json) {
     console.log(JSON.stringify({ bench: 'attention', width: WIDTH, heads: HEADS, batch: 1, dtype: 'float32', results }));
     return;
   }
-  console.log(`attention fwd+bwd (dWq, dWk, dWv), width ${WIDTH}, ${HEADS} heads, B=1, float32, CPU; one step after one warm-up`);
-  console.log('impl                 tokens  block  peak MiB  create s  warm-up s  step s  |dWq|₁ |dWk|₁ |dWv|₁');
+  console.log(`attention fwd+bwd (dWq, dWk, dWv), width ${WIDTH}, ${HEADS} heads, B=1, float32, CPU, CSE off; one step after one warm-up`);
+  console.log('impl       tokens  block  mem pattern  peak MiB  create s  warm-up s  step s  |dWq|₁ |dWk|₁ |dWv|₁');
   for (const r of results) {
     const cols = [
-      r.impl.padEnd(19),
+      r.impl.padEnd(9),
       String(r.tokens).padStart(7),
-      String(r.blockSize ?? '-').padStart(6),
+      (r.impl === 'naive' ? '-' : String(r.blockSize)).padStart(6),
+      (r.memPattern ? 'on' : 'off').padStart(12),
       r.peakMiB.toFixed(1).padStart(9),
       r.createS.toFixed(2).padStart(9),
       r.warmupS.toFixed(2).padStart(10),
@@ -170,9 +191,8 @@ export async function run(args: string[]): Promise<void> {
   }
 }
 
-// Child mode: `node --import tsx bench/attention.ts --case <impl> <tokens> <blockSize>`.
+// Child mode: `node --import tsx bench/attention.ts --case '{"impl":"blockwise","tokens":8192,...}'`.
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--case') {
-  const [impl, tokens, blockSize] = process.argv.slice(3);
-  const result = await runCase(impl as Impl, Number(tokens), Number(blockSize));
+  const result = await runCase(JSON.parse(process.argv[3]!) as Case);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

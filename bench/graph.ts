@@ -1,4 +1,4 @@
-// `npm run bench -- graph [--json] [--quick] [--threads N] [--reps N]`
+// `npm run bench -- graph [--json] [--quick] [--threads N] [--reps N] [--train-opt LEVEL] [--no-fused]`
 //
 // How close the graph engine gets to the machine's matmul ceiling on CPU, in ONE run:
 // - matmulGflops: one large fp32 MatMul (2048³, weight as an initializer so ORT pre-packs it, as it
@@ -15,6 +15,7 @@
 // The figures are ratios within one run on one machine, so noise from other processes largely cancels,
 // but not entirely: run on an idle machine for numbers to quote. Timings include the JS↔ORT copies.
 import { performance } from 'node:perf_hooks';
+import { availableParallelism } from 'node:os';
 import { Graph } from '../engine/graph/graph.js';
 import type { Tensor } from '../engine/graph/graph.js';
 import { InitializerParams, fillInit, normalInit } from '../engine/graph/params.js';
@@ -87,13 +88,14 @@ function ditInputs(g: Graph, sh: Shapes): { x: Tensor; cond: Tensor; ctx: Tensor
   };
 }
 
-function ditFeeds(sh: Shapes): Record<string, Float32Array> {
-  return {
+function ditFeeds(sh: Shapes, withTarget: boolean): Record<string, Float32Array> {
+  const feeds: Record<string, Float32Array> = {
     x: randomArray(sh.tokens * sh.dit.dim, 11),
     cond: randomArray(sh.dit.dim, 12),
     ctx: randomArray(sh.contextTokens * sh.dit.dim, 13),
-    target: randomArray(sh.tokens * sh.dit.dim, 14, 0.5),
   };
+  if (withTarget) feeds.target = randomArray(sh.tokens * sh.dit.dim, 14, 0.5);
+  return feeds;
 }
 
 async function forwardTime(sh: Shapes, impl: AttentionImpl, reps: number, so: SessionOptions): Promise<{ seconds: number; createSeconds: number; nodes: number }> {
@@ -104,8 +106,7 @@ async function forwardTime(sh: Shapes, impl: AttentionImpl, reps: number, so: Se
   const t = performance.now();
   const s = await CompiledGraph.fromGraph(g, { ...so, outputs: [g.alias(y, 'y')], optimization: 'all' });
   const createSeconds = (performance.now() - t) / 1000;
-  const { target: _target, ...feeds } = ditFeeds(sh);
-  void _target;
+  const feeds = ditFeeds(sh, false);
   const seconds = await bestOf(reps, () => s.run(feeds));
   await s.release();
   return { seconds, createSeconds, nodes: g.nodes.length };
@@ -122,11 +123,22 @@ async function loraStepTime(sh: Shapes, reps: number, so: SessionOptions, optimi
   const t = performance.now();
   const trainer = await Trainer.open(tg, { ...so, optimization, seed: 1 });
   const createSeconds = (performance.now() - t) / 1000;
-  const feeds = ditFeeds(sh);
+  const feeds = ditFeeds(sh, true);
   const losses: number[] = [];
   const seconds = await bestOf(reps, async () => losses.push(await trainer.step(feeds, 1e-3)));
   await trainer.release();
   return { seconds, createSeconds, nodes: tg.graph.nodes.length, trainable: tg.layout.size, lossDrop: [losses[0]!, losses[losses.length - 1]!] };
+}
+
+export interface GraphBenchDetails {
+  backend: 'cpu';
+  intraOpThreads: number;
+  reps: number;
+  matmul: { n: number; seconds: number };
+  dit: DitConfig & { tokens: number; contextTokens: number; attention: AttentionImpl; forwardGflop: number };
+  forward: { seconds: number; createSeconds: number; nodes: number; optimization: string };
+  forwardFusedAttention: { seconds: number; gflops: number; ofCeiling: number; createSeconds: number } | null;
+  loraStep: { seconds: number; createSeconds: number; nodes: number; optimization: string; rank: number; trainableParams: number; loss: number[] };
 }
 
 export interface GraphBenchResult {
@@ -135,14 +147,18 @@ export interface GraphBenchResult {
   forwardGflops: number;
   forwardOfCeiling: number;
   loraStepOverForward: number;
-  details: Record<string, unknown>;
+  details: GraphBenchDetails;
 }
 
 export async function measure(args: string[]): Promise<GraphBenchResult> {
   const sh = args.includes('--quick') ? QUICK : FULL;
-  const threads = Number(flag(args, '--threads') ?? 2);
+  // Default: one intra-op thread per core (2 on the reference machine); --threads 1 gives steadier
+  // figures on a machine shared with other work (no barrier stalls between descheduled threads).
+  const threads = Number(flag(args, '--threads') ?? availableParallelism());
   const reps = Number(flag(args, '--reps') ?? 3);
-  const trainOpt = (flag(args, '--train-opt') ?? 'basic') as NonNullable<SessionOptions['optimization']>;
+  // 'all' fuses the backward's transposed products (FusedMatMul) and scalings; its longer session
+  // creation only matters for very deep graphs (nn/dit.test.ts opens a 30-block one with 'basic').
+  const trainOpt = (flag(args, '--train-opt') ?? 'all') as NonNullable<SessionOptions['optimization']>;
   if (!Number.isInteger(threads) || threads < 0) throw new Error('--threads takes a non-negative integer (0: ORT default)');
   if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps takes a positive integer');
   const so: SessionOptions = { backend: 'cpu', intraOpThreads: threads };
@@ -150,6 +166,9 @@ export async function measure(args: string[]): Promise<GraphBenchResult> {
   const mm = await matmulCeiling(sh.matmul, reps + 2, so);
   const flops = ditFlops(1, sh.tokens, sh.contextTokens, sh.dit);
   const fwd = await forwardTime(sh, 'naive', reps, so);
+  // The inference form (one MultiHeadAttention node per attention) for reference; the ratios use the
+  // training graph's own forward (naive attention), so the step is compared with its own forward.
+  const fused = args.includes('--no-fused') ? null : await forwardTime(sh, 'fused', reps, so);
   const step = await loraStepTime(sh, reps, so, trainOpt);
   const forwardGflops = flops / fwd.seconds / 1e9;
   const r3 = (v: number): number => Math.round(v * 1000) / 1000;
@@ -164,8 +183,9 @@ export async function measure(args: string[]): Promise<GraphBenchResult> {
       intraOpThreads: threads,
       reps,
       matmul: { n: sh.matmul, seconds: r3(mm.seconds) },
-      dit: { ...sh.dit, tokens: sh.tokens, contextTokens: sh.contextTokens, attention: 'naive', forwardGflop: r3(flops / 1e9) },
+      dit: { ...sh.dit, tokens: sh.tokens, contextTokens: sh.contextTokens, attention: 'naive' as const, forwardGflop: r3(flops / 1e9) },
       forward: { seconds: r3(fwd.seconds), createSeconds: r3(fwd.createSeconds), nodes: fwd.nodes, optimization: 'all' },
+      forwardFusedAttention: fused ? { seconds: r3(fused.seconds), gflops: r3(flops / fused.seconds / 1e9), ofCeiling: r3(flops / fused.seconds / 1e9 / mm.gflops), createSeconds: r3(fused.createSeconds) } : null,
       loraStep: { seconds: r3(step.seconds), createSeconds: r3(step.createSeconds), nodes: step.nodes, optimization: trainOpt, rank: sh.loraRank, trainableParams: step.trainable, loss: step.lossDrop.map(r3) },
     },
   };
@@ -177,12 +197,13 @@ export async function run(args: string[]): Promise<void> {
     console.log(JSON.stringify(r));
     return;
   }
-  const d = r.details as { matmul: { n: number; seconds: number }; dit: Record<string, number>; forward: Record<string, number>; loraStep: Record<string, number>; intraOpThreads: number };
+  const d = r.details;
   console.log(`graph engine on CPU (fp32, ${d.intraOpThreads} intra-op threads), DiT stack dim ${d.dit.dim}, ${d.dit.layers} blocks, ${d.dit.tokens} tokens, ${d.dit.contextTokens} context rows`);
   const rows: [string, string, string][] = [
     ['matmul ceiling', `${r.matmulGflops.toFixed(1)} GFLOP/s`, `${d.matmul.n}³ in ${(d.matmul.seconds * 1000).toFixed(1)} ms`],
     ['DiT forward', `${r.forwardGflops.toFixed(1)} GFLOP/s`, `${d.dit.forwardGflop} GFLOP in ${(d.forward.seconds * 1000).toFixed(0)} ms, ${d.forward.nodes} nodes`],
     ['forward / ceiling', r.forwardOfCeiling.toFixed(3), 'target ≥ 0.70'],
+    ...(d.forwardFusedAttention ? [['  fused-attention fwd', `${d.forwardFusedAttention.gflops.toFixed(1)} GFLOP/s`, `${(d.forwardFusedAttention.seconds * 1000).toFixed(0)} ms, ${d.forwardFusedAttention.ofCeiling.toFixed(3)} of ceiling (inference form)`] as [string, string, string]] : []),
     ['LoRA step', `${(d.loraStep.seconds * 1000).toFixed(0)} ms`, `${d.loraStep.nodes} nodes, opened in ${d.loraStep.createSeconds} s`],
     ['LoRA step / forward', r.loraStepOverForward.toFixed(3), 'target ≤ 3.0'],
   ];

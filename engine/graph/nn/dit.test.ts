@@ -18,7 +18,7 @@ import { Trainer, buildTrainGraph } from './train-step.js';
 // --- a float64 JS reference of one block, written from reference/wan2.2-ti2v-5b.md §1.3 ------------
 
 type Mat = { rows: number; cols: number; d: Float64Array };
-const mat = (rows: number, cols: number, d = new Float64Array(rows * cols)): Mat => ({ rows, cols, d });
+const mat = (rows: number, cols: number, d: Float64Array = new Float64Array(rows * cols)): Mat => ({ rows, cols, d });
 function lin(x: Mat, w: Float64Array, b: Float64Array, out: number): Mat {
   const y = mat(x.rows, out);
   for (let r = 0; r < x.rows; r++)
@@ -100,7 +100,7 @@ test('DiT block forward matches a float64 JS reference of the Wan block (modulat
   const feeds: Record<string, Float64Array> = {};
   g.inputs.forEach((t, i) => (feeds[t.name] = seededValues(t.size, 500 + i)));
   const out = (await s.run(feeds)).y as Float64Array;
-  const ref = referenceBlock((n) => feeds[n]!, mat(5, 8, feeds.x), feeds.e0!, mat(3, 8, feeds.ctx), SMALL, 'blocks.0');
+  const ref = referenceBlock((n) => feeds[n]!, mat(5, 8, feeds.x!), feeds.e0!, mat(3, 8, feeds.ctx!), SMALL, 'blocks.0');
   let worst = 0;
   for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - ref.d[i]!));
   assert.ok(worst < 1e-10, `max |Δ| ${worst}`);

@@ -47,7 +47,8 @@ export function trainableLayout(build: (g: Graph, w: Weights) => unknown, lora: 
   const c = new LayoutCollector(g, dtype);
   build(g, weightsFor(g, c, { lora }, true));
   if (c.layout.size === 0) throw new GraphBuildError('trainableLayout', 'the model declared no trainable parameters');
-  return c.layout;
+  // Matrices with equal column counts side by side: fewer Slice/Reshape nodes (params.ts).
+  return c.layout.grouped();
 }
 
 export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {

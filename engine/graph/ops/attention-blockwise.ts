@@ -7,12 +7,15 @@
 // O(blockSize · Tk) per head instead of O(Tq · Tk).
 //
 // Two runtime hazards (reference/onnxruntime-node-facts.md §3d) shape the emitted graph:
-// - ORT's common-subexpression elimination merges the recomputed Q_i Kᵀ back into the forward one,
-//   which keeps every block alive. Open training sessions with `disableCse: true`.
 // - ORT's topological order is free to defer the per-block accumulations to the end of the graph,
-//   which again keeps every block's P_i alive. So each block's first inputs are guarded with
-//   x + 0·ΣReduceSum(previous block's results): a fake data dependency that forces block i to wait
-//   until block i−1 is fully accumulated (and so freed). Adding an exact zero changes no value.
+//   which keeps every block's P_i alive (measured at 8k tokens: 3.2 GB instead of 0.27 GB). So each
+//   block's first inputs are guarded with x + 0·ΣReduceSum(previous block's results): a fake data
+//   dependency that forces block i to wait until block i−1 is fully accumulated (and so freed).
+//   Adding an exact zero changes no value.
+// - ORT's common-subexpression elimination can merge a recomputed Q_i Kᵀ back into the forward one
+//   when their inputs are identical. The guards make every recomputed block's input differ from the
+//   forward's (block 0 waits on dO), so no merge is possible; training sessions should still be opened
+//   with `disableCse: true`, as DESIGN asks (measured: same peak with CSE on or off).
 import type { Node, Tensor } from '../graph.js';
 import { float, int } from '../graph.js';
 import { GraphBuildError } from '../errors.js';
@@ -26,7 +29,8 @@ import { concat, split } from './indexing.js';
 import { expandTo, reshape, transposeLast2 } from './shape.js';
 
 export const BLOCKWISE_OP = 'BlockwiseAttention';
-export const REFREE_DOMAIN = 'refree';
+/** Composite nodes of this project; never emitted (their lowering always applies). */
+const REFREE_DOMAIN = 'refree';
 
 export interface BlockwiseAttentionOptions extends AttentionOptions {
   /** Query rows per block; memory per block is blockSize × Tk per head. Default 256. */
@@ -98,8 +102,9 @@ function record(q: Tensor, k: Tensor, v: Tensor, opts: BlockwiseAttentionOptions
 }
 
 /**
- * softmax(scale · q kᵀ) v with blockwise recompute in the backward. Training graphs that use it must
- * be opened with `CompiledGraph.fromGraph(g, { disableCse: true })`.
+ * softmax(scale · q kᵀ) v with blockwise recompute in the backward. Open training graphs that use it
+ * with `CompiledGraph.fromGraph(g, { disableCse: true })`; ORT's memory pattern roughly doubles the
+ * peak of such graphs (bench/attention.ts), so turn it off too where the session allows.
  */
 export function attentionBlockwise(q: Tensor, k: Tensor, v: Tensor, opts: BlockwiseAttentionOptions = {}): Tensor {
   return record(q, k, v, opts).out;
@@ -138,7 +143,9 @@ registerVjp(
     let dVT: Tensor | null = null;
     const dQ: Tensor[] = [];
     for (let i = 0; i < sizes.length; i++) {
-      const guard = guardAfter([dQ[i - 1] ?? null, dKT, dVT]);
+      // Block 0 waits on dO: besides ordering, that makes its recomputed logits differ from the
+      // forward's, so CSE cannot merge the two even where it is left on.
+      const guard = guardAfter(i === 0 ? [dO] : [dQ[i - 1] ?? null, dKT, dVT]);
       const qb = qBlocks[i]!;
       const dOb = guarded(dOBlocks[i]!, guard);
       const p = exp(sub(matmul(guarded(qb, guard), kT), lseBlocks[i]!)); // recomputed P_i [B,H,bs,Tk]

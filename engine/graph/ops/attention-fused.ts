@@ -7,7 +7,7 @@
 import type { Node, Tensor } from '../graph.js';
 import { float, int } from '../graph.js';
 import { ShapeError } from '../errors.js';
-import type { AttentionOptions, TensorSpec } from './attention-naive.js';
+import type { AttentionOptions, AttentionShapeSpec } from './attention-naive.js';
 import { attentionNaive, checkAttention } from './attention-naive.js';
 import { reshape, transpose } from './shape.js';
 
@@ -58,7 +58,7 @@ export function multiHeadAttention(q: Tensor, k: Tensor, v: Tensor, numHeads: nu
 }
 
 /** The [B, H, T, D] view of a packed [B, T, H·D] tensor, for the shared shape checks. */
-function splitHeadsSpec(x: Tensor, heads: number): TensorSpec {
+function splitHeadsSpec(x: Tensor, heads: number): AttentionShapeSpec {
   const [b, t, hd] = x.shape as [number, number, number];
   return { shape: [b, heads, t, hd / heads], dtype: x.dtype };
 }

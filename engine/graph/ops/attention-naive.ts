@@ -25,13 +25,13 @@ export interface AttentionDims {
 }
 
 /** What the checks need of a tensor (fused MHA passes its split-head view of 3-D shapes). */
-export type TensorSpec = Pick<Tensor, 'shape' | 'dtype'>;
+export type AttentionShapeSpec = Pick<Tensor, 'shape' | 'dtype'>;
 
 /**
  * Checks q [B,H,Tq,Dh], k [B,H,Tk,Dh], v [B,H,Tk,Dv] (same dtype) and resolves the scale. Every
  * attention form calls it, so all three fail the same way at build time.
  */
-export function checkAttention(op: string, q: TensorSpec, k: TensorSpec, v: TensorSpec, scale?: number): AttentionDims {
+export function checkAttention(op: string, q: AttentionShapeSpec, k: AttentionShapeSpec, v: AttentionShapeSpec, scale?: number): AttentionDims {
   const shapes = [q.shape, k.shape, v.shape];
   if (shapes.some((s) => s.length !== 4)) throw new ShapeError(op, shapes, 'q, k and v must be [batch, heads, tokens, head_dim]');
   if (q.dtype !== k.dtype || q.dtype !== v.dtype) throw new ShapeError(op, shapes, `dtype mismatch ${q.dtype}, ${k.dtype}, ${v.dtype}`);

@@ -18,16 +18,16 @@ function dims5(op: string, x: Tensor): [number, number, number, number, number] 
  * run of C·ft·fs²/cout consecutive channels. With ft = fs = 1 and cin = cout it is the identity.
  */
 export function avgDown3d(x: Tensor, cout: number, ft: number, fs: number, first: boolean): Tensor {
-  let [b, c, t, h, w] = dims5('AvgDown3D', x);
+  const [b, c, t0, h, w] = dims5('AvgDown3D', x);
   const factor = ft * fs * fs;
   if ((c * factor) % cout !== 0) throw new ShapeError('AvgDown3D', [x.shape], `${c}·${factor} channels do not split into ${cout} groups`);
   if (h % fs !== 0 || w % fs !== 0) throw new ShapeError('AvgDown3D', [x.shape], `height ${h} and width ${w} must be multiples of ${fs}`);
   const group = (c * factor) / cout;
   if (factor === 1 && group === 1) return x;
-  const padT = (ft - (t % ft)) % ft;
-  if (padT > 0 && !first) throw new ShapeError('AvgDown3D', [x.shape], `a later chunk needs a frame count divisible by ${ft}, got ${t}`);
+  const padT = (ft - (t0 % ft)) % ft;
+  if (padT > 0 && !first) throw new ShapeError('AvgDown3D', [x.shape], `a later chunk needs a frame count divisible by ${ft}, got ${t0}`);
   let y = padT > 0 ? pad(x, [0, 0, padT, 0, 0, 0, 0, 0, 0, 0]) : x;
-  t += padT;
+  const t = t0 + padT;
   const [t2, h2, w2] = [t / ft, h / fs, w / fs];
   // [B·C, T', ft, H', fs, W', fs] → [B·C, ft, fs, fs, T', H', W'] (batch merged to stay at rank 7).
   y = transpose(reshape(y, [b * c, t2, ft, h2, fs, w2, fs]), [0, 2, 4, 6, 1, 3, 5]);

@@ -66,7 +66,7 @@ test('bf16 <-> fp32 known values with round to nearest even', () => {
   const src = new Float32Array([1, -3, 0.15625, 1e-20]);
   const back = bf16ToF32(f32ToBf16(src));
   assert.deepEqual([...back.slice(0, 3)], [1, -3, 0.15625]);
-  assert.ok(Math.abs(back[3]! - 1e-20) / 1e-20 < 2 ** -8);
+  assert.ok(Math.abs(back[3]! - 1e-20) / 1e-20 < 2 ** -8, `1e-20 became ${back[3]}`);
 });
 
 test('bf16 -> fp16 is exact inside the fp16 normal range', () => {
@@ -89,7 +89,7 @@ test('bf16 -> fp16 clamps overflow to ±65504 and counts it; inf/NaN are kept an
   assert.equal(r.overflows, 2);
   assert.equal(r.underflows, 1);
   assert.deepEqual([...r.data.slice(0, 5)].map(hex), ['0x3c00', '0x7bff', '0xfbff', '0x7bf8', '0x7c00']);
-  assert.ok(Number.isNaN(f16BitsToF32(r.data[5]!)));
+  assert.ok(Number.isNaN(f16BitsToF32(r.data[5]!)), `NaN became ${hex(r.data[5]!)}`);
   assert.equal(hex(r.data[6]!), '0x0001');
   assert.equal(hex(r.data[7]!), '0x0000');
 });

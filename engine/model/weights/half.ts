@@ -153,17 +153,35 @@ export function f32ToF16(src: Float32Array, out?: Uint16Array): HalfConversion {
  */
 export function bf16ToF16(src: Uint16Array, out?: Uint16Array): HalfConversion {
   const dst = checkOut(out, src.length, (n) => new Uint16Array(n));
+  const { bits, flags } = bf16ToF16Tables();
   let overflows = 0;
   let underflows = 0;
   for (let i = 0; i < src.length; i++) {
-    const r = halfFromF32Bits(src[i]! << 16);
-    dst[i] = r & 0xffff;
-    if (r > 0xffff) {
-      if (r & OVERFLOW_FLAG) overflows++;
+    const b = src[i]!;
+    dst[i] = bits[b]!;
+    const f = flags[b]!;
+    if (f !== 0) {
+      if (f === 1) overflows++;
       else underflows++;
     }
   }
   return { data: dst, overflows, underflows };
+}
+
+// bf16 has only 65536 values, so bf16 -> fp16 is a table lookup (about 3x faster than converting each
+// value; the 5B DiT has 5e9 of them). flags: 1 = clamped overflow, 2 = flushed underflow.
+let bf16Tables: { bits: Uint16Array; flags: Uint8Array } | null = null;
+function bf16ToF16Tables(): { bits: Uint16Array; flags: Uint8Array } {
+  if (bf16Tables) return bf16Tables;
+  const bits = new Uint16Array(65536);
+  const flags = new Uint8Array(65536);
+  for (let b = 0; b < 65536; b++) {
+    const r = halfFromF32Bits(b << 16);
+    bits[b] = r & 0xffff;
+    flags[b] = r & OVERFLOW_FLAG ? 1 : r & UNDERFLOW_FLAG ? 2 : 0;
+  }
+  bf16Tables = { bits, flags };
+  return bf16Tables;
 }
 
 /** fp32 -> bf16 bits (RNE). Used when writing bf16 files (e.g. test fixtures, exported adapters). */

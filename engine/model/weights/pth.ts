@@ -11,6 +11,7 @@
 // builds a description. Any other global (os.system, builtins.eval, a TorchScript class, ...) is refused
 // by name before anything happens; nothing from the file is ever executed. Tensor data is not read at
 // open time: each tensor records its storage entry and offset and is read on demand.
+import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { DTYPE_BYTES, numelOf, toF16, toF32, viewAs } from './dtypes.js';
 import type { WeightArray, WeightDtype } from './dtypes.js';
@@ -316,6 +317,34 @@ function flattenTensors(file: string, root: unknown): Map<string, PthTensorRef> 
   return out;
 }
 
+/** data.pkl of a state dict is kilobytes (names and shapes only); refuse absurd ones before reading. */
+const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
+
+/** Explains why a file without a zip directory is not readable: cut short, legacy format, or neither. */
+async function notAZip(file: string): Promise<PthError> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const head = new Uint8Array(4);
+    await fh.read(head, 0, 4, 0);
+    if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 3 && head[3] === 4) {
+      return new PthError(
+        file,
+        `truncated file: it starts as a zip archive but its end-of-central-directory record is missing (${size} bytes); the download or copy is probably incomplete`,
+      );
+    }
+    if (head[0] === 0x80) {
+      return new PthError(
+        file,
+        'not a zip-based PyTorch checkpoint (the legacy torch.save format from before PyTorch 1.6 is not supported; re-save it with a current PyTorch)',
+      );
+    }
+    return new PthError(file, 'not a PyTorch checkpoint (no zip archive found)');
+  } finally {
+    await fh.close();
+  }
+}
+
 /** An open .pth: tensor descriptions in memory, data read from the zip on demand. */
 export class PthFile {
   readonly path: string;
@@ -336,12 +365,7 @@ export class PthFile {
     try {
       zip = await ZipReader.open(file);
     } catch (e) {
-      if (e instanceof ZipError && /no zip end-of-central-directory/.test(e.message)) {
-        throw new PthError(
-          file,
-          'not a zip-based PyTorch checkpoint (the legacy torch.save format from before PyTorch 1.6 is not supported; re-save it with a current PyTorch)',
-        );
-      }
+      if (e instanceof ZipError && /no zip end-of-central-directory/.test(e.message)) throw await notAZip(file);
       throw e;
     }
     try {
@@ -359,6 +383,9 @@ export class PthFile {
       if (bo) {
         const order = new TextDecoder().decode(await zip.read(bo)).trim();
         if (order !== 'little') throw new PthError(file, `the checkpoint was saved with ${order}-endian storages; only little-endian is supported`);
+      }
+      if (pkls[0]!.uncompressedSize > MAX_PICKLE_BYTES) {
+        throw new PthError(file, `${pkls[0]!.name} is ${pkls[0]!.uncompressedSize} bytes; a weights pickle is far smaller (limit ${MAX_PICKLE_BYTES})`);
       }
       const storages = new Map<string, StorageRef>();
       let root: unknown;

@@ -174,7 +174,15 @@ const ELEM: Readonly<Record<WeightDtype, number>> = { F64: 8, F32: 4, F16: 2, BF
 export function stateDictPickle(storages: readonly FixtureStorage[], tensors: readonly FixtureTensor[]): Uint8Array {
   const w = new PickleWriter().proto(2);
   const byKey = new Map(storages.map((s) => [s.key, s]));
-  const storageMemo = new Map<string, number>();
+  const strMemo = new Map<string, number>();
+  const str = (s: string): void => {
+    const m = strMemo.get(s);
+    if (m !== undefined) w.get(m);
+    else {
+      w.unicode(s.startsWith('key:') ? s.slice(4) : s);
+      strMemo.set(s, w.put());
+    }
+  };
   w.global('collections', 'OrderedDict').emptyTuple().reduce();
   w.put();
   if (tensors.length > 1) w.mark();
@@ -185,20 +193,15 @@ export function stateDictPickle(storages: readonly FixtureStorage[], tensors: re
     w.put();
     w.global('torch._utils', '_rebuild_tensor_v2');
     w.mark();
-    // The persistent id tuple ('storage', <Storage class>, key, location, numel), memoized per storage.
-    const pm = storageMemo.get(st.key);
-    if (pm !== undefined) w.get(pm);
-    else {
-      w.mark().unicode('storage');
-      w.put();
-      w.global('torch', STORAGE_CLASS[st.dtype]);
-      w.unicode(st.key);
-      w.put();
-      w.unicode('cpu');
-      w.put();
-      w.int(st.data.byteLength / ELEM[st.dtype]).tuple();
-      storageMemo.set(st.key, w.put());
-    }
+    // The persistent id ('storage', <Storage class>, key, location, numel): persistent_id builds a new
+    // tuple for every tensor, while the strings in it are the same objects and so come from the memo.
+    w.mark();
+    str('storage');
+    w.global('torch', STORAGE_CLASS[st.dtype]);
+    str(`key:${st.key}`);
+    str('cpu');
+    w.int(st.data.byteLength / ELEM[st.dtype]).tuple();
+    w.put();
     w.binpersid();
     w.int(t.offset ?? 0);
     w.intTuple(t.shape);
