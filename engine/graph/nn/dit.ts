@@ -47,15 +47,20 @@ function modulate(x: Tensor, shift: Tensor, scale: Tensor, eps: number): Tensor 
   return add(mul(layerNorm(x, null, null, { eps }), add(scale, 1)), shift);
 }
 
-/** One block. x [B, L, dim], e0 [B, 6, dim], context [B, Lc, contextDim]. */
+/**
+ * One block. x [B, L, dim] with e0 [B, 6, dim] and context [B, Lc, contextDim]; or, for batch 1,
+ * token-major x [L, dim] with e0 [6, dim] and context [Lc, contextDim] (fewer nodes, see ditStack).
+ */
 export function ditBlock(w: Weights, name: string, x: Tensor, e0: Tensor, context: Tensor, cfg: DitConfig): Tensor {
   const { dim, heads } = cfg;
   const eps = cfg.eps ?? 1e-6;
-  const b = x.shape[0]!;
-  if (x.rank !== 3 || x.shape[2] !== dim) throw new ShapeError('DitBlock', [x.shape], `${name}: x must be [batch, tokens, ${dim}]`);
-  if (e0.rank !== 3 || e0.shape[0] !== b || e0.shape[1] !== 6 || e0.shape[2] !== dim) throw new ShapeError('DitBlock', [x.shape, e0.shape], `${name}: e0 must be [${b}, 6, ${dim}]`);
-  const mod = add(w.frozen.param(`${name}.modulation`, [1, 6, dim], normalInit(1 / Math.sqrt(dim))), e0);
-  const [s1, c1, g1, s2, c2, g2] = split(mod, [1, 1, 1, 1, 1, 1], 1) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+  if ((x.rank !== 3 && x.rank !== 2) || x.shape[x.rank - 1] !== dim) throw new ShapeError('DitBlock', [x.shape], `${name}: x must be [batch, tokens, ${dim}] or [tokens, ${dim}]`);
+  const e0Shape = x.rank === 3 ? [x.shape[0]!, 6, dim] : [6, dim];
+  if (e0.rank !== e0Shape.length || e0.shape.some((d, i) => d !== e0Shape[i])) throw new ShapeError('DitBlock', [x.shape, e0.shape], `${name}: e0 must be [${e0Shape.join(', ')}]`);
+  let modulation = w.frozen.param(`${name}.modulation`, [1, 6, dim], normalInit(1 / Math.sqrt(dim)));
+  if (x.rank === 2) modulation = reshape(modulation, [6, dim]);
+  // Pieces are [B, 1, dim] (3-D) or [1, dim] (2-D): both broadcast over the tokens.
+  const [s1, c1, g1, s2, c2, g2] = split(add(modulation, e0), [1, 1, 1, 1, 1, 1], x.rank - 2) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
   // Cross-attention over a short context gains nothing from blocks; keep it naive unless fused.
   const crossImpl: AttentionImpl = cfg.impl === 'fused' ? 'fused' : 'naive';
   const attnCfg = { dim, heads, qkNorm: true, eps, impl: cfg.impl, blockSize: cfg.blockSize };
@@ -71,12 +76,20 @@ export function timeProjection(w: Weights, cond: Tensor, dim: number): Tensor {
   return reshape(loraLinear(w, 'time_projection.1', silu(cond), dim, 6 * dim), [cond.shape[0]!, 6, dim]);
 }
 
-/** cond [B, dim] → e0, then `layers` blocks named blocks.<i>. */
+/**
+ * x [B, L, dim], cond [B, dim], context [B, Lc, contextDim] → [B, L, dim]: e0 from cond, then
+ * `layers` blocks named blocks.<i>. With batch 1 the blocks run on token-major 2-D tensors, which
+ * saves two Reshapes per linear in the forward and two in the backward.
+ */
 export function ditStack(w: Weights, x: Tensor, cond: Tensor, context: Tensor, cfg: DitConfig): Tensor {
+  if (x.rank !== 3 || context.rank !== 3) throw new ShapeError('DitStack', [x.shape, context.shape], 'x and context must be [batch, tokens, features]');
   const e0 = timeProjection(w, cond, cfg.dim);
-  let h = x;
-  for (let i = 0; i < cfg.layers; i++) h = ditBlock(w, `blocks.${i}`, h, e0, context, cfg);
-  return h;
+  const single = x.shape[0] === 1;
+  let h = single ? reshape(x, x.shape.slice(1)) : x;
+  const ctx = single ? reshape(context, context.shape.slice(1)) : context;
+  const e = single ? reshape(e0, [6, cfg.dim]) : e0;
+  for (let i = 0; i < cfg.layers; i++) h = ditBlock(w, `blocks.${i}`, h, e, ctx, cfg);
+  return single ? reshape(h, x.shape) : h;
 }
 
 /** Matmul FLOPs of ditStack's forward (projections, both attentions' products, FFN, time projection). */

@@ -13,10 +13,8 @@ const cfg = TINY.dit;
 const base = randomWeights(ditParams(cfg), 5);
 const data = (e: WeightEntry | undefined): Float32Array => (e!.data as { kind: 'inline'; data: Float32Array }).data;
 
-function adapterWithAlpha(alpha: number): LoraAdapter {
-  const ad = initLoraAdapter(cfg, { rank: 4, alpha }, 9, { b: 'random', bStd: 0.1 });
-  return ad;
-}
+/** Rank 4 with random nonzero A and B on every default target. */
+const adapterWithAlpha = (alpha: number): LoraAdapter => initLoraAdapter(cfg, { rank: 4, alpha }, 9, { b: 'random', bStd: 0.1 });
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;

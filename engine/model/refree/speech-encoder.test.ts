@@ -5,7 +5,9 @@ import { ShapeError } from '../../graph/errors.js';
 import { CompiledGraph } from '../../runtime/session.js';
 import { seededValues } from '../../graph/testing/gradcheck.js';
 import { MapWeightProvider } from '../weight-provider.js';
-import { REFREE_TINY, refreeConfigFor } from './config.js';
+import { REFREE_5B, REFREE_TINY, refreeConfigFor } from './config.js';
+import { InputWeightProvider } from '../weight-provider.js';
+import { makeInjector } from './injector.js';
 import type { ReFreeConfig } from './config.js';
 import { TINY } from '../config.js';
 import { refreeInitWeights, refreeWeights } from './params.js';
@@ -98,4 +100,17 @@ test('level selector: softmax weights sum to 1 and mix the levels by those weigh
   }
   const z = await run(g, { logits: new Float32Array(3), levels: lv });
   assert.deepEqual(Array.from(z.w!).map((v) => v.toFixed(6)), ['0.333333', '0.333333', '0.333333']);
+});
+
+test('the 5B preset builds at real sizes (81 video frames → 21 latent frames, 480×480 → 15·15 = 225 tokens per frame)', () => {
+  const g = new Graph();
+  const ip = new InputWeightProvider();
+  const enc = speechEncoder(REFREE_5B, refreeWeights(g, REFREE_5B, ip), g.input('speech_features', 'float32', [1, 81, 2304]));
+  assert.deepEqual(enc.levels.shape, [1, 4, 21, 512]);
+  const x = g.input('x', 'float16', [1, 21 * 225, 3072]);
+  const y = makeInjector(REFREE_5B, ip)(28, x, { frames: 21, tokensPerFrame: 225, speech: enc.speech });
+  assert.deepEqual(y.shape, [1, 21 * 225, 3072]);
+  assert.equal(y.dtype, 'float16');
+  assert.deepEqual(ip.requested.get('refree.blocks.28.film.weight'), [6144, 512]);
+  assert.deepEqual(ip.requested.get('refree.speech_encoder.levels.3.conv.weight'), [512, 512, 45]);
 });

@@ -4,13 +4,14 @@
 //   whitespace_clean(text) = re.sub(r'\s+', ' ', text).strip()
 //
 // What is reproduced here, and what is not:
-// - ftfy.fix_text: the deterministic character fixes that its defaults apply and that occur in typed
-//   prompts: terminal escapes removed, line breaks unified, Latin ligatures split (ﬁ → fi), full-width
-//   and half-width forms narrowed (ftfy's fix_character_width: "，" → ",", ideographic space → " "),
-//   curly quotes straightened (’ → ', “ ” → "), control characters removed, then NFC. NOT done:
-//   mojibake repair (fix_encoding: "Ã©" → "é"), C1-control and byte-0xA0 restoration and lossy-
-//   sequence replacement; they only matter for text that was mis-decoded somewhere, and a wrong
-//   guess here would be worse than none.
+// - ftfy.fix_text: the deterministic fixes its defaults apply that occur in typed prompts, in ftfy's
+//   order and, like ftfy, repeated until the text stops changing: complete HTML references unescaped
+//   (only when the text has no '<', ftfy's "auto"), Latin ligatures split (ﬁ → fi), full-width and
+//   half-width forms narrowed (fix_character_width: "，" → ",", ideographic space → " "), curly quotes
+//   straightened (’ → ', “ ” → "), line breaks unified, terminal escapes and control characters removed
+//   (ftfy 6's set), then NFC. NOT done: mojibake repair (fix_encoding: "Ã©" → "é"), C1-control and
+//   byte-0xA0 restoration, lossy-sequence replacement, surrogate pairing; they only matter for text
+//   that was mis-decoded somewhere, and a wrong guess would be worse than none.
 // - html.unescape (twice): numeric references (&#233; &#xE9;) and the common named ones in
 //   HTML_ENTITIES below (with ';', and &amp &lt &gt &quot without it, as Python accepts). Python knows
 //   all 2,231 HTML5 names; an unknown name is left as typed.
@@ -80,9 +81,9 @@ function fixOnce(text: string, unescape: boolean): string {
   t = t.replace(/[\u02bc\u2018-\u201b]/g, "'").replace(/[\u201c-\u201f]/g, '"'); // uncurl_quotes
   t = t.replace(/\r\n|[\r\u2028\u2029\u0085]/g, '\n'); // fix_line_breaks
   t = t.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''); // remove_terminal_escapes
-  // remove_control_chars: C0 controls except \t \n \f \r, DEL, deprecated format chars, BOM,
-  // interlinear annotation and tag characters.
-  t = t.replace(/[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffb]|[\u{e0000}-\u{e007f}]/gu, '');
+  // remove_control_chars (ftfy 6): C0 controls except \t \n \f \r, DEL, deprecated Arabic format
+  // chars, BOM, interlinear annotation and the object replacement character.
+  t = t.replace(/[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]/g, '');
   return t.normalize('NFC');
 }
 

@@ -88,12 +88,12 @@ export function t5Reference(cfg: T5Config, weights: RefWeights, ids: readonly nu
         for (let j = 0; j < length; j++) z += (logits[j] = Math.exp(logits[j]! - mx));
         for (let j = 0; j < length; j++) {
           const p = logits[j]! / z;
-          for (let c = 0; c < dh; c++) att[i * dim + n * dh + c] += p * v[j * dim + n * dh + c]!;
+          for (let c = 0; c < dh; c++) att[i * dim + n * dh + c] = att[i * dim + n * dh + c]! + p * v[j * dim + n * dh + c]!;
         }
       }
     }
     const o = linearRows(att, L, dim, w(weights, `${b}.attn.o.weight`), dim);
-    for (let t = 0; t < L * dim; t++) x[t] += o[t]!;
+    x = x.map((xv, t) => xv + o[t]!);
     const h2 = rmsNormRows(x, L, dim, w(weights, `${b}.norm2.weight`), eps);
     const gate = linearRows(h2, L, dim, w(weights, `${b}.ffn.gate.0.weight`), ffnDim);
     const fc1 = linearRows(h2, L, dim, w(weights, `${b}.ffn.fc1.weight`), ffnDim);
