@@ -14,6 +14,7 @@ import type { Weights } from './lora.js';
 import type { DitConfig } from './dit.js';
 import { WAN_5B_DIT, WAN_LORA_TARGETS, ditBlock, ditStack } from './dit.js';
 import { Trainer, buildTrainGraph } from './train-step.js';
+import { webgpuUnavailableReason } from './webgpu-probe.js';
 
 // --- a float64 JS reference of one block, written from reference/wan2.2-ti2v-5b.md §1.3 ------------
 
@@ -196,4 +197,38 @@ test('the LoRA training graph (fwd+bwd+AdamW) of a tiny-width 30-block DiT opens
   const l2 = await trainer.step(data, 1e-3);
   await trainer.release();
   assert.ok(Number.isFinite(l0) && l2 < l0, `loss ${l0} → ${l2}`);
+});
+
+test('a DiT LoRA training step on WebGPU (no CPU fallback) matches CPU to 1e-4, batch 1 (token-major) and batch 2', async (t) => {
+  const reason = await webgpuUnavailableReason();
+  if (reason) {
+    console.log(`skipping WebGPU comparison: no WebGPU session could be created (${reason})`);
+    t.skip(`no WebGPU adapter: ${reason}`);
+    return;
+  }
+  const cfg: DitConfig = { dim: 32, heads: 2, ffnDim: 64, layers: 2, eps: 1e-6 };
+  for (const batch of [1, 2]) {
+    const loss = (g: Graph, w: Weights): Tensor => {
+      const x = g.input('x', 'float32', [batch, 16, cfg.dim]);
+      const cond = g.input('cond', 'float32', [batch, cfg.dim]);
+      const ctx = g.input('ctx', 'float32', [batch, 8, cfg.dim]);
+      const target = g.input('target', 'float32', [batch, 16, cfg.dim]);
+      const d = sub(ditStack(w, x, cond, ctx, cfg), target);
+      return reduceMean(mul(d, d));
+    };
+    const tg = buildTrainGraph({ loss, lora: { rank: 4, targets: WAN_LORA_TARGETS } });
+    const feed = (name: string, n: number, seed: number) => [name, Float32Array.from(seededValues(n, seed))] as const;
+    const data = Object.fromEntries([feed('x', batch * 16 * 32, 1), feed('cond', batch * 32, 2), feed('ctx', batch * 8 * 32, 3), feed('target', batch * 16 * 32, 4)]);
+    const cpu = await Trainer.open(tg, { seed: 1 });
+    const gpu = await Trainer.open(tg, { seed: 1, backend: 'webgpu', disableCpuFallback: true });
+    for (let i = 0; i < 3; i++) {
+      const lc = await cpu.step(data, 1e-2);
+      const lg = await gpu.step(data, 1e-2);
+      let worst = 0;
+      for (let j = 0; j < cpu.params.length; j++) worst = Math.max(worst, Math.abs(cpu.params[j]! - gpu.params[j]!));
+      assert.ok(Math.abs(lc - lg) <= 1e-4 && worst <= 1e-4, `batch ${batch} step ${i}: loss ${lc} vs ${lg}, max |Δparams| ${worst}`);
+    }
+    await cpu.release();
+    await gpu.release();
+  }
 });

@@ -14,6 +14,7 @@ import { Trainer, buildForwardGraph, buildTrainGraph } from './train-step.js';
 import { gradcheck } from '../testing/gradcheck.js';
 import { InputParams } from '../params.js';
 import { tanh } from '../ops/elementwise.js';
+import { webgpuUnavailableReason } from './webgpu-probe.js';
 
 // A fixed synthetic task that LoRA can solve exactly: regress the outputs of the same frozen
 // transformer with a random (teacher) LoRA delta. The student starts from B = 0, i.e. the base model.
@@ -75,22 +76,8 @@ test('a 2-layer LoRA transformer trains in one fwd+bwd+AdamW session: loss at le
   assert.ok(last <= first / 2, `loss fell only from ${first} to ${last}`);
 });
 
-async function webgpuAvailable(): Promise<string | null> {
-  // A one-node graph tells "no WebGPU adapter here" apart from "this training graph fails on WebGPU".
-  const { Graph } = await import('../graph.js');
-  const g = new Graph('probe');
-  const a = g.input('a', 'float32', [2]);
-  try {
-    const s = await CompiledGraph.fromGraph(g, { outputs: [g.alias(mul(a, 2), 'y')], backend: 'webgpu', disableCpuFallback: true });
-    await s.release();
-    return null;
-  } catch (e) {
-    return (e as Error).message.split('\n')[0] ?? 'unknown error';
-  }
-}
-
 test('the same training graph on the WebGPU backend (no CPU fallback) matches CPU to 1e-4 over 3 steps', async (t) => {
-  const reason = await webgpuAvailable();
+  const reason = await webgpuUnavailableReason();
   if (reason) {
     console.log(`skipping WebGPU comparison: no WebGPU session could be created (${reason})`);
     t.skip(`no WebGPU adapter: ${reason}`);

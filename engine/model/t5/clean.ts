@@ -71,6 +71,12 @@ const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
 
 const pyStrip = (s: string): string => s.replace(PY_STRIP, '');
 
+// These patterns match control characters on purpose.
+// eslint-disable-next-line no-control-regex
+const TERMINAL_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]/g;
+
 /** One round of the ftfy steps kept here, in ftfy's order. */
 function fixOnce(text: string, unescape: boolean): string {
   // unescape_html: ftfy only touches complete references ("&name;", "&#123;").
@@ -80,10 +86,10 @@ function fixOnce(text: string, unescape: boolean): string {
   t = t.replace(/[\uff01-\uffef]/g, (c) => c.normalize('NFKC')).replace(/\u3000/g, ' ');
   t = t.replace(/[\u02bc\u2018-\u201b]/g, "'").replace(/[\u201c-\u201f]/g, '"'); // uncurl_quotes
   t = t.replace(/\r\n|[\r\u2028\u2029\u0085]/g, '\n'); // fix_line_breaks
-  t = t.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''); // remove_terminal_escapes
+  t = t.replace(TERMINAL_ESCAPE, ''); // remove_terminal_escapes
   // remove_control_chars (ftfy 6): C0 controls except \t \n \f \r, DEL, deprecated Arabic format
   // chars, BOM, interlinear annotation and the object replacement character.
-  t = t.replace(/[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]/g, '');
+  t = t.replace(CONTROL_CHARS, '');
   return t.normalize('NFC');
 }
 

@@ -4,10 +4,11 @@ import { Graph } from '../../graph/graph.js';
 import { ShapeError } from '../../graph/errors.js';
 import { CompiledGraph } from '../../runtime/session.js';
 import type { T5Config } from '../config.js';
-import { TINY } from '../config.js';
+import { TINY, WAN22_TI2V_5B } from '../config.js';
 import { t5Params } from '../inventory/t5.js';
 import { randomWeights } from '../random-weights.js';
-import { MapWeightProvider } from '../weight-provider.js';
+import { InputWeightProvider, MapWeightProvider } from '../weight-provider.js';
+import { f16ToF32 } from '../weights/half.js';
 import type { BuildT5Options } from './encoder.js';
 import { buildT5Graph, t5Forward } from './encoder.js';
 import { relError, t5Reference } from './reference.test-helper.js';
@@ -39,7 +40,8 @@ async function run(len: number, opts: BuildT5Options): Promise<{ context: Float6
   const c = await CompiledGraph.fromGraph(g, { optimization: opts.dtype === 'float64' ? 'basic' : 'all' });
   try {
     const r = await c.run(feeds(len));
-    return { context: Float64Array.from(r.context as Float32Array), hidden: Float64Array.from(r.hidden as Float32Array) };
+    const f = (a: unknown): Float64Array => Float64Array.from(opts.dtype === 'float16' ? f16ToF32(a as Uint16Array) : (a as Float32Array));
+    return { context: f(r.context), hidden: f(r.hidden) };
   } finally {
     await c.release();
   }
@@ -90,6 +92,38 @@ for (const attention of ['naive', 'fused'] as const) {
     assert.ok(hidden.subarray(lengths[0]! * cfg.dim, L * cfg.dim).some((v) => v !== 0));
   });
 }
+
+test('float16 activations (weights cast in the graph, fp16_clamp on the residual) stay close', async () => {
+  for (const attention of ['naive', 'fused'] as const) {
+    const { err, padZero } = compare((await run(L, { dtype: 'float16', attention })).context, L);
+    console.log(`  float16 ${attention}: rel error ${err.toExponential(2)}`);
+    assert.ok(err <= 5e-3, `rel error ${err}`);
+    assert.ok(padZero);
+  }
+});
+
+test('float16: fp16_clamp keeps the output finite when an FFN overflows float16 (NaN without it)', async () => {
+  const big = new Map(weights);
+  const fc2 = weights.get('blocks.0.ffn.fc2.weight')!;
+  big.set('blocks.0.ffn.fc2.weight', { ...fc2, data: { kind: 'inline', data: (fc2.data as { data: Float32Array }).data.map((v) => v * 1e5) } });
+  const g = buildT5Graph(cfg, new MapWeightProvider(big), { batch: prompts.length, length: L }, { dtype: 'float16' });
+  const c = await CompiledGraph.fromGraph(g);
+  try {
+    const out = f16ToF32((await c.run(feeds(L))).context as Uint16Array);
+    assert.ok(out.every(Number.isFinite));
+  } finally {
+    await c.release();
+  }
+});
+
+test('the full umT5-XXL graph (64 heads, 24 layers, 512 tokens) builds with the official names', () => {
+  const full = WAN22_TI2V_5B.t5!;
+  const provider = new InputWeightProvider('float16');
+  const g = buildT5Graph(full, provider, { batch: 1, length: 512 }, { attention: 'fused' });
+  assert.deepEqual(g.outputs[0]!.shape, [1, 512, 4096]);
+  assert.deepEqual([...provider.requested.keys()].sort(), t5Params(full).map((p) => p.name).sort());
+  assert.equal(g.nodes.filter((n) => n.opType === 'MultiHeadAttention').length, 24);
+});
 
 test('real-token rows do not depend on the padding length (L = 20 vs 27)', async () => {
   const a = (await run(L, {})).context;

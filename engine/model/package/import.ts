@@ -1,0 +1,209 @@
+// `refree models import <dir>`: turn a Wan2.2-TI2V-5B download into a model package that REFERENCES
+// its files (no copy of the multi-GB weights): detect the layout, check every DiT key (and the VAE and
+// umT5 keys) against the architecture's inventory through the key maps, hash every file (streamed,
+// with progress), and write refree.json.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModelArchitecture } from '../config.js';
+import { ARCHITECTURES, WAN22_TI2V_5B } from '../config.js';
+import type { ParamSpec } from '../inventory/types.js';
+import { ditParams } from '../inventory/dit.js';
+import { t5Params } from '../inventory/t5.js';
+import { vaeParams } from '../inventory/vae.js';
+import type { DetectedFile, DetectedFolder } from './detect.js';
+import { detectWanFolder } from './detect.js';
+import type { ProgressFn } from './hash.js';
+import { hashFiles } from './hash.js';
+import type { FileEntry, KeyLayout, Manifest, WeightsComponent } from './manifest.js';
+import { DEFAULT_ENGINE_CACHE, MANIFEST_FORMAT, recordPath, writeManifest } from './manifest.js';
+import type { WeightKind } from './weight-index.js';
+import { WeightIndex } from './weight-index.js';
+
+export interface ImportOptions {
+  /** Package folder to write (default: ./<name>). */
+  out?: string;
+  /** Package name (default: the download folder's name). */
+  name?: string;
+  /** Architecture; default: the known one whose DiT inventory the files match. */
+  arch?: ModelArchitecture;
+  /** Accept DiT/VAE/T5 keys that are not parameters of the architecture (reported, not fatal). */
+  allowUnknownKeys?: boolean;
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+}
+
+export interface ComponentReport {
+  files: number;
+  bytes: number;
+  tensors: number;
+  keyLayout: KeyLayout;
+  dtype: string | null;
+  loadable: boolean;
+}
+
+export interface ImportReport {
+  ok: true;
+  package: string;
+  manifest: string;
+  name: string;
+  architecture: string;
+  layout: DetectedFolder['layout'];
+  components: Record<string, ComponentReport>;
+  /** Keys in the files that are not parameters (only with allowUnknownKeys). */
+  unknownKeys: Record<string, string[]>;
+  hashedBytes: number;
+  seconds: number;
+  notes: string[];
+}
+
+export class ImportError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.length === 1 ? problems[0]! : `the import found ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ImportError';
+  }
+}
+
+const weightFiles = (files: readonly DetectedFile[]) => files.filter((f) => f.format === 'safetensors' || f.format === 'pth');
+
+function inventory(kind: WeightKind, arch: ModelArchitecture): ParamSpec[] {
+  if (kind === 'dit') return ditParams(arch.dit);
+  if (kind === 'vae') return vaeParams(arch.vae);
+  if (kind === 't5') {
+    if (!arch.t5) throw new ImportError([`architecture ${arch.name} has no text encoder, but the folder has umT5 weights`]);
+    return t5Params(arch.t5);
+  }
+  throw new Error(`no inventory for ${kind}`);
+}
+
+/** The known architecture whose DiT inventory the files match exactly, else null. */
+async function inferArchitecture(files: readonly DetectedFile[]): Promise<ModelArchitecture | null> {
+  for (const arch of Object.values(ARCHITECTURES)) {
+    const idx = await WeightIndex.open('dit', weightFiles(files), ditParams(arch.dit));
+    const ok = idx.missing.length === 0 && idx.shapeMismatches.length === 0;
+    await idx.close();
+    if (ok) return arch;
+  }
+  return null;
+}
+
+export async function importWanFolder(dir: string, opts: ImportOptions = {}): Promise<ImportReport> {
+  const t0 = performance.now();
+  const found = await detectWanFolder(dir);
+  if (found.problems.length) throw new ImportError(found.problems);
+  const notes = [...found.notes];
+
+  const inferred = opts.arch ? null : await inferArchitecture(found.dit);
+  const arch = opts.arch ?? inferred ?? WAN22_TI2V_5B;
+  const problems: string[] = [];
+  const unknownKeys: Record<string, string[]> = {};
+  const indexes = new Map<WeightKind, WeightIndex>();
+  try {
+    for (const kind of ['dit', 'vae', 't5'] as const) {
+      const files = weightFiles(found[kind]);
+      if (!files.length) continue;
+      const idx = await WeightIndex.open(kind, files, inventory(kind, arch));
+      indexes.set(kind, idx);
+      if (idx.unsupported) {
+        if (kind === 'dit') problems.push(...idx.problems());
+        else notes.push(`${kind}: not loadable: ${idx.unsupported}. The files are recorded in the package; ${kind === 'vae' ? 'vae-encode/vae-decode' : 'run t5'} will refuse to run until a supported file is added.`);
+        continue;
+      }
+      problems.push(...idx.problems());
+      if (idx.unknown.length) {
+        unknownKeys[kind] = [...idx.unknown];
+        if (opts.allowUnknownKeys) notes.push(idx.unknownProblem()!);
+        else problems.push(`${idx.unknownProblem()!} (is this ${arch.name}? pass --allow-unknown-keys to import anyway)`);
+      }
+    }
+    if (problems.length) {
+      const against = opts.arch ? `the ${arch.name} architecture (--arch)` : inferred ? `the ${arch.name} architecture` : `the ${arch.name} architecture (no known architecture matches the DiT files exactly; pass --arch for another one)`;
+      throw new ImportError([...problems, `keys were checked against ${against}`]);
+    }
+
+    const name = opts.name ?? path.basename(found.dir);
+    const out = path.resolve(opts.out ?? name);
+    await mkdir(out, { recursive: true });
+
+    const all = [...found.dit, ...found.vae, ...found.t5, ...found.tokenizer];
+    const hashes = await hashFiles(all.map((f) => f.path), opts.onProgress, opts.signal);
+    const tensorsOf = new Map<string, { count: number; dtype: string | null }>();
+    for (const idx of indexes.values()) for (const [f, t] of idx.fileTensors) tensorsOf.set(f, t);
+    const entry = (f: DetectedFile, layout: KeyLayout, prefix: string): FileEntry => {
+      const h = hashes.get(f.path)!;
+      const t = tensorsOf.get(f.path);
+      const isWeights = f.format === 'safetensors' || f.format === 'pth';
+      return {
+        path: recordPath(out, f.path),
+        format: f.format,
+        keyLayout: isWeights ? layout : 'none',
+        dtype: t?.dtype ?? null,
+        bytes: h.bytes,
+        sha256: h.sha256,
+        ...(isWeights ? { tensors: t?.count ?? 0 } : {}),
+        ...(isWeights && prefix ? { prefix } : {}),
+        ...(f.role ? { role: f.role } : {}),
+      };
+    };
+    const component = (kind: WeightKind): WeightsComponent | undefined => {
+      const files = found[kind as 'dit' | 'vae' | 't5'];
+      const idx = indexes.get(kind);
+      if (!files.length || !idx) return undefined;
+      const c: WeightsComponent = { keyLayout: idx.layout, files: files.map((f) => entry(f, idx.layout, idx.prefix)) };
+      if (idx.prefix) c.prefix = idx.prefix;
+      if (idx.unsupported) {
+        c.loadable = false;
+        c.notes = [idx.unsupported];
+      }
+      return c;
+    };
+
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      name,
+      version: '1.0.0',
+      architecture: ARCHITECTURES[arch.name] === arch ? arch.name : (arch as Manifest['architecture']),
+      engineCache: DEFAULT_ENGINE_CACHE,
+      components: {},
+      source: { dir: found.dir, layout: found.layout },
+      created: new Date().toISOString(),
+    };
+    const dit = component('dit');
+    const vae = component('vae');
+    const t5 = component('t5');
+    if (dit) manifest.components.dit = dit;
+    if (vae) manifest.components.vae = vae;
+    if (t5) manifest.components.t5 = t5;
+    if (found.tokenizer.length) manifest.components.tokenizer = { files: found.tokenizer.map((f) => entry(f, 'none', '')) };
+    if (t5 && !found.tokenizer.some((f) => path.basename(f.path) === 'tokenizer.json')) notes.push('no tokenizer.json found beside the text encoder: `refree run t5` needs it');
+    if (notes.length) manifest.notes = notes;
+    const manifestPath = await writeManifest(out, manifest);
+
+    const components: Record<string, ComponentReport> = {};
+    for (const [k, c] of Object.entries({ dit, vae, t5, tokenizer: manifest.components.tokenizer })) {
+      if (!c) continue;
+      components[k] = {
+        files: c.files.length,
+        bytes: c.files.reduce((a, f) => a + f.bytes, 0),
+        tensors: c.files.reduce((a, f) => a + (f.tensors ?? 0), 0),
+        keyLayout: 'keyLayout' in c ? c.keyLayout : 'none',
+        dtype: k === 'tokenizer' ? null : (indexes.get(k as WeightKind)?.dtype ?? null),
+        loadable: c.loadable ?? true,
+      };
+    }
+    return {
+      ok: true,
+      package: out,
+      manifest: manifestPath,
+      name,
+      architecture: arch.name,
+      layout: found.layout,
+      components,
+      unknownKeys,
+      hashedBytes: [...hashes.values()].reduce((a, h) => a + h.bytes, 0),
+      seconds: (performance.now() - t0) / 1000,
+      notes,
+    };
+  } finally {
+    await Promise.all([...indexes.values()].map((i) => i.close()));
+  }
+}
