@@ -52,7 +52,7 @@ export const WAN22_TI2V_5B: ModelArchitecture = {
 /** A few-hundred-kilobyte model of the same architecture, for tests. */
 export const TINY: ModelArchitecture = {
   name: 'tiny',
-  dit: { inDim: 8, outDim: 8, patch: [1, 2, 2], dim: 48, ffnDim: 96, heads: 4, layers: 2, freqDim: 16, textDim: 24, textLen: 8, eps: 1e-6 },
+  dit: { inDim: 8, outDim: 8, patch: [1, 2, 2], dim: 48, ffnDim: 96, heads: 4, layers: 2, freqDim: 16, textDim: 32, textLen: 8, eps: 1e-6 },
   vae: { zDim: 8, encDim: 8, decDim: 16, dimMult: [1, 2, 2, 2], numResBlocks: 1, temporalDownsample: [false, true, true], pixelPatch: 2 },
   t5: { vocab: 64, dim: 32, ffnDim: 64, heads: 4, layers: 2, numBuckets: 8 },
 };

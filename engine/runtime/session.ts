@@ -18,6 +18,11 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** With webgpu: fail instead of silently placing unsupported nodes on the CPU. */
   disableCpuFallback?: boolean;
+  /**
+   * ORT's memory-pattern planner. It roughly doubles the peak of training graphs (blockwise attention
+   * at 16k tokens: 0.51 GB off vs 0.95 GB on), so training sessions turn it off.
+   */
+  memPattern?: boolean;
 }
 
 export interface IoSpec {
@@ -39,6 +44,7 @@ export function sessionOptions(o: SessionOptions): InferenceSession.SessionOptio
     executionProviders: [backend],
     graphOptimizationLevel: o.optimization ?? 'all',
     intraOpNumThreads: o.intraOpThreads ?? 0,
+    enableMemPattern: o.memPattern ?? true,
     extra,
   } as InferenceSession.SessionOptions;
 }

@@ -1,33 +1,42 @@
 // The invisible layer's embedder. For each RGB frame it adds the same luma change to R, G and B
 // (chroma untouched):
 //
-//   Δ(x) = strength · M(x) · β_k · b_k · c_j · bump_j(x)       (j = the chip of pixel x, k = its coded bit)
+//   Δ(x) = β_j · strength · B(x) · c_j · bump_j(x)          (j = the chip of pixel x, |β_j| ≤ 1)
 //
-// - b_k ∈ ±1 is coded bit k, c_j the chip's keyed sign, bump_j the chip's smooth shape (layout.ts);
-// - M(x) ∈ [0, 1] is a perceptual mask: local high-frequency texture energy. Texture hides a small
-//   low-frequency change; flat areas and smooth gradients do not, so there M → 0 (on a flat grey
-//   frame the watermark adds exactly nothing);
-// - β_k is informed embedding ("improved spread spectrum"): the embedder measures what the detector
-//   will measure on the unmarked frame for bit k and, where the picture itself pushes that bit the
-//   wrong way, embeds harder to cancel it (up to a cap); where the picture already agrees it embeds
-//   less. This removes most of the host-image interference, which is the main source of bit errors
-//   for a static pattern on talking-head video (the same face in every frame does not average out).
-import { axisBump, chipMeans, chipResiduals, CHIPS, GRID, layout } from './layout.js';
-import { CODED_BITS, codedBits } from './message.js';
+// - c_j ∈ ±1 is chip j's keyed sign and bump_j its smooth shape (layout.ts);
+// - B(x) is a visibility budget in luma levels (visibilityBudget): small where the picture is smooth,
+//   larger where texture hides a change, exactly 0 where the picture is flat (so on a flat grey frame
+//   the watermark adds nothing at all);
+// - β_j is chosen by quantisation index modulation (QIM, informed embedding): the embedder measures
+//   the projection p_j = c_j·r_j the detector will read from the unmarked frame and moves it by the
+//   least amount onto the lattice of the bit the chip carries (layout.ts: qimTarget). The picture
+//   itself therefore does not interfere with the mark, which is what a static pattern on a
+//   talking-head video needs: the same face in every frame would not average out over frames.
+//   Each chip is quantised on its own, so where the picture does not change, the change added is the
+//   same in every frame: a static pattern, which a codec's skipped and predicted blocks keep. (Per-bit
+//   quantisation, pooling a bit's chips, made the pattern flicker and P-frames dropped it.)
+import { axisBump, canonicalChipMeans, chipProjections, CHIPS, GRID, layout, qimTarget } from './layout.js';
+import { codedBits } from './message.js';
 
 export interface InvisibleOptions {
-  /** Peak luma change in levels where texture fully masks it (default 4). */
+  /** Multiplier on the visibility budget, in (0, 4] (default DEFAULT_STRENGTH = 1). */
   strength?: number;
 }
 
-/** Texture energy (high-pass RMS, 8-bit levels) below which nothing is embedded, and at which M = 1. */
-export const MASK_FLOOR = 0.75;
-export const MASK_FULL = 5;
-/** Bounds of the informed-embedding factor β. */
-const BETA_MIN = 0.35;
-const BETA_MAX = 2.5;
-/** Fraction of the host's opposing projection the embedder cancels. */
-const CANCEL = 0.9;
+/** Default strength: a multiplier on the visibility budget (docs/WATERMARK.md). */
+export const DEFAULT_STRENGTH = 1;
+/** The visibility budget, peak luma change in levels: A_SMOOTH + K_TEXTURE·T, at most A_MAX. */
+export const A_SMOOTH = 1.5;
+export const K_TEXTURE = 1.5;
+export const A_MAX = 10;
+/** High-pass values are clipped at this many levels before they count as texture. */
+const HP_CLIP = 6;
+/** Local standard deviation (levels) at or below which a region counts as flat and gets nothing. */
+export const FLAT_STD = 0.4;
+/** Largest |β|: the change never exceeds the budget. */
+const BETA_MAX = 1;
+/** Jacobi iterations of the per-frame solve (cross-talk between neighbouring chips is small). */
+const ITERATIONS = 4;
 
 /** Mean over a (2r+1)² window, clamped at the borders (separable running sums). */
 export function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Array {
@@ -68,29 +77,43 @@ export function lumaOf(rgb: Uint8Array, w: number, h: number): Float32Array {
   return y;
 }
 
-/** The perceptual mask M ∈ [0, 1] (see the header). Window sizes follow the chip size. */
-export function perceptualMask(luma: Float32Array, w: number, h: number): Float32Array {
+/**
+ * The visibility budget B(x): the largest peak change (luma levels) the pattern may make at x.
+ * Texture masks a change of similar size, so B grows with the local texture T (RMS of the picture
+ * minus its 3×3 mean, over a chip-sized window): B = A_SMOOTH + K_TEXTURE·T, capped at A_MAX. Where
+ * the picture is flat (local standard deviation ≤ FLAT_STD, e.g. a grey backdrop) B ramps to exactly
+ * 0: there nothing would hide the pattern. Window sizes follow the chip size.
+ */
+export function visibilityBudget(luma: Float32Array, w: number, h: number): Float32Array {
+  const r = Math.max(2, Math.round(Math.min(w, h) / GRID / 2));
   const blur = boxMean(luma, w, h, 1);
   const hp2 = new Float32Array(w * h);
+  const sq = new Float32Array(w * h);
   for (let i = 0; i < hp2.length; i++) {
-    const d = luma[i]! - blur[i]!;
+    // Clipped, so that one strong edge does not count as texture for the flat area beside it.
+    const d = Math.min(HP_CLIP, Math.abs(luma[i]! - blur[i]!));
     hp2[i] = d * d;
+    sq[i] = luma[i]! * luma[i]!;
   }
-  const r = Math.max(2, Math.round(Math.min(w, h) / GRID / 2));
   const energy = boxMean(hp2, w, h, r);
-  const m = new Float32Array(w * h);
-  for (let i = 0; i < m.length; i++) {
-    const a = Math.sqrt(energy[i]!);
-    m[i] = Math.min(1, Math.max(0, (a - MASK_FLOOR) / (MASK_FULL - MASK_FLOOR)));
+  const mean = boxMean(luma, w, h, r);
+  const meanSq = boxMean(sq, w, h, r);
+  const b = new Float32Array(w * h);
+  for (let i = 0; i < b.length; i++) {
+    const std = Math.sqrt(Math.max(0, meanSq[i]! - mean[i]! * mean[i]!));
+    const notFlat = Math.min(1, Math.max(0, (std - FLAT_STD) / (3 * FLAT_STD)));
+    b[i] = notFlat * Math.min(A_MAX, A_SMOOTH + K_TEXTURE * Math.sqrt(energy[i]!));
   }
-  return m;
+  return b;
 }
 
 export interface EmbedStats {
   /** Mean |Δ| over the frame, in levels (before rounding). */
   meanAbsDelta: number;
-  /** Mean β (1 = plain spread spectrum). */
+  /** Mean |β| over chips. */
   meanBeta: number;
+  /** Chips whose lattice target could not be reached within the budget (flat or smooth areas). */
+  unreached: number;
 }
 
 export interface InvisibleEmbedder {
@@ -98,11 +121,9 @@ export interface InvisibleEmbedder {
 }
 
 export function createInvisibleEmbedder(payload: bigint, opts: InvisibleOptions = {}): InvisibleEmbedder {
-  const strength = opts.strength ?? 4;
-  if (!(strength >= 0 && strength <= 32)) throw new RangeError(`watermark strength must be in [0, 32] levels, got ${strength}`);
+  const strength = opts.strength ?? DEFAULT_STRENGTH;
+  if (!(strength > 0 && strength <= 4)) throw new RangeError(`watermark strength must be in (0, 4], got ${strength}`);
   const coded = codedBits(payload);
-  // Per chip: ±1 = coded bit sign × chip sign.
-  const chipDir = Int8Array.from({ length: CHIPS }, (_, j) => (coded[layout.bit[j]!]! ? 1 : -1) * layout.sign[j]!);
   let axes: { w: number; h: number; cols: ReturnType<typeof axisBump>; rows: ReturnType<typeof axisBump> } | null = null;
 
   return {
@@ -111,40 +132,54 @@ export function createInvisibleEmbedder(payload: bigint, opts: InvisibleOptions 
       if (!axes || axes.w !== width || axes.h !== height) axes = { w: width, h: height, cols: axisBump(width), rows: axisBump(height) };
       const { cols, rows } = axes;
       const luma = lumaOf(rgb, width, height);
-      const mask = perceptualMask(luma, width, height);
+      const budget = visibilityBudget(luma, width, height);
 
-      // What the detector would read for each coded bit on the unmarked frame (s_k), and how much one
-      // unit of embedding moves it (gain_k): the bump-weighted chip mean of M·bump per chip.
-      const res = chipResiduals(chipMeans(luma, width, height, cols, rows));
-      const mb = new Float32Array(width * height);
-      for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) mb[y * width + x] = mask[y * width + x]! * rows.bump[y]! * cols.bump[x]!;
-      const g = chipMeans(mb, width, height, cols, rows);
-      const s = new Float64Array(CODED_BITS);
-      const gain = new Float64Array(CODED_BITS);
-      for (let j = 0; j < CHIPS; j++) {
-        const k = layout.bit[j]!;
-        // Oriented so that positive = agrees with the bit being written.
-        s[k] += chipDir[j]! * res[j]!;
-        gain[k] += g[j]!;
-      }
-      const beta = new Float64Array(CODED_BITS);
-      let betaSum = 0;
-      for (let k = 0; k < CODED_BITS; k++) {
-        const unit = strength * gain[k]!;
-        beta[k] = unit > 1e-9 ? Math.min(BETA_MAX, Math.max(BETA_MIN, 1 - (CANCEL * s[k]!) / unit)) : 1;
-        betaSum += beta[k]!;
-      }
-
-      let absSum = 0;
+      // The unit pattern U = strength·B·c_j·bump_j and what the detector reads of it, chip by chip.
+      // Chip means are linear and each bump lies inside its chip, so a frame marked with factors β
+      // reads as host + β_{k(j)}·u_j: the solve below runs on 1024 numbers, not on pixels.
+      const U = new Float32Array(width * height);
       for (let y = 0; y < height; y++) {
         const by = rows.bump[y]!;
         const rowChip = rows.chip[y]! * GRID;
         for (let x = 0; x < width; x++) {
           const i = y * width + x;
-          const m = mask[i]!;
-          if (m === 0) continue;
-          const j = rowChip + cols.chip[x]!;
-          const d = strength * m * beta[layout.bit[j]!]! * chipDir[j]! * by * cols.bump[x]!;
+          U[i] = strength * budget[i]! * layout.sign[rowChip + cols.chip[x]!]! * by * cols.bump[x]!;
+        }
+      }
+      const host = canonicalChipMeans(luma, width, height);
+      const u = canonicalChipMeans(U, width, height);
+      // Each chip is quantised on its own (not per coded bit), so a chip whose picture does not
+      // change gets exactly the same change in every frame: a static pattern in static regions,
+      // which is what a codec's skipped and predicted blocks preserve.
+      const pHost = chipProjections(host);
+      const target = Float64Array.from(pHost, (v, j) => qimTarget(v, coded[layout.bit[j]!]!));
+      // Self-gain: how far one unit of β_j moves chip j's own projection.
+      const gain = Float64Array.from(u, (v, j) => v * layout.sign[j]!);
+      const beta = new Float64Array(CHIPS);
+      const cand = new Float64Array(CHIPS);
+      const p = new Float64Array(CHIPS);
+      for (let it = 0; it < ITERATIONS; it++) {
+        for (let j = 0; j < CHIPS; j++) cand[j] = host[j]! + beta[j]! * u[j]!;
+        chipProjections(cand, p);
+        for (let j = 0; j < CHIPS; j++) {
+          if (gain[j]! < 1e-6) continue;
+          beta[j] = Math.min(BETA_MAX, Math.max(-BETA_MAX, beta[j]! + (target[j]! - p[j]!) / gain[j]!));
+        }
+      }
+      let betaSum = 0;
+      let unreached = 0;
+      for (let j = 0; j < CHIPS; j++) {
+        betaSum += Math.abs(beta[j]!);
+        if (Math.abs(beta[j]!) >= BETA_MAX || gain[j]! < 1e-6) unreached++;
+      }
+
+      let absSum = 0;
+      for (let y = 0; y < height; y++) {
+        const rowChip = rows.chip[y]! * GRID;
+        for (let x = 0; x < width; x++) {
+          const i = y * width + x;
+          if (U[i] === 0) continue;
+          const d = beta[rowChip + cols.chip[x]!]! * U[i]!;
           absSum += Math.abs(d);
           const p = i * 3;
           for (let c = 0; c < 3; c++) {
@@ -153,7 +188,7 @@ export function createInvisibleEmbedder(payload: bigint, opts: InvisibleOptions 
           }
         }
       }
-      return { meanAbsDelta: absSum / (width * height), meanBeta: betaSum / CODED_BITS };
+      return { meanAbsDelta: absSum / (width * height), meanBeta: betaSum / CHIPS, unreached };
     },
   };
 }

@@ -36,7 +36,7 @@ export function valueNoise(w: number, h: number, seed: number, baseCell: number,
         tx = tx * tx * (3 - 2 * tx);
         const a = grid[y0 * gw + x0]! * (1 - tx) + grid[y0 * gw + x0 + 1]! * tx;
         const b = grid[(y0 + 1) * gw + x0]! * (1 - tx) + grid[(y0 + 1) * gw + x0 + 1]! * tx;
-        out[y * w + x] += amp * (a * (1 - ty) + b * ty);
+        out[y * w + x] = out[y * w + x]! + amp * (a * (1 - ty) + b * ty);
       }
     }
     norm += amp;

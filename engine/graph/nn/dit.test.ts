@@ -78,7 +78,7 @@ function referenceBlock(p: (n: string) => Float64Array, x: Mat, e0: Float64Array
     const k = rms(L(kv, `${n}.k`, D), p(`${n}.norm_k.weight`), eps);
     return L(attn(q, k, L(kv, `${n}.v`, D), cfg.heads), `${n}.o`, D);
   };
-  const addScaled = (a: Mat, b: Mat, gate?: Float64Array) => rowMap(a, (r, o) => r.forEach((v, i) => (o[i] = v + b.d[o.byteOffset / 8 - a.d.byteOffset / 8 + i]! * (gate ? gate[i]! : 1))));
+  const addScaled = (a: Mat, b: Mat, gate?: Float64Array): Mat => mat(a.rows, a.cols, a.d.map((v, i) => v + b.d[i]! * (gate ? gate[i % a.cols]! : 1)));
   const h1 = modulate(x, s1!, c1!);
   const x1 = addScaled(x, attnLayer(h1, h1, `${name}.self_attn`), g1);
   const x2 = addScaled(x1, attnLayer(ln(x1, eps, p(`${name}.norm3.weight`), p(`${name}.norm3.bias`)), ctx, `${name}.cross_attn`));

@@ -153,7 +153,7 @@ test('every inventory weight is consumed; InputWeightProvider turns them all int
   const ip = new InputWeightProvider();
   const g = buildDitGraph(cfg, ip, { batch: 1, frames: 1, h: 2, w: 2 }, { attention: 'naive' });
   assert.equal(ip.requested.size, ditParams(cfg).length);
-  assert.deepEqual(g.inputs.slice(0, 3).map((t) => `${t.name}[${t.shape.join(',')}]`), ['latents[1,8,1,2,2]', 'timesteps[1,1]', 'context[1,8,24]']);
+  assert.deepEqual(g.inputs.slice(0, 3).map((t) => `${t.name}[${t.shape.join(',')}]`), ['latents[1,8,1,2,2]', 'timesteps[1,1]', 'context[1,8,32]']);
   assert.deepEqual(g.outputs.map((t) => `${t.name}[${t.shape.join(',')}]`), ['velocity[1,8,1,2,2]']);
 });
 
@@ -167,9 +167,9 @@ test('wrong context width, latent channels, timesteps or odd latent size fail at
     });
   };
   const is = (re: RegExp) => (e: unknown): boolean => e instanceof ShapeError && /DiT/.test(e.message) && re.test(e.message);
-  assert.throws(() => build([1, 8, 2, 4, 4], [1, 2], [1, 8, 32]), is(/context must be \[1, textLen=8, textDim=24\].*\[1,8,2,4,4\] and \[1,2\] and \[1,8,32\]/));
-  assert.throws(() => build([1, 8, 2, 4, 4], [1, 2], [1, 5, 24]), is(/textLen=8.*\[1,5,24\]/));
-  assert.throws(() => build([1, 16, 2, 4, 4], [1, 2], [1, 8, 24]), is(/latents must be \[batch, 8 channels.*got 16 channels.*\[1,16,2,4,4\]/));
-  assert.throws(() => build([1, 8, 2, 4, 4], [1, 8], [1, 8, 24]), is(/timesteps must be \[1, 2\].*\[1,8\]/));
-  assert.throws(() => build([1, 8, 2, 5, 4], [1, 2], [1, 8, 24]), is(/divisible by the patch \(1,2,2\).*\[1,8,2,5,4\]/));
+  assert.throws(() => build([1, 8, 2, 4, 4], [1, 2], [1, 8, 40]), is(/context must be \[1, textLen=8, textDim=32\].*\[1,8,2,4,4\] and \[1,2\] and \[1,8,40\]/));
+  assert.throws(() => build([1, 8, 2, 4, 4], [1, 2], [1, 5, 32]), is(/textLen=8.*\[1,5,32\]/));
+  assert.throws(() => build([1, 16, 2, 4, 4], [1, 2], [1, 8, 32]), is(/latents must be \[batch, 8 channels.*got 16 channels.*\[1,16,2,4,4\]/));
+  assert.throws(() => build([1, 8, 2, 4, 4], [1, 8], [1, 8, 32]), is(/timesteps must be \[1, 2\].*\[1,8\]/));
+  assert.throws(() => build([1, 8, 2, 5, 4], [1, 2], [1, 8, 32]), is(/divisible by the patch \(1,2,2\).*\[1,8,2,5,4\]/));
 });

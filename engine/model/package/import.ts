@@ -15,7 +15,7 @@ import { detectWanFolder } from './detect.js';
 import type { ProgressFn } from './hash.js';
 import { hashFiles } from './hash.js';
 import type { FileEntry, KeyLayout, Manifest, WeightsComponent } from './manifest.js';
-import { DEFAULT_ENGINE_CACHE, MANIFEST_FORMAT, recordPath, writeManifest } from './manifest.js';
+import { DEFAULT_ENGINE_CACHE, MANIFEST_FORMAT, readManifest, recordPath, writeManifest } from './manifest.js';
 import type { WeightKind } from './weight-index.js';
 import { WeightIndex } from './weight-index.js';
 
@@ -174,6 +174,19 @@ export async function importWanFolder(dir: string, opts: ImportOptions = {}): Pr
     if (vae) manifest.components.vae = vae;
     if (t5) manifest.components.t5 = t5;
     if (found.tokenizer.length) manifest.components.tokenizer = { files: found.tokenizer.map((f) => entry(f, 'none', '')) };
+    // Re-importing into an existing package keeps what was added to it since (adapters, LoRAs, contexts).
+    const previous = await readManifest(out).catch(() => null);
+    if (previous) {
+      const kept: string[] = [];
+      for (const k of ['speechFrontEnd', 'refree', 'textContext', 'lora'] as const) {
+        const c = previous.manifest.components[k];
+        if (c === undefined) continue;
+        (manifest.components as Record<string, unknown>)[k] = c;
+        kept.push(k);
+      }
+      if (previous.manifest.engineCache) manifest.engineCache = previous.manifest.engineCache;
+      if (kept.length) notes.push(`kept ${kept.join(', ')} from the existing ${path.join(out, 'refree.json')}`);
+    }
     if (t5 && !found.tokenizer.some((f) => path.basename(f.path) === 'tokenizer.json')) notes.push('no tokenizer.json found beside the text encoder: `refree run t5` needs it');
     if (notes.length) manifest.notes = notes;
     const manifestPath = await writeManifest(out, manifest);

@@ -243,7 +243,7 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], root: unknown, base: 
     }
     const value = valueAt(root, at);
     const got = issue.code === 'invalid_type' && value === undefined ? 'it is missing' : `got ${show(value)}`;
-    out.push(`${fieldPath(at)}: ${issue.message.replace(/^Invalid input: /, '')} (${got})`);
+    out.push(`${fieldPath(at)}: ${issue.message.replace(/^Invalid (input|option): /, '')} (${got})`);
   }
   return out;
 }

@@ -112,7 +112,7 @@ export class WeightIndex {
     const want = new Map(expected.map((p) => [p.name, p.shape]));
 
     let layout: KeyLayout = 'original';
-    let prefix = '';
+    let prefix: string;
     let mapping: Map<string, string>;
     let unknown: string[];
     let unsupported: string | null = null;
@@ -122,7 +122,7 @@ export class WeightIndex {
         ({ layout, prefix, mapping, unknown } = m);
       } catch (e) {
         await Promise.all(handles.map((h) => h.close()));
-        throw new WeightIndexError(`${files.map((f) => f.path).join(', ')}: ${(e as Error).message}`);
+        throw new WeightIndexError(`${files.map((f) => f.path).join(', ')}: ${(e as Error).message}`, { cause: e });
       }
     } else {
       ({ prefix, mapping, unknown } = mapByPrefix(keys, want));
@@ -173,7 +173,7 @@ export class WeightIndex {
   }
 
   /** One sentence per problem (missing, shape, unsupported naming); [] when everything maps. */
-  problems(what = this.kind): string[] {
+  problems(what: string = this.kind): string[] {
     const out: string[] = [];
     if (this.unsupported) out.push(`${what}: ${this.unsupported}`);
     if (this.missing.length) out.push(`${what}: ${this.missing.length} parameter(s) missing from the files: ${list(this.missing)}`);
@@ -182,12 +182,12 @@ export class WeightIndex {
     return out;
   }
 
-  unknownProblem(what = this.kind): string | null {
+  unknownProblem(what: string = this.kind): string | null {
     return this.unknown.length ? `${what}: ${this.unknown.length} key(s) are not parameters of this architecture: ${list(this.unknown)}` : null;
   }
 
   /** Throws WeightIndexError when a needed parameter is missing, misshapen or unreadable. */
-  assertComplete(what = this.kind): void {
+  assertComplete(what: string = this.kind): void {
     const p = this.problems(what);
     if (p.length) throw new WeightIndexError(p.join('\n'));
   }

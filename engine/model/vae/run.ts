@@ -6,6 +6,7 @@
 // Sessions: the first-chunk and later-chunk graphs hold the same weights, and each ORT session keeps
 // its own copy, so by default only one session is alive at a time (DESIGN 2, "GPU memory is planned").
 // `keepSessions` trades that memory for not recompiling on every clip (tests, repeated small runs).
+import type { Graph } from '../../graph/graph.js';
 import type { SerializeOptions } from '../../graph/onnx/serialize.js';
 import { CompiledGraph } from '../../runtime/session.js';
 import type { Feeds, SessionOptions } from '../../runtime/session.js';
@@ -27,6 +28,11 @@ export interface VaeRunOptions extends VaeBuildOptions {
   session?: SessionOptions & Omit<SerializeOptions, 'outputs'>;
   /** Keep every compiled session until release() (default false: one at a time). */
   keepSessions?: boolean;
+  /**
+   * How a chunk graph becomes a session (default CompiledGraph.fromGraph). A model package passes one
+   * that saves the graph beside its external weights and opens it by path.
+   */
+  compile?: (graph: Graph, variant: 'encode-first' | 'encode-next' | 'decode-first' | 'decode-next') => Promise<CompiledGraph>;
 }
 
 /** A [B, C, T, H, W] float32 clip. */
@@ -80,7 +86,7 @@ export class VaeRunner {
     if (!this.opts.keepSessions) await this.release();
     const o = { ...this.opts, first: v.endsWith('first'), frames: v === 'encode-next' ? temporalFactor(this.cfg) : 1 };
     const built = v.startsWith('encode') ? encodeChunkGraph(this.cfg, this.provider, o) : decodeChunkGraph(this.cfg, this.provider, o);
-    const compiled = await CompiledGraph.fromGraph(built.graph, { ...this.opts.session, outputs: built.graph.outputs });
+    const compiled = this.opts.compile ? await this.opts.compile(built.graph, v) : await CompiledGraph.fromGraph(built.graph, { ...this.opts.session, outputs: built.graph.outputs });
     const s = { compiled, built };
     this.sessions.set(v, s);
     return s;

@@ -1,0 +1,157 @@
+// Test fixtures: a fake Wan2.2-TI2V-5B download with TINY-config random weights, in the original
+// layout (two DiT safetensors shards + index, one F32 and one BF16; Wan2.2_VAE.pth and the umT5 .pth
+// written with the torch.save fixture writer; google/umt5-xxl tokenizer) or the Diffusers layout
+// (transformer/, vae/, text_encoder/, tokenizer/ with Diffusers / HF transformers names).
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ModelArchitecture } from '../../config.js';
+import { TINY } from '../../config.js';
+import { ditParams } from '../../inventory/dit.js';
+import { t5Params } from '../../inventory/t5.js';
+import type { ParamSpec } from '../../inventory/types.js';
+import { vaeParams } from '../../inventory/vae.js';
+import { randomWeights } from '../../random-weights.js';
+import { bytesOf } from '../../weights/dtypes.js';
+import type { WeightDtype } from '../../weights/dtypes.js';
+import { f32ToBf16 } from '../../weights/half.js';
+import { diffusersToOriginal } from '../../weights/keymap.js';
+import { writeSafetensors } from '../../weights/safetensors.js';
+import { writeTorchCheckpoint } from '../../weights/testing/torch-fixture.js';
+
+export const TOKENIZER_FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 't5', 'testing', 'wan2.2-tiny', 'google', 'umt5-xxl');
+
+/** Random float32 values per parameter (seeded, deterministic). */
+export function fakeWeights(specs: readonly ParamSpec[], seed: number): Map<string, Float32Array> {
+  return new Map([...randomWeights(specs, seed)].map(([k, e]) => [k, (e.data as { kind: 'inline'; data: Float32Array }).data]));
+}
+
+function encode(values: Float32Array, dtype: WeightDtype): Uint8Array {
+  return dtype === 'BF16' ? bytesOf(f32ToBf16(values)) : new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+}
+
+async function writeShard(file: string, specs: readonly ParamSpec[], values: ReadonlyMap<string, Float32Array>, dtype: WeightDtype, rename: (n: string) => string = (n) => n): Promise<void> {
+  await writeSafetensors(
+    file,
+    specs.map((p) => ({ name: rename(p.name), dtype, shape: p.shape, data: encode(values.get(p.name)!, dtype) })),
+  );
+}
+
+function writePth(file: string, specs: readonly ParamSpec[], values: ReadonlyMap<string, Float32Array>, dtype: WeightDtype, folder: string): void {
+  writeTorchCheckpoint(
+    file,
+    specs.map((p, i) => ({ key: String(i), dtype, data: encode(values.get(p.name)!, dtype) })),
+    specs.map((p, i) => ({ name: p.name, storage: String(i), shape: p.shape })),
+    { folder },
+  );
+}
+
+export interface FakeWan {
+  dir: string;
+  arch: ModelArchitecture;
+  dit: Map<string, Float32Array>;
+  vae: Map<string, Float32Array>;
+  t5: Map<string, Float32Array>;
+  /** DiT shard files (original layout). */
+  shards: string[];
+}
+
+export interface FakeOriginalOptions {
+  /** Drop this DiT parameter from the shards (and the index). */
+  dropKey?: string;
+  /** Add an extra tensor with this name to shard 1. */
+  extraKey?: string;
+}
+
+/** The original Wan-AI/Wan2.2-TI2V-5B layout with TINY weights. */
+export async function writeFakeOriginal(dir: string, opts: FakeOriginalOptions = {}): Promise<FakeWan> {
+  const arch = TINY;
+  mkdirSync(dir, { recursive: true });
+  const ditSpecs = ditParams(arch.dit).filter((p) => p.name !== opts.dropKey);
+  const dit = fakeWeights(ditParams(arch.dit), 7);
+  // Shard 1: embeddings + block 0 in F32 (referenced in place); shard 2: the rest in BF16 (converted).
+  const first = ditSpecs.filter((p) => !p.name.startsWith('blocks.') || p.name.startsWith('blocks.0.'));
+  const second = ditSpecs.filter((p) => !first.includes(p));
+  const shards = ['diffusion_pytorch_model-00001-of-00002.safetensors', 'diffusion_pytorch_model-00002-of-00002.safetensors'].map((n) => path.join(dir, n));
+  const extra = opts.extraKey ? [{ name: opts.extraKey, shape: [2] }] : [];
+  if (opts.extraKey) dit.set(opts.extraKey, Float32Array.of(1, 2));
+  await writeShard(shards[0]!, [...first, ...extra], dit, 'F32');
+  await writeShard(shards[1]!, second, dit, 'BF16');
+  const weightMap: Record<string, string> = {};
+  for (const p of first) weightMap[p.name] = path.basename(shards[0]!);
+  for (const p of second) weightMap[p.name] = path.basename(shards[1]!);
+  for (const p of extra) weightMap[p.name] = path.basename(shards[0]!);
+  writeFileSync(path.join(dir, 'diffusion_pytorch_model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ _class_name: 'WanModel', dim: arch.dit.dim, num_layers: arch.dit.layers }));
+
+  const vae = fakeWeights(vaeParams(arch.vae), 8);
+  writePth(path.join(dir, 'Wan2.2_VAE.pth'), vaeParams(arch.vae), vae, 'F32', 'Wan2.2_VAE');
+  const t5 = fakeWeights(t5Params(arch.t5!), 9);
+  writePth(path.join(dir, 'models_t5_umt5-xxl-enc-bf16.pth'), t5Params(arch.t5!), t5, 'BF16', 'models_t5_umt5-xxl-enc-bf16');
+  const tok = path.join(dir, 'google', 'umt5-xxl');
+  mkdirSync(tok, { recursive: true });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(TOKENIZER_FIXTURE, f), path.join(tok, f));
+  return { dir, arch, dit, vae, t5, shards };
+}
+
+/** Inverse of the Diffusers -> original DiT rename (checked against diffusersToOriginal). */
+export function toDiffusersName(name: string): string {
+  const rules: [RegExp, string][] = [
+    [/^time_embedding\.0\./, 'condition_embedder.time_embedder.linear_1.'],
+    [/^time_embedding\.2\./, 'condition_embedder.time_embedder.linear_2.'],
+    [/^text_embedding\.0\./, 'condition_embedder.text_embedder.linear_1.'],
+    [/^text_embedding\.2\./, 'condition_embedder.text_embedder.linear_2.'],
+    [/^time_projection\.1\./, 'condition_embedder.time_proj.'],
+    [/^head\.modulation$/, 'scale_shift_table'],
+    [/^head\.head\./, 'proj_out.'],
+    [/^(blocks\.\d+)\.self_attn\.([qkv])\./, '$1.attn1.to_$2.'],
+    [/^(blocks\.\d+)\.self_attn\.o\./, '$1.attn1.to_out.0.'],
+    [/^(blocks\.\d+)\.self_attn\.norm_([qk])\./, '$1.attn1.norm_$2.'],
+    [/^(blocks\.\d+)\.cross_attn\.([qkv])\./, '$1.attn2.to_$2.'],
+    [/^(blocks\.\d+)\.cross_attn\.o\./, '$1.attn2.to_out.0.'],
+    [/^(blocks\.\d+)\.cross_attn\.norm_([qk])\./, '$1.attn2.norm_$2.'],
+    [/^(blocks\.\d+)\.norm3\./, '$1.norm2.'],
+    [/^(blocks\.\d+)\.ffn\.0\./, '$1.ffn.net.0.proj.'],
+    [/^(blocks\.\d+)\.ffn\.2\./, '$1.ffn.net.2.'],
+    [/^(blocks\.\d+)\.modulation$/, '$1.scale_shift_table'],
+  ];
+  for (const [re, to] of rules) {
+    if (re.test(name)) {
+      const d = name.replace(re, to);
+      if (diffusersToOriginal(d) !== name) throw new Error(`fixture: ${d} does not map back to ${name}`);
+      return d;
+    }
+  }
+  if (name.startsWith('patch_embedding.')) return name;
+  throw new Error(`fixture: no Diffusers name for ${name}`);
+}
+
+/** The Wan-AI/Wan2.2-TI2V-5B-Diffusers layout with TINY DiT weights (VAE / T5 in names we cannot load). */
+export async function writeFakeDiffusers(dir: string): Promise<FakeWan> {
+  const arch = TINY;
+  const specs = ditParams(arch.dit);
+  const dit = fakeWeights(specs, 7);
+  const tdir = path.join(dir, 'transformer');
+  mkdirSync(tdir, { recursive: true });
+  const shard = path.join(tdir, 'diffusion_pytorch_model.safetensors');
+  await writeShard(shard, specs, dit, 'F32', toDiffusersName);
+  writeFileSync(path.join(tdir, 'config.json'), JSON.stringify({ _class_name: 'WanTransformer3DModel' }));
+  const vdir = path.join(dir, 'vae');
+  mkdirSync(vdir, { recursive: true });
+  await writeSafetensors(path.join(vdir, 'diffusion_pytorch_model.safetensors'), [
+    { name: 'encoder.conv_in.weight', dtype: 'F32', shape: [8, 12, 3, 3, 3], data: new Float32Array(8 * 12 * 27) },
+    { name: 'quant_conv.weight', dtype: 'F32', shape: [16, 16, 1, 1, 1], data: new Float32Array(256) },
+  ]);
+  writeFileSync(path.join(vdir, 'config.json'), JSON.stringify({ _class_name: 'AutoencoderKLWan' }));
+  const edir = path.join(dir, 'text_encoder');
+  mkdirSync(edir, { recursive: true });
+  await writeSafetensors(path.join(edir, 'model.safetensors'), [
+    { name: 'shared.weight', dtype: 'F32', shape: [64, 32], data: new Float32Array(64 * 32) },
+    { name: 'encoder.block.0.layer.0.SelfAttention.q.weight', dtype: 'F32', shape: [32, 32], data: new Float32Array(1024) },
+  ]);
+  const kdir = path.join(dir, 'tokenizer');
+  mkdirSync(kdir, { recursive: true });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(TOKENIZER_FIXTURE, f), path.join(kdir, f));
+  writeFileSync(path.join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'WanPipeline' }));
+  return { dir, arch, dit, vae: new Map(), t5: new Map(), shards: [shard] };
+}
