@@ -51,7 +51,7 @@ test('describe adds the ReFree adapter and LoRA counts when asked; reads a packa
   io = captureIO();
   assert.equal(await main(['models', 'describe', cfgFile], io), 0);
   assert.match(io.out, /^my-tiny \(/);
-  assert.match(io.out, /\n {2}dit +81,584 +69 +/);
+  assert.match(io.out, /\n {2}dit +81,968 +69 +/);
   assert.match(io.out, /\n {2}refree +\d/);
   assert.match(io.out, /\n {2}lora +\d/);
 

@@ -29,7 +29,7 @@ import { saveLora } from '../model/lora/io.js';
 import { padContext, withTextEncoder } from '../model/t5/text-encoder.js';
 import { MapWeightProvider } from '../model/weight-provider.js';
 import type { WeightEntry } from '../model/weight-provider.js';
-import { bf16ToF32, f32ToBf16 } from '../model/weights/half.js';
+import { bf16ToF32, f32ToBf16 } from '../graph/half.js';
 import { SafetensorsFile, writeSafetensors } from '../model/weights/safetensors.js';
 import type { CliIO } from './command.js';
 import { main } from './main.js';

@@ -4,7 +4,7 @@
 import type { AnyTypedArray, DType } from './dtype.js';
 import { BYTES_PER_ELEMENT, allocTyped } from './dtype.js';
 import { GraphBuildError, ShapeError } from './errors.js';
-import { floatToHalfBits } from './half.js';
+import { f32ToF16Bits } from './half.js';
 
 export type Shape = readonly number[];
 
@@ -191,7 +191,7 @@ export class Graph {
     if (key && this.constCache.has(key)) return this.constCache.get(key)!;
     const data = allocTyped(dtype, size);
     if (data instanceof BigInt64Array) for (let i = 0; i < size; i++) data[i] = BigInt(values[i] as number | bigint);
-    else if (dtype === 'float16') for (let i = 0; i < size; i++) data[i] = floatToHalfBits(Number(values[i]));
+    else if (dtype === 'float16') for (let i = 0; i < size; i++) data[i] = f32ToF16Bits(Number(values[i]));
     else for (let i = 0; i < size; i++) (data as Float64Array)[i] = Number(values[i]);
     const t = this.newTensor('const', dtype, shape, 'initializer', null);
     this.initializers.set(t, { kind: 'inline', data });

@@ -7,7 +7,7 @@ import { TINY } from '../config.js';
 import { seededNormal } from '../random-weights.js';
 import { SafetensorsFile, writeSafetensors } from '../weights/safetensors.js';
 import type { SafetensorsEntry } from '../weights/safetensors.js';
-import { f32ToF16Bits } from '../weights/half.js';
+import { f32ToF16Bits } from '../../graph/half.js';
 import type { LoraAdapter, LoraModule } from './adapter.js';
 import { initLoraAdapter } from './hook.js';
 import { loadLora, LoraFileError, saveLora } from './io.js';

@@ -5,7 +5,7 @@
 import type { LoraAdapter, LoraModule } from './adapter.js';
 import { checkAdapterFits, checkModule } from './adapter.js';
 import type { DitConfig } from '../config.js';
-import { f32ToBf16, f32ToF16 } from '../weights/half.js';
+import { f32ToBf16, f32ToF16 } from '../../graph/half.js';
 import type { SafetensorsEntry } from '../weights/safetensors.js';
 import { SafetensorsFile, writeSafetensors } from '../weights/safetensors.js';
 import type { KeyNameOptions, LoraFormat, ParsedLoraKey } from './formats.js';

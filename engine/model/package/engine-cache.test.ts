@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Graph } from '../../graph/graph.js';
 import { add } from '../../graph/ops/elementwise.js';
 import { matmul } from '../../graph/ops/matmul.js';
-import { f16ToF32, f32ToF16 } from '../weights/half.js';
+import { f16ToF32, f32ToF16 } from '../../graph/half.js';
 import { writeSafetensors } from '../weights/safetensors.js';
 import { bucketName, compileInCache, prepareWeights } from './engine-cache.js';
 import type { EngineDtype, PreparedWeights } from './engine-cache.js';

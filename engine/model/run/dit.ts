@@ -26,7 +26,7 @@ import { buildReFreeGraph } from '../refree/model.js';
 import { refreeParams } from '../refree/params.js';
 import type { WeightEntry } from '../weight-provider.js';
 import { MapWeightProvider } from '../weight-provider.js';
-import { f16ToF32, f32ToF16 } from '../weights/half.js';
+import { f16ToF32, f32ToF16 } from '../../graph/half.js';
 import { SafetensorsFile } from '../weights/safetensors.js';
 import type { HostTensor, RunInfo, RunOptions } from './common.js';
 import { RunError, chooseBackend, componentWeights, fmtShape } from './common.js';

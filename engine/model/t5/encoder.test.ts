@@ -8,7 +8,7 @@ import { TINY, WAN22_TI2V_5B } from '../config.js';
 import { t5Params } from '../inventory/t5.js';
 import { randomWeights } from '../random-weights.js';
 import { InputWeightProvider, MapWeightProvider } from '../weight-provider.js';
-import { f16ToF32 } from '../weights/half.js';
+import { f16ToF32 } from '../../graph/half.js';
 import type { BuildT5Options } from './encoder.js';
 import { buildT5Graph, t5Forward } from './encoder.js';
 import { relError, t5Reference } from './reference.test-helper.js';

@@ -17,7 +17,7 @@ import type { Graph } from '../../graph/graph.js';
 import { CompiledGraph } from '../../runtime/session.js';
 import type { SessionOptions } from '../../runtime/session.js';
 import type { T5Config } from '../config.js';
-import { f16ToF32 } from '../weights/half.js';
+import { f16ToF32 } from '../../graph/half.js';
 import type { WeightProvider } from '../weight-provider.js';
 import type { PromptEmbedding } from './cache.js';
 import { PromptCache } from './cache.js';

@@ -2,8 +2,8 @@
 // the helpers that turn raw little-endian bytes into typed arrays or into the float types the engine
 // feeds onnxruntime (fp32 on CPU, fp16 bits on GPU; DESIGN 1).
 import type { DType } from '../../graph/dtype.js';
-import { bf16ToF16, bf16ToF32, f16ToF32, f32ToF16 } from './half.js';
-import type { HalfConversion } from './half.js';
+import { bf16ToF16, bf16ToF32, f16ToF32, f32ToF16 } from '../../graph/half.js';
+import type { HalfConversion } from '../../graph/half.js';
 
 export type WeightDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PthError, PthFile } from './pth.js';
 import { bytesOf } from './dtypes.js';
-import { f32ToBf16 } from './half.js';
+import { f32ToBf16 } from '../../graph/half.js';
 import { PickleWriter, stateDictPickle, writeTorchCheckpoint, zipBytes } from './testing/torch-fixture.js';
 import type { FixtureStorage, FixtureTensor } from './testing/torch-fixture.js';
 

@@ -15,7 +15,7 @@ import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { DTYPE_BYTES, numelOf, toF16, toF32, viewAs } from './dtypes.js';
 import type { WeightArray, WeightDtype } from './dtypes.js';
-import type { HalfConversion } from './half.js';
+import type { HalfConversion } from '../../graph/half.js';
 import { PickleError, PyTuple, describe, unpickle } from './pickle.js';
 import { ZipError, ZipReader } from './zip.js';
 import type { ZipEntry } from './zip.js';

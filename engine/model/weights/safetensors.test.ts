@@ -6,7 +6,7 @@ import path from 'node:path';
 import { SafetensorsError, SafetensorsFile, writeSafetensors } from './safetensors.js';
 import type { SafetensorsEntry } from './safetensors.js';
 import { DTYPE_BYTES, bytesOf } from './dtypes.js';
-import { f16BitsToF32, f32ToBf16, f32ToF16Bits } from './half.js';
+import { f16BitsToF32, f32ToBf16, f32ToF16Bits } from '../../graph/half.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'refree-st-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

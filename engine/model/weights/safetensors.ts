@@ -20,7 +20,7 @@ import { endianness } from 'node:os';
 import path from 'node:path';
 import { DTYPE_BYTES, WEIGHT_DTYPES, isWeightDtype, numelOf, toF16, toF32, viewAs } from './dtypes.js';
 import type { WeightArray, WeightDtype } from './dtypes.js';
-import type { HalfConversion } from './half.js';
+import type { HalfConversion } from '../../graph/half.js';
 
 /** Largest header accepted (the Rust implementation uses the same bound). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;

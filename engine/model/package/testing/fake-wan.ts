@@ -14,7 +14,7 @@ import { vaeParams } from '../../inventory/vae.js';
 import { randomWeights } from '../../random-weights.js';
 import { bytesOf } from '../../weights/dtypes.js';
 import type { WeightDtype } from '../../weights/dtypes.js';
-import { f32ToBf16 } from '../../weights/half.js';
+import { f32ToBf16 } from '../../../graph/half.js';
 import { diffusersToOriginal } from '../../weights/keymap.js';
 import { writeSafetensors } from '../../weights/safetensors.js';
 import { writeTorchCheckpoint } from '../../weights/testing/torch-fixture.js';
