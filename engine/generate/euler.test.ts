@@ -4,7 +4,7 @@ import { EulerSolver } from './euler.js';
 import { flowSchedule } from './schedule.js';
 import { gaussianFlow, gaussianVelocity, maxAbsDiff, pointVelocity } from './flow-fields.test-helper.js';
 
-const START = Float32Array.from([-1.7, -0.4, 0.3, 1.2, 2.1]);
+const START: Float32Array = Float32Array.from([-1.7, -0.4, 0.3, 1.2, 2.1]);
 
 function integrate(steps: number, shift: number, field: (x: Float32Array, s: number) => Float32Array, sigmaMax = 1): { x: Float32Array; sigma0: number } {
   const sch = flowSchedule({ steps, shift, sigmaMax });

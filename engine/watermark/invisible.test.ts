@@ -57,7 +57,7 @@ test('PSNR ≥ 42 dB on face-like frames at three sizes; the detector reads the 
   }
 });
 
-test('flat grey: the invisible layer changes nothing at all; on grey with fine grain the pattern's RMS stays below 1% contrast', (t) => {
+test('flat grey: the invisible layer changes nothing at all; on grey with fine grain the pattern RMS stays below 1% contrast', (t) => {
   for (const level of [16, 128, 235]) {
     const f = flatClip(320, 240, 1, level).frame(0);
     const m = Uint8Array.from(f);

@@ -46,25 +46,43 @@ export function boxMean(src: Float32Array, w: number, h: number, r: number): Flo
     const o = y * w;
     let s = 0;
     let n = 0;
-    for (let x = 0; x <= Math.min(r, w - 1); x++) (s += src[o + x]!), n++;
+    for (let x = 0; x <= Math.min(r, w - 1); x++) {
+      s += src[o + x]!;
+      n++;
+    }
     for (let x = 0; x < w; x++) {
       tmp[o + x] = s / n;
       const add = x + r + 1;
       const del = x - r;
-      if (add < w) (s += src[o + add]!), n++;
-      if (del >= 0) (s -= src[o + del]!), n--;
+      if (add < w) {
+        s += src[o + add]!;
+        n++;
+      }
+      if (del >= 0) {
+        s -= src[o + del]!;
+        n--;
+      }
     }
   }
   for (let x = 0; x < w; x++) {
     let s = 0;
     let n = 0;
-    for (let y = 0; y <= Math.min(r, h - 1); y++) (s += tmp[y * w + x]!), n++;
+    for (let y = 0; y <= Math.min(r, h - 1); y++) {
+      s += tmp[y * w + x]!;
+      n++;
+    }
     for (let y = 0; y < h; y++) {
       out[y * w + x] = s / n;
       const add = y + r + 1;
       const del = y - r;
-      if (add < h) (s += tmp[add * w + x]!), n++;
-      if (del >= 0) (s -= tmp[del * w + x]!), n--;
+      if (add < h) {
+        s += tmp[add * w + x]!;
+        n++;
+      }
+      if (del >= 0) {
+        s -= tmp[del * w + x]!;
+        n--;
+      }
     }
   }
   return out;

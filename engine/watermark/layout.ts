@@ -1,6 +1,7 @@
 // Where the invisible watermark lives: a resolution-independent grid of GRID×GRID "chips" stretched
 // over the whole frame. Each chip is a smooth bump (sin·sin, zero at its edges, so neighbouring chips
-// join without seams) whose sign is ±1 times the coded bit it carries. Low spatial frequency and a
+// join without seams) with a keyed sign; its amplitude (invisible.ts) writes the coded bit it carries
+// by quantisation, and the detector reads it back from the chip's projection. Low spatial frequency and a
 // grid defined relative to the frame, not in pixels, are what survive H.264 quantisation and
 // rescaling: the detector resizes every frame to CANONICAL×CANONICAL and finds the same chips.
 import { CODED_BITS } from './message.js';

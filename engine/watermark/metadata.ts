@@ -76,14 +76,14 @@ export async function readMetadata(file: string): Promise<ProvenanceRead> {
   try {
     if (!statSync(file).isFile()) throw new Error('not a file');
   } catch (e) {
-    throw new Error(`cannot read metadata of ${file}: ${(e as Error).message.includes('ENOENT') ? 'no such file' : (e as Error).message}`);
+    throw new Error(`cannot read metadata of ${file}: ${(e as Error).message.includes('ENOENT') ? 'no such file' : (e as Error).message}`, { cause: e });
   }
   let stdout: string;
   try {
     ({ stdout } = await execFileP(ffprobePath(), ['-v', 'error', '-show_entries', 'format_tags:stream_tags', '-of', 'json', file], { maxBuffer: 1 << 22 }));
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`cannot read metadata of ${file}: ${(err.stderr || err.message).trim().split('\n').pop()}`);
+    throw new Error(`cannot read metadata of ${file}: ${(err.stderr || err.message).trim().split('\n').pop()}`, { cause: e });
   }
   const j = JSON.parse(stdout) as { format?: { tags?: Record<string, string> }; streams?: { tags?: Record<string, string> }[] };
   const tags: Record<string, string> = {};

@@ -99,7 +99,7 @@ test('flat grey clip: after watermarking and H.264 no pattern is visible (identi
   const clip = flatClip(W, H, n, 128);
   const wm = createWatermarker({ payload: PAYLOAD, visible: false });
   const marked = Array.from({ length: n }, (_, i) => {
-    const f = clip.frame();
+    const f = clip.frame(i);
     wm.apply(f, W, H, i);
     return f;
   });
@@ -108,7 +108,7 @@ test('flat grey clip: after watermarking and H.264 no pattern is visible (identi
   const a = path.join(dir, 'grey-marked.mp4');
   const b = path.join(dir, 'grey-clean.mp4');
   await encodeFrames(marked, W, H, a, { crf: 18, fps: FPS });
-  await encodeFrames(Array.from({ length: n }, () => clip.frame()), W, H, b, { crf: 18, fps: FPS });
+  await encodeFrames(Array.from({ length: n }, (_, i) => clip.frame(i)), W, H, b, { crf: 18, fps: FPS });
   const fa: Uint8Array[] = [];
   for await (const f of readFrames(a, { pixelFormat: 'gray' })) fa.push(f.data);
   let i = 0;
@@ -117,7 +117,10 @@ test('flat grey clip: after watermarking and H.264 no pattern is visible (identi
     // Spatial standard deviation of the decoded grey: none.
     let s = 0;
     let q = 0;
-    for (const v of f.data) (s += v), (q += v * v);
+    for (const v of f.data) {
+      s += v;
+      q += v * v;
+    }
     const std = Math.sqrt(q / f.data.length - (s / f.data.length) ** 2);
     assert.ok(std < 0.5, `std ${std}`);
   }

@@ -115,11 +115,11 @@ export function faceClip(width: number, height: number, frames: number, seed = 1
             }
             // Brows.
             const by = (dy + 0.33) / 0.04;
-            if (Math.abs(by) < 1 && Math.abs(Math.abs(dx) - 0.38) < 0.2) (r = 70), (g = 50), (b = 40);
+            if (Math.abs(by) < 1 && Math.abs(Math.abs(dx) - 0.38) < 0.2) [r, g, b] = [70, 50, 40];
             // Mouth.
             const mx = dx / 0.3;
             const my = (dy - 0.45) / (0.03 + 0.09 * mouthOpen);
-            if (mx * mx + my * my < 1) (r = 110), (g = 35), (b = 40);
+            if (mx * mx + my * my < 1) [r, g, b] = [110, 35, 40];
           }
           // Hair: a cap above the face, strongly textured.
           const hy = (y - (cy - ry * 0.55)) / (ry * 0.75);

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { planChunks } from './chunks.js';
+
+const o = { chunkLatentFrames: 8, motionLatentFrames: 1, stride: 4 };
+
+test('a short clip is one chunk of exactly its latent length', () => {
+  const p = planChunks(20, o); // 20 frames → ceil(19/4)+1 = 6 latent frames
+  assert.equal(p.latentFrames, 6);
+  assert.equal(p.chunks.length, 1);
+  assert.deepEqual(p.chunks[0], { index: 0, start: 0, frames: 6, cond: 1, emitFrom: 0, emitTo: 6 });
+  assert.equal(p.paddedVideoFrames, 21);
+});
+
+test('long clips: chunks overlap by the motion frames and emit every latent frame exactly once', () => {
+  for (const [frames, motion] of [[150, 1], [900, 1], [151, 2], [29, 3]] as const) {
+    const p = planChunks(frames, { ...o, motionLatentFrames: motion });
+    const emitted: number[] = [];
+    for (const c of p.chunks) {
+      assert.equal(c.frames, p.chunkFrames);
+      for (let j = c.emitFrom; j < c.emitTo; j++) emitted.push(j);
+      if (c.index > 0) assert.equal(c.start, p.chunks[c.index - 1]!.start + p.chunkFrames - motion);
+    }
+    assert.deepEqual(emitted, Array.from({ length: p.latentFrames }, (_, i) => i));
+    assert.ok(4 * (p.latentFrames - 1) + 1 >= frames);
+    assert.ok(p.paddedVideoFrames >= 4 * (p.latentFrames - 1) + 1);
+  }
+  assert.equal(planChunks(150, o).chunks.length, 6); // 39 latent frames: 8 + 7·5 = 43 ≥ 39
+});
+
+test('bad chunking options are refused', () => {
+  assert.throws(() => planChunks(0, o), /at least one frame/);
+  assert.throws(() => planChunks(50, { ...o, motionLatentFrames: 8 }), /motion frames/);
+});

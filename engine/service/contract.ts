@@ -1,0 +1,263 @@
+// The studio's service contract (DESIGN 10): ONE map of methods (name → zod input schema + output
+// type) and ONE map of events (name → payload type). Both hosts implement it — Electron IPC and the web
+// host (HTTP + WebSocket) — and the renderer calls it through either. Inputs are validated with these
+// schemas at the boundary (service.ts `dispatch`), whatever the transport. Errors are `{code,
+// message}` (errors.ts). No Node imports: the renderer imports this file's types.
+//
+// Paths are absolute paths on the machine that runs the engine; media reach the renderer as `url`s
+// under `/media/<root>/<path>` that each host serves from its allowed roots only.
+import { z } from 'zod';
+import type { JobRecord } from '../jobs/job-types.js';
+import { JOB_KINDS } from '../jobs/job-types.js';
+import type { ErrorInfo } from './errors.js';
+
+// ---------------------------------------------------------------------------------------------------
+// Shared value schemas
+
+const absPath = z.string().min(1, 'a path is required').max(4096, 'the path is too long');
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected an id of lower-case letters, digits and dashes');
+
+/** A square crop in the portrait's pixel coordinates (engine/media/face-crop.ts CropBox). */
+export const CropBoxSchema = z.strictObject({
+  x: z.number().int().min(0),
+  y: z.number().int().min(0),
+  size: z.number().int().min(8, 'the crop must be at least 8 pixels wide'),
+});
+
+/** Seconds into the speech; end > start. */
+export const TrimSchema = z
+  .strictObject({ start: z.number().min(0), end: z.number().positive() })
+  .refine((t) => t.end > t.start, { message: 'the trim end must come after its start' });
+
+export const GenerationSettingsSchema = z.strictObject({
+  /** Model package name; "refree-mini" is the built-in demo model. */
+  model: z.string().min(1).max(200),
+  steps: z.number().int().min(1).max(200),
+  seed: z.number().int().min(0).max(2 ** 32 - 1),
+  guidance: z.number().min(0).max(20),
+  width: z.number().int().min(64).max(1280).multipleOf(16, 'width must be a multiple of 16'),
+  height: z.number().int().min(64).max(1280).multipleOf(16, 'height must be a multiple of 16'),
+  fps: z.number().int().min(1).max(60),
+  sampler: z.enum(['euler', 'unipc']),
+});
+export type GenerationSettings = z.infer<typeof GenerationSettingsSchema>;
+
+export const DEFAULT_GENERATION: GenerationSettings = { model: 'refree-mini', steps: 20, seed: 42, guidance: 4.5, width: 256, height: 256, fps: 15, sampler: 'unipc' };
+
+export const WatermarkOptionsSchema = z.strictObject({
+  /** The visible label (DESIGN 7); metadata and the invisible mark are always written. */
+  visible: z.boolean(),
+  text: z.string().min(1).max(80),
+  position: z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right']),
+});
+export type WatermarkOptions = z.infer<typeof WatermarkOptionsSchema>;
+
+export const ProjectSchema = z.strictObject({
+  version: z.literal(1),
+  id,
+  name: z.string().min(1).max(200),
+  /** The project file (…/project.refree.json); its folder is an allowed media root. */
+  path: absPath,
+  portrait: z.strictObject({ path: absPath, crop: CropBoxSchema.nullable() }).nullable(),
+  audio: z.strictObject({ path: absPath, trim: TrimSchema.nullable() }).nullable(),
+  settings: GenerationSettingsSchema,
+  updatedAt: z.string(),
+});
+export type Project = z.infer<typeof ProjectSchema>;
+
+export const SettingsSchema = z.strictObject({
+  backend: z.enum(['auto', 'cuda', 'webgpu', 'cpu']),
+  outputFolder: absPath,
+  watermark: WatermarkOptionsSchema,
+  theme: z.enum(['system', 'dark', 'light']),
+});
+export type Settings = z.infer<typeof SettingsSchema>;
+
+// ---------------------------------------------------------------------------------------------------
+// Outputs (types only: the service produces them, nobody parses them)
+
+export interface MediaInfo {
+  /** Absolute path of the registered copy (inside the project or data folder). */
+  path: string;
+  /** Where a host serves it: /media/<root>/<relative path>. */
+  url: string;
+  kind: 'image' | 'audio' | 'video';
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  /** Seconds (audio, video). */
+  duration: number | null;
+  sampleRate: number | null;
+  channels: number | null;
+}
+
+export interface JobView extends JobRecord {
+  /** Media URLs for the output and the latest preview frame, when they lie under an allowed root. */
+  outputUrl: string | null;
+  previewUrl: string | null;
+}
+
+export interface ModelPackageInfo {
+  name: string;
+  /** Package folder. */
+  path: string;
+  architecture: string;
+  builtIn: boolean;
+  files: number;
+  bytes: number;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  name: string;
+  /** "<file>: <problem>" for every problem found. */
+  problems: string[];
+  checkedBytes: number;
+  seconds: number;
+}
+
+export interface BackendInfo {
+  backend: 'cuda' | 'webgpu' | 'cpu';
+  usable: boolean;
+  reason: string | null;
+}
+
+export interface DeviceInfo {
+  /** Null until the engine has probed its backends (the probe runs when the engine is free). */
+  backends: BackendInfo[] | null;
+  backendsNote: string | null;
+  gpus: { name: string; memoryTotalMiB: number; memoryUsedMiB: number }[];
+  /** Why `gpus` is empty, one line. */
+  gpuNote: string | null;
+  engine: { state: EngineState; pid: number | null };
+}
+
+export type EngineState = 'stopped' | 'starting' | 'ready' | 'busy' | 'crashed';
+
+export interface Health {
+  ok: true;
+  version: string;
+  engine: EngineState;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The method map
+
+/** One method: its input schema, and (as a phantom type) its output. */
+export interface MethodSpec<I extends z.ZodType, O> {
+  input: I;
+  /** One line for docs and `help`. */
+  doc: string;
+  /** Never read at run time; carries the output type. */
+  readonly _output?: O;
+}
+
+function method<O>() {
+  return <I extends z.ZodType>(input: I, doc: string): MethodSpec<I, O> => ({ input, doc });
+}
+
+const empty = z.strictObject({});
+const jobId = z.strictObject({ id });
+
+export const methods = {
+  'app.health': method<Health>()(empty, 'Says the service is up and whether the engine is running.'),
+
+  'projects.create': method<Project>()(
+    z.strictObject({ name: z.string().min(1).max(200), folder: absPath.optional() }),
+    'Creates a project folder (default: under the data folder) with an empty project file.',
+  ),
+  'projects.open': method<Project>()(z.strictObject({ path: absPath }), 'Reads a project file (or the project file inside a folder).'),
+  'projects.save': method<Project>()(z.strictObject({ project: ProjectSchema }), 'Writes the project file atomically and returns it with a new updatedAt.'),
+  'projects.recent': method<{ path: string; name: string; updatedAt: string }[]>()(empty, 'Recently opened projects, newest first.'),
+
+  'media.import': method<MediaInfo>()(
+    z.strictObject({ path: absPath, project: absPath.optional(), kind: z.enum(['image', 'audio']).optional() }),
+    'Copies a file into the project (or data) folder, probes it and returns its metadata and media URL.',
+  ),
+
+  'generate.preview': method<{ jobId: string }>()(
+    z.strictObject({ project: ProjectSchema, seconds: z.number().positive().max(30).default(3) }),
+    'Queues a low-cost preview of the first seconds of the trimmed speech (front of the queue).',
+  ),
+  'generate.export': method<{ jobId: string }>()(
+    z.strictObject({ project: ProjectSchema, output: absPath.optional(), watermark: WatermarkOptionsSchema.optional() }),
+    'Queues a full export (at the back of the queue).',
+  ),
+
+  'jobs.list': method<JobView[]>()(empty, 'Every job, in queue order.'),
+  'jobs.get': method<JobView>()(jobId, 'One job.'),
+  'jobs.pause': method<JobView>()(jobId, 'Pauses a queued or running job (a running one stops at its next checkpoint and can resume from it).'),
+  'jobs.resume': method<JobView>()(jobId, 'Puts a paused job back in the queue.'),
+  'jobs.cancel': method<JobView>()(jobId, 'Cancels a job; a running one stops at its next checkpoint.'),
+  'jobs.retry': method<JobView>()(jobId, 'Queues a failed or cancelled job again.'),
+  'jobs.reorder': method<JobView[]>()(z.strictObject({ id, index: z.number().int().min(0) }), 'Moves a job to a position in the queue.'),
+  'jobs.remove': method<{ removed: string }>()(jobId, 'Deletes a finished, failed or cancelled job from the list (its output stays).'),
+  'jobs.openOutput': method<{ path: string; url: string | null }>()(jobId, "Returns the finished job's output file; the host reveals or plays it."),
+
+  'models.list': method<ModelPackageInfo[]>()(empty, 'Installed model packages, the built-in demo model first.'),
+  'models.import': method<ModelPackageInfo>()(
+    z.strictObject({ folder: absPath, name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'use letters, digits, dot, dash and underscore').optional() }),
+    'Imports a downloaded Wan2.2 folder into a model package (hashes every file; reports progress).',
+  ),
+  'models.verify': method<VerifyResult>()(z.strictObject({ name: z.string().min(1) }), 'Re-hashes every file of a package and checks its headers.'),
+  'models.remove': method<{ removed: string }>()(z.strictObject({ name: z.string().min(1) }), 'Deletes an imported package (the built-in one cannot be removed).'),
+
+  'settings.get': method<Settings>()(empty, 'The current settings.'),
+  'settings.update': method<Settings>()(SettingsSchema.partial().strict(), 'Changes some settings and returns them all.'),
+
+  'device.info': method<DeviceInfo>()(empty, 'Backends the engine can use, and NVIDIA GPUs with memory when nvidia-smi answers.'),
+
+  // Reserved for the fine-tuning wizard (DESIGN 9). These answer `not-available` until training lands;
+  // they are here so the renderer's navigation and both hosts already carry the namespace.
+  'training.listRuns': method<never>()(empty, 'Reserved: fine-tuning runs (not available yet).'),
+  'training.start': method<never>()(z.strictObject({ clipsFolder: absPath, baseModel: z.string().min(1) }), 'Reserved: start a fine-tuning run (not available yet).'),
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type MethodInput<M extends MethodName> = z.input<Methods[M]['input']>;
+/** The input after parsing (defaults filled in): what a handler receives. */
+export type MethodParams<M extends MethodName> = z.output<Methods[M]['input']>;
+export type MethodOutput<M extends MethodName> = Methods[M] extends MethodSpec<z.ZodType, infer O> ? O : never;
+
+/** What a transport returns for one call. */
+export type RpcResult<M extends MethodName> = { ok: true; value: MethodOutput<M> } | { ok: false; error: ErrorInfo };
+
+/** The handler table a service implements: one async function per method, nothing missing or extra. */
+export type Handlers = { [M in MethodName]: (params: MethodParams<M>) => Promise<MethodOutput<M>> };
+
+/** What a renderer-side client offers: call any method by name with its typed input. */
+export interface ServiceClient {
+  call<M extends MethodName>(method: M, params: MethodInput<M>): Promise<MethodOutput<M>>;
+  on<E extends EventName>(event: E, cb: (payload: Events[E]) => void): () => void;
+}
+
+export const METHOD_NAMES = Object.keys(methods) as MethodName[];
+
+export function isMethodName(s: unknown): s is MethodName {
+  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(methods, s);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Events (service → renderers)
+
+export interface Events {
+  /** A job was added, changed state, or made progress (the whole record, so a mirror just replaces it). */
+  'job.updated': JobView;
+  /** A job was removed from the list. */
+  'job.removed': { id: string };
+  /** The queue order changed. */
+  'jobs.reordered': { ids: string[] };
+  /** A live preview frame from a running job (an image file under an allowed root). */
+  'job.preview': { id: string; url: string | null; path: string };
+  /** Model import/verify progress. */
+  'models.progress': { name: string; action: 'import' | 'verify'; done: number; total: number; file: string };
+  'engine.state': { state: EngineState; pid: number | null; message: string | null };
+  'settings.changed': Settings;
+}
+export type EventName = keyof Events;
+
+/** Event names as a runtime list (kept in step with `Events` by contract.typecheck.ts). */
+export const EVENT_NAMES = ['job.updated', 'job.removed', 'jobs.reordered', 'job.preview', 'models.progress', 'engine.state', 'settings.changed'] as const satisfies readonly EventName[];
+
+export const JOB_KIND_LIST = JOB_KINDS;

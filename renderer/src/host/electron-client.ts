@@ -1,0 +1,53 @@
+// The Electron host's client: everything goes through `window.refree`, the preload's named API. Media
+// URLs (/media/…) become refree-media://media/… so the main process's Range-aware protocol serves them.
+import type { EventName, Events, MethodInput, MethodName, MethodOutput, RpcResult } from '../../../engine/service/contract.js';
+import type { OpenDialogOptions, StudioHost } from './host.js';
+import { HostCallError } from './host.js';
+import type { RefreePreloadApi } from './preload-api.js';
+import { MEDIA_SCHEME } from './preload-api.js';
+
+export class ElectronHost implements StudioHost {
+  readonly kind = 'electron' as const;
+  constructor(private readonly api: RefreePreloadApi) {}
+
+  async call<M extends MethodName>(method: M, params: MethodInput<M>): Promise<MethodOutput<M>> {
+    const fn = this.api.methods[method] as (p: MethodInput<M>) => Promise<RpcResult<M>>;
+    const r = await fn(params);
+    if (r.ok) return r.value;
+    throw new HostCallError(r.error.code, r.error.message);
+  }
+
+  on<E extends EventName>(event: E, cb: (payload: Events[E]) => void): () => void {
+    return this.api.on(event, cb);
+  }
+
+  onReconnect(cb: () => void): () => void {
+    // The engine restarts behind the main process; a restart arrives as engine.state 'ready'.
+    return this.api.on('engine.state', (e) => {
+      if (e.state === 'ready') cb();
+    });
+  }
+
+  openDialog(opts: OpenDialogOptions): Promise<string | null> {
+    return this.api.openDialog(opts);
+  }
+
+  saveDialog(defaultPath: string): Promise<string | null> {
+    return this.api.saveDialog(defaultPath);
+  }
+
+  fileToPath(file: File): Promise<string> {
+    const p = this.api.pathForFile(file);
+    if (!p) return Promise.reject(new HostCallError('bad-input', `${file.name} has no path on disk; save it to a folder first.`));
+    return Promise.resolve(p);
+  }
+
+  mediaUrl(url: string | null): string | null {
+    if (!url) return null;
+    return url.startsWith('/media/') ? `${MEDIA_SCHEME}://media/${url.slice('/media/'.length)}` : url;
+  }
+
+  reveal(path: string): Promise<void> {
+    return this.api.reveal(path);
+  }
+}

@@ -1,0 +1,83 @@
+// The open project: portrait, crop, speech, trim and generation settings. Edits change the store at
+// once (no frozen UI) and are saved through projects.save before any job snapshots the project.
+import { DEFAULT_GENERATION_SETTINGS } from './defaults.js';
+import type { ProjectSlice, Slice } from './types.js';
+
+export const createProjectSlice: Slice<ProjectSlice> = (host) => (set, get) => {
+  const ensureProject = async () => {
+    const p = get().project;
+    if (p) return p;
+    const created = await host.call('projects.create', { name: 'Untitled project' });
+    set({ project: created });
+    return created;
+  };
+  const busy = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    set({ busy: what });
+    try {
+      return await fn();
+    } catch (e) {
+      get().report(e);
+      return undefined;
+    } finally {
+      set({ busy: null });
+    }
+  };
+  return {
+    project: null,
+    portrait: null,
+    speech: null,
+    busy: null,
+    newProject: async (name) => {
+      await busy('Creating the project', async () => {
+        const project = await host.call('projects.create', { name });
+        set({ project, portrait: null, speech: null });
+      });
+    },
+    importPortrait: async (path) => {
+      await busy('Importing the portrait', async () => {
+        const project = await ensureProject();
+        const media = await host.call('media.import', { path, project: project.path, kind: 'image' });
+        set({ portrait: media, project: { ...project, portrait: { path: media.path, crop: null } } });
+        await get().save();
+      });
+    },
+    importSpeech: async (path) => {
+      await busy('Importing the speech', async () => {
+        const project = await ensureProject();
+        const media = await host.call('media.import', { path, project: project.path, kind: 'audio' });
+        const duration = media.duration ?? 0;
+        set({ speech: media, project: { ...project, audio: { path: media.path, trim: duration > 0 ? { start: 0, end: duration } : null } } });
+        await get().save();
+      });
+    },
+    setCrop: (crop) => {
+      const p = get().project;
+      if (!p?.portrait) return;
+      set({ project: { ...p, portrait: { ...p.portrait, crop } } });
+    },
+    setTrim: (trim) => {
+      const p = get().project;
+      if (!p?.audio) return;
+      set({ project: { ...p, audio: { ...p.audio, trim } } });
+    },
+    setGeneration: (patch) => {
+      const p = get().project;
+      if (!p) return;
+      set({ project: { ...p, settings: { ...DEFAULT_GENERATION_SETTINGS, ...p.settings, ...patch } } });
+    },
+    save: async () => {
+      const p = get().project;
+      if (!p) return null;
+      try {
+        const saved = await host.call('projects.save', { project: p });
+        // Keep edits made while the save was in flight; take only the server's timestamp.
+        const now = get().project;
+        set({ project: now ? { ...now, updatedAt: saved.updatedAt } : saved });
+        return saved;
+      } catch (e) {
+        get().report(e);
+        return null;
+      }
+    },
+  };
+};

@@ -1,0 +1,71 @@
+// The studio store's shape: one zustand store built from slices (zustand's slices pattern), each in its
+// own file. Components read it through narrow selectors so a progress event re-renders only the queue.
+import type { StateCreator } from 'zustand';
+import type { DeviceInfo, EngineState, GenerationSettings, JobView, MediaInfo, ModelPackageInfo, Project, Settings, VerifyResult } from '../../../engine/service/contract.js';
+import type { StudioHost } from '../host/host.js';
+
+export type Screen = 'project' | 'generate' | 'queue' | 'settings' | 'training';
+
+export interface Notice {
+  id: number;
+  message: string;
+}
+
+export interface UiSlice {
+  screen: Screen;
+  theme: 'dark' | 'light';
+  notices: Notice[];
+  engine: { state: EngineState; pid: number | null; message: string | null };
+  setScreen(s: Screen): void;
+  setTheme(t: 'dark' | 'light'): void;
+  /** Records a readable error for the banner; returns nothing so callers can `.catch(report)`. */
+  report(e: unknown): void;
+  dismiss(id: number): void;
+}
+
+export interface ProjectSlice {
+  project: Project | null;
+  portrait: MediaInfo | null;
+  speech: MediaInfo | null;
+  busy: string | null;
+  newProject(name: string): Promise<void>;
+  importPortrait(path: string): Promise<void>;
+  importSpeech(path: string): Promise<void>;
+  setCrop(crop: { x: number; y: number; size: number }): void;
+  setTrim(trim: { start: number; end: number }): void;
+  setGeneration(patch: Partial<GenerationSettings>): void;
+  save(): Promise<Project | null>;
+}
+
+export interface JobsSlice {
+  jobs: JobView[];
+  /** Live frames per job id (newest last, bounded). */
+  frames: Record<string, string[]>;
+  previewJobId: string | null;
+  refreshJobs(): Promise<void>;
+  startPreview(seconds: number): Promise<void>;
+  addExport(opts: { output?: string; watermark?: Settings['watermark'] }): Promise<void>;
+  jobAction(id: string, action: 'pause' | 'resume' | 'cancel' | 'retry' | 'remove'): Promise<void>;
+  moveJob(id: string, index: number): Promise<void>;
+  openOutput(id: string): Promise<void>;
+}
+
+export interface SettingsSlice {
+  settings: Settings | null;
+  models: ModelPackageInfo[];
+  device: DeviceInfo | null;
+  verify: Record<string, VerifyResult>;
+  modelProgress: { name: string; action: string; done: number; total: number; file: string } | null;
+  loadSettings(): Promise<void>;
+  updateSettings(patch: Partial<Settings>): Promise<void>;
+  refreshModels(): Promise<void>;
+  importModel(folder: string): Promise<void>;
+  verifyModel(name: string): Promise<void>;
+  removeModel(name: string): Promise<void>;
+  refreshDevice(): Promise<void>;
+}
+
+export type StudioState = UiSlice & ProjectSlice & JobsSlice & SettingsSlice;
+
+/** A slice creator that also receives the host (the one dependency every slice's actions need). */
+export type Slice<T> = (host: StudioHost) => StateCreator<StudioState, [], [], T>;
