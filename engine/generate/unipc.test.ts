@@ -23,8 +23,9 @@ function run(solver: 'unipc' | 'euler', steps: number, shift: number, field: (x:
   return { xs, x0s, sigma0: sch.sigmas[0]! };
 }
 
-// Golden values from testdata/unipc_reference.py, a literal numpy (float64) transcription of Wan's
-// FlowUniPCMultistepScheduler, on the Gaussian field μ 0.6, s 0.25, official schedule (shift 5).
+// Golden values computed by running Wan's FlowUniPCMultistepScheduler math in numpy (float64; the
+// script is kept out of this repository because it transcribes the official code), on the Gaussian
+// field μ 0.6, s 0.25, official schedule (shift 5).
 // Our state is float32, so agreement is to ~3e−7.
 test('UniPC matches a transcription of the official scheduler (N=6 and N=50, shift 5)', () => {
   const field = gaussianVelocity(0.6, 0.25);
