@@ -75,7 +75,8 @@ export class EngineJobRunner implements JobRunner {
         signal: ctx.signal,
         onProgress: (p) => {
           const m = decodeProgressMessage(p.message);
-          ctx.progress({ done: p.done, total: p.total, ...(m.text !== undefined ? { message: m.text } : {}) });
+          // total 0: a preview-only event, which must not reset the job's progress.
+          if (p.total > 0) ctx.progress({ done: p.done, total: p.total, ...(m.text !== undefined ? { message: m.text } : {}) });
           if (m.preview) ctx.preview(m.preview);
         },
       });

@@ -9,6 +9,8 @@ export const GENERATION_DEFAULTS_FILE = 'generation.json';
 export interface GenerationDefaults {
   /** Square pixel size of the generated video (a multiple of the VAE's spatial factor). */
   size: number;
+  /** Square size of the written video when it differs from `size` (frames are resized). */
+  outputSize?: number;
   fps: number;
   steps: number;
   shift: number;

@@ -15,9 +15,10 @@
 // Cancelling (AbortSignal) stops between two model runs: ffmpeg is killed, the partial video removed,
 // the chunk checkpoints kept so `resume: true` continues from the last finished chunk.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import { CancelledError } from '../common/engine-errors.js';
 import { sample } from '../generate/sampler.js';
 import { guidancePlan } from '../generate/guidance.js';
@@ -35,12 +36,13 @@ import { videoFrameCount } from '../model/speech/align.js';
 import { metadataArgs } from '../watermark/metadata.js';
 import { payloadFor, payloadHex } from '../watermark/message.js';
 import type { VisibleLabelOptions } from '../watermark/visible.js';
+import { createVisibleLabel } from '../watermark/visible.js';
 import { createWatermarker } from '../watermark/watermarker.js';
 import { planChunks } from './chunks.js';
 import type { ChunkPlan } from './chunks.js';
 import { packageDefaults } from './defaults.js';
 import { DEMO_MODEL_NAME, DEMO_NOTICE, ensureDemoPackage } from './demo-model.js';
-import { jobDir, loadChunk, readJob, removeJob, saveChunk, writeFileAtomic, writeJob } from './job-files.js';
+import { chunkFile, jobDir, loadChunk, readJob, removeJob, saveChunk, writeFileAtomic, writeJob } from './job-files.js';
 import type { JobFile } from './job-files.js';
 import { DitRunner, VaeStream, openGenerationModel, speechFeatures } from './model.js';
 import type { GenerationModel } from './model.js';
@@ -57,13 +59,17 @@ export interface GenerateOptions {
   steps?: number;
   seed?: number;
   fps?: number;
-  /** Square video size in pixels (a multiple of the VAE's spatial factor). */
+  /** Square size the model generates at, in pixels (a multiple of the VAE's spatial factor). */
   size?: number;
+  /** Square size of the written video (default: the package's outputSize, else `size`); frames are resized with sharp. */
+  outputSize?: number;
   guidance?: number;
   shift?: number;
   solver?: 'euler' | 'unipc';
   /** Continue from the chunk checkpoints of an interrupted run with the same settings. */
   resume?: boolean;
+  /** Folder for the job file and chunk checkpoints (default `<out>.refree-job`). */
+  workDir?: string;
   out: string;
   crf?: number;
   preset?: X264Preset;
@@ -71,6 +77,8 @@ export interface GenerateOptions {
   maxSpeechSeconds?: number;
   /** The visible label (on by default) or false. */
   label?: VisibleLabelOptions | false;
+  /** Invisible-watermark strength (watermark/invisible.ts; default its DEFAULT_STRENGTH). */
+  watermarkStrength?: number;
   /** A crop box chosen by the person (skips face detection). */
   crop?: CropBox;
   /** false: skip face detection and use the centred square (tests, already cropped portraits). */
@@ -236,6 +244,8 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
   const fps = checkNum(opts.fps ?? defaults.fps, 'fps', 1, 60);
   const size = checkInt(opts.size ?? defaults.size, 'size', model.spatial, 4096);
   if (size % model.spatial !== 0) throw new GenerateError(`size must be a multiple of ${model.spatial} for this model (got ${size})`);
+  const outSize = checkInt(opts.outputSize ?? (opts.size === undefined ? (defaults.outputSize ?? size) : size), 'output size', 16, 4096);
+  if (outSize % 2) throw new GenerateError(`the output size must be even (got ${outSize})`);
   const guidance = checkNum(opts.guidance ?? defaults.guidance, 'guidance', 0, 30);
   const shift = checkNum(opts.shift ?? defaults.shift, 'shift', 0.01, 100);
   const solver = opts.solver ?? defaults.solver;
@@ -263,11 +273,11 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
   tm = lap('inputs', tm);
 
   // Identity of the job: everything that determines the frames.
-  const settings = { steps, seed, fps, size, guidance, shift, solver, chunkLatentFrames: plan.chunkFrames, motionLatentFrames, start: audio.start, end: audio.end, label: opts.label ?? {} };
+  const settings = { steps, seed, fps, size, outputSize: outSize, guidance, shift, solver, chunkLatentFrames: plan.chunkFrames, motionLatentFrames, start: audio.start, end: audio.end, label: opts.label ?? {}, watermarkStrength: opts.watermarkStrength ?? null };
   const fingerprint = sha(JSON.stringify(settings), '|', model.hash, '|', crop.image.data, '|', new Uint8Array(audio.samples.buffer, audio.samples.byteOffset, audio.samples.byteLength));
   const jobId = opts.jobId ?? `job-${fingerprint.slice(0, 16)}`;
   const payload = payloadFor(jobId, model.hash);
-  const dir = jobDir(output);
+  const dir = opts.workDir ? path.resolve(opts.workDir) : jobDir(output);
   let job: JobFile | null = null;
   if (opts.resume) {
     job = await readJob(dir);
@@ -296,19 +306,25 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
   const F = plan.chunkFrames;
   const s = model.stride;
   const dit = await DitRunner.open(model, { frames: F, h, w });
-  const vae = await VaeStream.open(model, size);
+  let vae: VaeStream | null = null;
   let writer: VideoWriter | null = null;
   try {
+    vae = await VaeStream.open(model, size);
     const z0 = await vae.encodeFrame(rgbToPlanar(crop.image.data, size));
     tm = lap('sessionsAndPortrait', tm);
     checkCancel();
 
-    const watermark = createWatermarker({ payload, ...(opts.label !== undefined ? { visible: opts.label } : {}) });
+    // The invisible layer goes in at the model's size (its chips are relative to the frame, and the
+    // detector reads every video at 128×128, so an upscale keeps it; at 256 px it would cost 8× more),
+    // the visible label at the output size so that it stays crisp.
+    const scaled = outSize !== size;
+    const invisible = createWatermarker({ payload, visible: scaled ? false : (opts.label ?? {}), ...(opts.watermarkStrength !== undefined ? { strength: opts.watermarkStrength } : {}) });
+    const label = scaled && opts.label !== false ? createVisibleLabel(opts.label ?? {}) : null;
     const container = output.toLowerCase().endsWith('.webm') ? 'webm' : 'mp4';
     writer = await VideoWriter.open({
       output,
-      width: size,
-      height: size,
+      width: outSize,
+      height: outSize,
       fps,
       audio: { kind: 'pcm', samples: audio.samples, sampleRate: audio.sampleRate },
       crf: opts.crf,
@@ -321,37 +337,59 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
     // 5. Chunks.
     emit({ type: 'stage', stage: 'generating', message: `generating ${frames} frames in ${plan.chunks.length} chunk(s) of ${F} latent frames, ${steps} steps` });
     const passes = guidancePlan({ audio: guidance }).branches.length;
-    const toSample = plan.chunks.filter((c) => !job!.done.includes(c.index)).length;
-    const total = toSample * steps * passes + plan.latentFrames;
+    const toSample = plan.chunks.filter((c) => !(opts.resume && existsSync(chunkFile(dir, c.index)))).length;
+    // Work = model passes still to run + latent frames to decode. The two kinds cost very different
+    // amounts (a tiny DiT pass is milliseconds, a decoded latent frame is 4 frames of VAE), so the ETA
+    // keeps a measured rate for each and the bar shows the share of the estimated time already spent.
+    const work = { sample: { total: toSample * steps * passes, done: 0, seconds: 0 }, decode: { total: plan.latentFrames, done: 0, seconds: 0 } };
+    const total = work.sample.total + work.decode.total;
     let done = 0;
-    let unitsTimed = 0;
-    let timedSince = performance.now();
     const genStart = performance.now();
     let framesWritten = 0;
+    const unit = (kind: 'sample' | 'decode', since: number): void => {
+      work[kind].done++;
+      work[kind].seconds += (performance.now() - since) / 1000;
+      done++;
+    };
     const progress = (chunk: number, step: number): void => {
       const elapsed = (performance.now() - genStart) / 1000;
-      const rate = unitsTimed > 0 ? (performance.now() - timedSince) / 1000 / unitsTimed : null;
-      emit({ type: 'progress', done, total, fraction: total ? done / total : 1, chunk, chunks: plan.chunks.length, step, steps, framesWritten, frames, elapsedS: +elapsed.toFixed(3), etaS: rate === null ? null : +(rate * (total - done)).toFixed(1) });
+      const rate = (k: 'sample' | 'decode'): number | null => (work[k].done ? work[k].seconds / work[k].done : null);
+      const rs = rate('sample');
+      const rd = rate('decode');
+      const left = (k: 'sample' | 'decode'): number => work[k].total - work[k].done;
+      const eta = rs === null && rd === null ? null : left('sample') * (rs ?? rd!) + left('decode') * (rd ?? rs! * 8);
+      const fraction = eta === null ? 0 : done === total ? 1 : elapsed / (elapsed + eta);
+      emit({ type: 'progress', done, total, fraction, chunk, chunks: plan.chunks.length, step, steps, framesWritten, frames, elapsedS: +elapsed.toFixed(3), etaS: eta === null ? null : +eta.toFixed(1) });
     };
     const digest = createHash('sha256');
     const rgb = new Uint8Array(size * size * 3);
+    // Resized frames: sharp (libvips) is deterministic, so frame hashes still reproduce.
+    const resize = async (src: Uint8Array): Promise<Uint8Array> =>
+      outSize === size ? src : new Uint8Array(await sharp(src, { raw: { width: size, height: size, channels: 3 } }).resize({ width: outSize, height: outSize, kernel: outSize > size ? 'nearest' : 'lanczos3' }).raw().toBuffer());
     const zeroSpeech = new Float32Array(videoFramesFor(F, s) * D);
     const previewEvery = opts.previewEvery ?? 2;
     let prev: Float32Array | null = null;
     let resumed = 0;
     let tSample = 0;
     let tDecode = 0;
+    let tVae = 0;
+    let tMark = 0;
     const shape = [C, F, h, w] as const;
 
     for (const chunk of plan.chunks) {
       checkCancel();
       let lat: Float32Array | null = null;
-      if (job.done.includes(chunk.index)) {
+      if (opts.resume) {
+        // The checkpoint file is the truth (written atomically, tagged with the fingerprint); job.json
+        // may lag one chunk behind when the process died between the two writes.
         lat = await loadChunk(dir, chunk.index, shape, fingerprint);
-        if (!lat) {
+        if (lat) {
+          resumed++;
+          if (!job.done.includes(chunk.index)) job.done = [...job.done, chunk.index].sort((a, b) => a - b);
+        } else if (job.done.includes(chunk.index)) {
           warn(`the checkpoint of chunk ${chunk.index} is missing or damaged; generating it again`);
           job.done = job.done.filter((d) => d !== chunk.index);
-        } else resumed++;
+        }
       }
       emit({ type: 'chunk', index: chunk.index, chunks: plan.chunks.length, resumed: lat !== null });
       if (!lat) {
@@ -362,6 +400,7 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
         const speech = features.subarray(row0 * D, (row0 + videoFramesFor(F, s)) * D);
         const input = new Float32Array(C * F * hw);
         const velocity = async (x: Float32Array, time: StepTime, branch: GuidanceBranch): Promise<Float32Array> => {
+          const tu = performance.now();
           // Motion frames beyond frame 0 (the sampler handles frame 0): clean values and timestep 0.
           let xin = x;
           const t = time.frameTimesteps;
@@ -373,8 +412,7 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
           }
           const v = await dit.velocity(xin, t, model.context, branch.audio ? speech : zeroSpeech);
           if (M > 1) for (let c = 0; c < C; c++) v.fill(0, (c * F + 1) * hw, (c * F + M) * hw);
-          done++;
-          unitsTimed++;
+          unit('sample', tu);
           progress(chunk.index, time.step);
           return v;
         };
@@ -402,24 +440,28 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
         await writeJob(dir, job);
         opts.onChunkSaved?.(chunk.index);
         tSample += performance.now() - ts;
-      } else if (unitsTimed === 0) {
-        timedSince = performance.now();
       }
 
       // Decode this chunk's new latent frames and stream them out.
       const td = performance.now();
       for (let j = chunk.emitFrom; j < chunk.emitTo; j++) {
         checkCancel();
+        const tu = performance.now();
         const pix = await vae.decodeNext(framesOf(lat, C, F, hw, j - chunk.start, j - chunk.start + 1));
+        tVae += performance.now() - tu;
         const n = j === 0 ? 1 : s;
         for (let t = 0; t < n && framesWritten < frames; t++) {
+          const tw = performance.now();
           planarFrameToRgb(pix, n, t, size * size, rgb);
-          watermark.apply(rgb, size, size, framesWritten);
-          digest.update(rgb);
-          await writer.writeFrame(rgb);
+          invisible.apply(rgb, size, size, framesWritten);
+          const frame = await resize(rgb);
+          label?.apply(frame, outSize, outSize);
+          tMark += performance.now() - tw;
+          digest.update(frame);
+          await writer.writeFrame(frame);
           framesWritten++;
         }
-        done++;
+        unit('decode', tu);
         progress(chunk.index, steps);
       }
       tDecode += performance.now() - td;
@@ -427,6 +469,8 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
     }
     timings.sampling = +(tSample / 1000).toFixed(3);
     timings.decodeAndWrite = +(tDecode / 1000).toFixed(3);
+    timings.vaeDecode = +(tVae / 1000).toFixed(3);
+    timings.watermark = +(tMark / 1000).toFixed(3);
 
     // 6. Finish.
     emit({ type: 'stage', stage: 'finishing', message: 'finishing the video' });
@@ -444,8 +488,8 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
       seed,
       frames: written.frames,
       fps,
-      width: size,
-      height: size,
+      width: outSize,
+      height: outSize,
       duration: written.duration,
       speechDuration: audio.duration,
       frameDigest: digest.digest('hex'),
@@ -477,7 +521,7 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
     throw e;
   } finally {
     await dit.release();
-    await vae.release();
+    await vae?.release();
   }
 }
 

@@ -79,8 +79,8 @@ export type Settings = z.infer<typeof SettingsSchema>;
 export interface MediaInfo {
   /** Absolute path of the registered copy (inside the project or data folder). */
   path: string;
-  /** Where a host serves it: /media/<root>/<relative path>. */
-  url: string;
+  /** Where a host serves it: /media/<root>/<relative path> (null if outside every allowed root). */
+  url: string | null;
   kind: 'image' | 'audio' | 'video';
   bytes: number;
   width: number | null;

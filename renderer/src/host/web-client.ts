@@ -98,15 +98,10 @@ export class WebHost implements StudioHost {
     return Promise.resolve(null);
   }
 
-  async fileToPath(file: File): Promise<string> {
-    const res = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream' },
-      body: file,
-    });
-    const body = (await res.json().catch(() => null)) as { ok?: boolean; value?: { path: string }; error?: { message: string } } | null;
-    if (res.ok && body?.value?.path) return body.value.path;
-    throw new HostCallError('bad-input', body?.error?.message ?? `Uploading ${file.name} failed (the server answered ${res.status}); enter the file's path instead.`);
+  fileToPath(file: File): Promise<string> {
+    // A browser never learns a file's path, and the web host takes no uploads (it serves only allowed
+    // folders): the engine runs on this machine, so the path field is the way in.
+    return Promise.reject(new HostCallError('bad-input', `The browser cannot hand ${file.name} to the studio directly: type its path (on the machine running \`npm run serve\`) into the field below.`));
   }
 
   mediaUrl(url: string | null): string | null {

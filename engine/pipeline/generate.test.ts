@@ -1,0 +1,112 @@
+// The generation pipeline end to end with the built-in demo model on short clips: reproducibility,
+// cancel + resume, and bad inputs (clear message, nothing left behind).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CancelledError } from '../common/engine-errors.js';
+import { partialPath } from '../media/video-writer.js';
+import { ffmpegPath } from '../runtime/ffmpeg.js';
+import type { GenerateEvent, GenerateOptions } from './generate.js';
+import { generateVideo } from './generate.js';
+import { jobDir } from './job-files.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const AVATAR = path.join(ROOT, 'assets', 'demo', 'avatar.png');
+const SPEECH = path.join(ROOT, 'assets', 'demo', 'speech.wav');
+let tmp = '';
+
+before(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'refree-gen-test-'));
+  process.env.REFREE_CACHE_DIR = path.join(tmp, 'cache');
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A short clip: 1.6 s of the demo speech → 24 frames, 7 latent frames; chunks of 4 with 1 motion frame → 2 chunks (0–3, 3–6). */
+const short = (out: string, extra: Partial<GenerateOptions> = {}): GenerateOptions => ({ portrait: AVATAR, audio: SPEECH, end: 1.6, out: path.join(tmp, out), chunkLatentFrames: 4, motionLatentFrames: 1, steps: 3, ...extra });
+
+function leftovers(out: string): string[] {
+  return readdirSync(path.dirname(out)).filter((f) => f.startsWith(path.basename(out).replace(/\.mp4$/, '')));
+}
+
+test('same seed → identical frames; another seed → different frames; previews and progress arrive', async () => {
+  const events: GenerateEvent[] = [];
+  const a = await generateVideo(short('a.mp4', { seed: 7 }), { onEvent: (e) => events.push(e) });
+  const b = await generateVideo(short('b.mp4', { seed: 7 }));
+  const c = await generateVideo(short('c.mp4', { seed: 8 }));
+  assert.equal(a.frames, 24);
+  assert.equal(a.chunks, 2);
+  assert.equal(a.frameDigest, b.frameDigest);
+  assert.notEqual(a.frameDigest, c.frameDigest);
+  assert.equal(a.payload, b.payload, 'the job id (and so the payload) is derived from the inputs and settings');
+  const previews = events.filter((e) => e.type === 'preview');
+  assert.ok(previews.length >= 3);
+  const p = previews[0] as Extract<GenerateEvent, { type: 'preview' }>;
+  assert.equal(p.rgb.length, p.width * p.height * 3);
+  const prog = events.filter((e) => e.type === 'progress') as Extract<GenerateEvent, { type: 'progress' }>[];
+  assert.equal(prog.at(-1)!.fraction, 1);
+  assert.ok(prog.some((e) => e.etaS !== null && e.etaS > 0));
+  // Success leaves the video and its sidecar, no job folder and no partial file.
+  assert.ok(existsSync(a.sidecar));
+  assert.ok(!existsSync(jobDir(a.output)));
+  assert.ok(!existsSync(partialPath(a.output)));
+});
+
+test('cancel after the first chunk: no video, checkpoints kept; resume gives the same frames as an uninterrupted run', async () => {
+  const ref = await generateVideo(short('ref.mp4', { seed: 3 }));
+  const opts = short('cancel.mp4', { seed: 3 });
+  const ac = new AbortController();
+  await assert.rejects(
+    generateVideo(opts, { signal: ac.signal, onEvent: (e) => e.type === 'chunk' && e.index === 1 && ac.abort() }),
+    (e: unknown) => e instanceof CancelledError,
+  );
+  assert.ok(!existsSync(opts.out));
+  assert.ok(!existsSync(partialPath(opts.out)));
+  assert.ok(existsSync(path.join(jobDir(opts.out), 'chunk-0.safetensors')));
+  const r = await generateVideo({ ...opts, resume: true });
+  assert.equal(r.resumedChunks, 1);
+  assert.equal(r.frameDigest, ref.frameDigest);
+});
+
+test('bad inputs: a clear message each, and nothing left behind', async () => {
+  const ff = ffmpegPath();
+  const inputs = path.join(tmp, 'inputs');
+  mkdirSync(inputs);
+  const text = path.join(inputs, 'notes.png');
+  writeFileSync(text, 'this is not a picture');
+  const video = path.join(inputs, 'clip.mp4');
+  execFileSync(ff, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=10', '-t', '1', '-pix_fmt', 'yuv420p', '-y', video]);
+  const empty = path.join(inputs, 'empty.wav');
+  writeFileSync(empty, '');
+  const headerOnly = path.join(inputs, 'header-only.wav');
+  execFileSync(ff, ['-v', 'error', '-f', 'lavfi', '-i', 'anullsrc=r=16000:cl=mono', '-frames:a', '0', '-y', headerOnly]);
+  const cases: [string, Partial<GenerateOptions>, RegExp][] = [
+    ['not-image.mp4', { portrait: text }, /notes\.png is not an image/],
+    ['video-portrait.mp4', { portrait: video }, /that is a video; give a still image/],
+    ['empty-audio.mp4', { audio: empty }, /empty \(0 bytes\)/],
+    ['header-only.mp4', { audio: headerOnly }, /contains no audio in the chosen range \(zero length\)/],
+    ['too-long.mp4', { end: undefined, maxSpeechSeconds: 3 }, /more than the limit of 3 s/],
+    ['bad-steps.mp4', { steps: 0 }, /steps must be a whole number/],
+  ];
+  for (const [out, over, re] of cases) {
+    const o = short(out, over);
+    await assert.rejects(generateVideo(o), re, out);
+    assert.deepEqual(leftovers(o.out), [], `${out}: nothing left behind`);
+  }
+  await assert.rejects(generateVideo(short(path.join('no-such-folder', 'x.mp4'))), /folder .* does not exist/);
+  writeFileSync(path.join(tmp, 'afile'), 'x');
+  await assert.rejects(generateVideo(short(path.join('afile', 'x.mp4'))), /cannot write .*(not a folder|is a file)/);
+});
+
+test('silent speech warns and still generates', async () => {
+  const silent = path.join(tmp, 'silent.wav');
+  execFileSync(ffmpegPath(), ['-v', 'error', '-f', 'lavfi', '-i', 'anullsrc=r=16000:cl=mono', '-t', '1', '-y', silent]);
+  const warnings: string[] = [];
+  const r = await generateVideo(short('silent.mp4', { audio: silent, end: undefined }), { onEvent: (e) => e.type === 'warning' && warnings.push(e.message) });
+  assert.ok(warnings.some((w) => /silent/.test(w)), warnings.join('; '));
+  assert.equal(r.frames, 15);
+  assert.ok(existsSync(r.output));
+});

@@ -1,0 +1,43 @@
+import { useState } from 'react';
+import { useStudio } from '../../store/store.js';
+import { PortraitPanel } from './PortraitPanel.js';
+import { SpeechPanel } from './SpeechPanel.js';
+
+export function ProjectScreen() {
+  const project = useStudio((s) => s.project);
+  const busy = useStudio((s) => s.busy);
+  const newProject = useStudio((s) => s.newProject);
+  const [name, setName] = useState('My talking head');
+  return (
+    <div data-testid="screen-project">
+      <h1 className="screen-title">Project {project ? <span className="muted">— {project.name}</span> : null}</h1>
+      {busy ? (
+        <p className="muted" aria-live="polite" data-testid="busy">
+          {busy}…
+        </p>
+      ) : null}
+      {!project ? (
+        <div className="panel">
+          <h2>Start a project</h2>
+          <p className="muted">A project holds a portrait, a speech recording, its trim and your generation settings. Importing a file also starts one.</p>
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void newProject(name);
+            }}
+          >
+            <input aria-label="Project name" value={name} onChange={(e) => setName(e.target.value)} style={{ padding: 6 }} />
+            <button className="btn primary" type="submit" data-testid="new-project">
+              New project
+            </button>
+          </form>
+        </div>
+      ) : null}
+      <div className="grid-2">
+        <PortraitPanel />
+        <SpeechPanel />
+      </div>
+    </div>
+  );
+}
