@@ -1,13 +1,14 @@
 // The generation pipeline end to end with the built-in demo model on short clips: reproducibility,
 // cancel + resume, and bad inputs (clear message, nothing left behind).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CancelledError } from '../common/engine-errors.js';
+import { MediaError } from '../media/errors.js';
 import { partialPath } from '../media/video-writer.js';
 import { ffmpegPath } from '../runtime/ffmpeg.js';
 import type { GenerateEvent, GenerateOptions } from './generate.js';
@@ -109,4 +110,26 @@ test('silent speech warns and still generates', async () => {
   assert.ok(warnings.some((w) => /silent/.test(w)), warnings.join('; '));
   assert.equal(r.frames, 15);
   assert.ok(existsSync(r.output));
+});
+
+test('the disk filling during the write: "the disk is full", no partial video, finished chunks kept', async (t) => {
+  const m = mkdtempSync(path.join(os.tmpdir(), 'refree-full-'));
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', m]).status !== 0) {
+    rmSync(m, { recursive: true, force: true });
+    return t.skip('cannot mount a small tmpfs here (needs root)');
+  }
+  try {
+    // The whole demo speech: about 100 frames of noise at 256×256 is far more than 200 KB.
+    const out = path.join(m, 'full.mp4');
+    await assert.rejects(
+      generateVideo({ portrait: AVATAR, audio: SPEECH, out }),
+      (e: unknown) => e instanceof MediaError && e.code === 'disk-full' && /the disk is full while writing .*full\.mp4/.test(e.message),
+    );
+    assert.ok(!existsSync(out));
+    assert.ok(!existsSync(partialPath(out)));
+    assert.ok(existsSync(path.join(jobDir(out), 'chunk-0.safetensors')), 'finished chunks stay for --resume');
+  } finally {
+    spawnSync('umount', [m]);
+    rmSync(m, { recursive: true, force: true });
+  }
 });

@@ -314,9 +314,11 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
     tm = lap('sessionsAndPortrait', tm);
     checkCancel();
 
-    // The invisible layer goes in at the model's size (its chips are relative to the frame, and the
-    // detector reads every video at 128×128, so an upscale keeps it; at 256 px it would cost 8× more),
-    // the visible label at the output size so that it stays crisp.
+    // When the video is written larger than the model's size (the demo: 128 → 256), the invisible layer
+    // goes in at the model's size and the frame is upscaled by nearest neighbour: the detector's area
+    // downscale (every video is read at 128×128) then sees exactly the chip values that were embedded.
+    // (A cubic upscale shifts them off the QIM lattice and the mark was lost at CRF 20; embedding at
+    // 256 px instead costs ~8× more time per frame.) The visible label goes on at the output size.
     const scaled = outSize !== size;
     const invisible = createWatermarker({ payload, visible: scaled ? false : (opts.label ?? {}), ...(opts.watermarkStrength !== undefined ? { strength: opts.watermarkStrength } : {}) });
     const label = scaled && opts.label !== false ? createVisibleLabel(opts.label ?? {}) : null;
@@ -363,7 +365,7 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
     };
     const digest = createHash('sha256');
     const rgb = new Uint8Array(size * size * 3);
-    // Resized frames: sharp (libvips) is deterministic, so frame hashes still reproduce.
+    // Resized frames (see the watermark note above); sharp (libvips) is deterministic, so frame hashes still reproduce.
     const resize = async (src: Uint8Array): Promise<Uint8Array> =>
       outSize === size ? src : new Uint8Array(await sharp(src, { raw: { width: size, height: size, channels: 3 } }).resize({ width: outSize, height: outSize, kernel: outSize > size ? 'nearest' : 'lanczos3' }).raw().toBuffer());
     const zeroSpeech = new Float32Array(videoFramesFor(F, s) * D);
@@ -435,9 +437,16 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
         });
         lat = r.latents;
         putCond(lat, cond, C, F, M, hw);
-        await saveChunk(dir, chunk.index, lat, shape, fingerprint);
-        job.done = [...job.done, chunk.index].sort((a, b) => a - b);
-        await writeJob(dir, job);
+        try {
+          await saveChunk(dir, chunk.index, lat, shape, fingerprint);
+          job.done = [...job.done, chunk.index].sort((a, b) => a - b);
+          await writeJob(dir, job);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOSPC' || /ENOSPC|no space left/i.test((e as Error).message)) {
+            throw new MediaError('disk-full', `the disk is full while writing ${output} (saving chunk ${chunk.index} of ${plan.chunks.length} in ${dir}): free some space and run again with --resume`, output);
+          }
+          throw e;
+        }
         opts.onChunkSaved?.(chunk.index);
         tSample += performance.now() - ts;
       }
@@ -532,4 +541,3 @@ function centerBox(width: number, height: number): CropBox {
   return { x: Math.floor((width - sz) / 2), y: Math.floor((height - sz) / 2), size: sz };
 }
 
-export { MediaError };

@@ -27,14 +27,19 @@ export const chunkFile = (dir: string, i: number): string => path.join(dir, `chu
 /** Writes `file` atomically and durably. */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
   }
-  await rename(tmp, file);
 }
 
 export async function readJob(dir: string): Promise<JobFile | null> {

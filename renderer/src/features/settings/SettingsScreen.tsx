@@ -17,7 +17,7 @@ function Models() {
   return (
     <section className="panel" data-testid="models">
       <h2>Model packages</h2>
-      {models.length === 0 ? <Empty title="No model packages">The built-in demo model appears here once the engine has started.</Empty> : null}
+      {models.length === 0 ? <Empty title="No imported model packages">Previews and exports use the built-in demo model, refree-mini, until you import one.</Empty> : null}
       <ul className="job-list">
         {models.map((m) => {
           const v = verify[m.name];
