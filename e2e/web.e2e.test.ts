@@ -16,10 +16,11 @@ import { chromiumMissing, launchChromium } from './support/browser.js';
 import { ensureRendererBuilt } from './support/build-renderer.js';
 import type { RunningHost } from './support/host-process.js';
 import { freePort, startHost } from './support/host-process.js';
-import { addExport, ARTIFACTS, AVATAR, generatePreview, importMedia, jobRow, ROOT, setSteps, shot, SPEECH, trimAt, trimValues, waitJobState } from './support/studio-page.js';
+import { sampleMedia } from './support/sample-media.js';
+import { addExport, ARTIFACTS, AVATAR, generatePreview, importMedia, jobRow, ROOT, setSteps, shot, trimAt, trimValues, waitJobState } from './support/studio-page.js';
 
-const skip = chromiumMissing() ?? (!existsSync(AVATAR) || !existsSync(SPEECH) ? 'the sample media (assets/demo/avatar.png, speech.wav) are missing' : null);
-if (skip) console.log(`# web e2e skipped: ${skip}`);
+const skip = chromiumMissing() ?? (!existsSync(AVATAR) && !existsSync('/usr/bin/espeak-ng') ? 'the sample media are missing and espeak-ng is not installed to make them' : null);
+if (skip) console.log(`web e2e skipped: ${skip}`);
 
 describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }, () => {
   let dataDir = '';
@@ -28,6 +29,7 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
   let host: RunningHost | null = null;
   let browser: Browser | null = null;
   let page: Page;
+  let media = { avatar: '', speech: '' };
   const pageErrors: string[] = [];
 
   async function rpc<T>(method: string, params: unknown = {}): Promise<T> {
@@ -47,9 +49,12 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     }
   }
 
+  const until = (what: string, fn: () => Promise<boolean>, timeoutMs = 30_000) => waitFor(what, fn, timeoutMs);
+
   before(async () => {
     ensureRendererBuilt();
     dataDir = await mkdtemp(path.join(tmpdir(), 'refree-e2e-'));
+    media = await sampleMedia(dataDir);
     port = await freePort();
     host = await startHost({ dataDir, port, token });
     browser = await launchChromium();
@@ -74,9 +79,20 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
   });
 
   it('imports the sample avatar and speech', async () => {
-    await importMedia(page);
+    await importMedia(page, media.avatar, media.speech);
     const project = await page.getByTestId('portrait-image').getAttribute('src');
     assert.match(project ?? '', /^\/media\//);
+    // The face crop can be adjusted: drag the box, then shrink it with the size slider.
+    const box0 = (await page.getByTestId('face-box').boundingBox())!;
+    await page.mouse.move(box0.x + box0.width / 2, box0.y + box0.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box0.x + box0.width / 2 - 20, box0.y + box0.height / 2 + 15, { steps: 5 });
+    await page.mouse.up();
+    const box1 = (await page.getByTestId('face-box').boundingBox())!;
+    assert.ok(box1.x < box0.x - 10 && box1.y > box0.y + 5, `the crop moved: ${JSON.stringify([box0, box1])}`);
+    await page.locator('#crop-size').fill('100');
+    const box2 = (await page.getByTestId('face-box').boundingBox())!;
+    assert.ok(box2.width < box1.width - 5, `the crop shrank: ${box1.width} → ${box2.width}`);
     const t = await trimValues(page);
     assert.equal(t.start, 0);
     assert.ok(t.end > 1, `the trim should cover the whole speech at first, got ${t.end}`);
@@ -104,6 +120,12 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     // The web host serves media with Range: the video can seek.
     const res = await fetch(`http://127.0.0.1:${port}${src}`, { headers: { authorization: `Bearer ${token}`, range: 'bytes=0-99' } });
     assert.equal(res.status, 206);
+    // Live frames: the engine wrote preview images while sampling, and the host serves the latest.
+    const pj = (await rpc<JobView[]>('jobs.list')).find((j) => j.kind === 'preview')!;
+    assert.ok(pj.previewUrl, 'the preview job recorded a live frame');
+    const frame = await fetch(`http://127.0.0.1:${port}${pj.previewUrl}`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(frame.status, 200);
+    assert.match(frame.headers.get('content-type') ?? '', /^image\//);
     await shot(page, 'generate');
   });
 
@@ -112,8 +134,10 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
   it('queues two exports; a host restart mid-queue resumes and finishes them', async () => {
     // More steps for the exports, so the first is still running when the host goes down.
     await setSteps(page, 8);
-    await addExport(page, 'ReFree e2e one');
-    await addExport(page, 'ReFree e2e two');
+    // Explicit file names: two exports queued within one second would otherwise get the same default
+    // name (the service names them by project and time to the second).
+    await addExport(page, 'ReFree e2e one', path.join(dataDir, 'outputs', 'e2e-one.mp4'));
+    await addExport(page, 'ReFree e2e two', path.join(dataDir, 'outputs', 'e2e-two.mp4'));
     const jobs = await rpc<JobView[]>('jobs.list');
     const exports = jobs.filter((j) => j.kind === 'export');
     assert.equal(exports.length, 2);
@@ -133,7 +157,7 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
   });
 
   it('recovers an export when the engine process is killed mid-export', async () => {
-    await addExport(page, 'ReFree e2e crash');
+    await addExport(page, 'ReFree e2e crash', path.join(dataDir, 'outputs', 'e2e-crash.mp4'));
     const jobs = await rpc<JobView[]>('jobs.list');
     const id = jobs.filter((j) => j.kind === 'export').at(-1)!.id;
     const pid = await waitFor(
@@ -152,12 +176,41 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await jobRow(page, id).getByText(/recovered/).waitFor();
   });
 
+  it('pauses, resumes, reorders, cancels and retries jobs from the queue screen', async () => {
+    const out = (n: string) => path.join(dataDir, 'outputs', `e2e-${n}.mp4`);
+    await addExport(page, 'ReFree e2e a', out('a'));
+    await addExport(page, 'ReFree e2e b', out('b'));
+    await addExport(page, 'ReFree e2e c', out('c'));
+    const ids = (await rpc<JobView[]>('jobs.list')).filter((j) => j.kind === 'export').slice(-3).map((j) => j.id);
+    const [a, b, c] = ids as [string, string, string];
+    // c waits behind a and b: pause it, move it up one place, cancel b, then retry b and resume c.
+    await jobRow(page, c).getByRole('button', { name: 'Pause' }).click();
+    await waitJobState(page, c, 'paused', 30_000);
+    await jobRow(page, c).getByRole('button', { name: 'Move up' }).click();
+    await until('c to move above b', async () => {
+      const order = (await rpc<JobView[]>('jobs.list')).map((j) => j.id);
+      return order.indexOf(c) < order.indexOf(b);
+    });
+    let rows: string[] = [];
+    await until('the list to show c above b', async () => {
+      rows = await page.getByTestId('job').evaluateAll((els) => els.map((e) => (e as unknown as { dataset: { jobId: string } }).dataset.jobId));
+      return rows.indexOf(c) < rows.indexOf(b);
+    }, 5000).catch(() => assert.fail(`the list shows the new order: ${rows.join(', ')} (c=${c}, b=${b})`));
+    await jobRow(page, b).getByRole('button', { name: 'Cancel' }).click();
+    await waitJobState(page, b, 'cancelled', 60_000);
+    await jobRow(page, b).getByRole('button', { name: 'Retry' }).click();
+    await jobRow(page, c).getByRole('button', { name: 'Resume' }).click();
+    for (const id of [a, b, c]) await waitJobState(page, id, 'done', 240_000);
+  });
+
   it("the exported file carries the watermark and the AI-generated metadata", async () => {
     const job = await rpc<JobView>('jobs.get', { id: first });
     const report = await verifyVideo(job.output!);
     assert.equal(report.metadata.aiGenerated, true);
     assert.equal(report.watermark.found, true, `invisible watermark: ${JSON.stringify(report.watermark)}`);
-    assert.ok(report.metadata.jobId === null || report.metadata.jobId.includes(first) || first.includes(report.metadata.jobId), `metadata job id ${report.metadata.jobId} vs ${first}`);
+    assert.equal(report.metadata.jobId, first, 'the metadata names the job that made the file');
+    const second_ = await rpc<JobView>('jobs.get', { id: second });
+    assert.equal(path.basename(second_.output ?? ''), 'e2e-two.mp4');
   });
 
   it('settings and training screens render; the theme switches', async () => {
@@ -175,6 +228,20 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await page.getByTestId('screen-training').getByText('coming with the training issue').first().waitFor();
     await shot(page, 'training');
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  });
+
+  it('reopens the last project, with its autosaved crop and trim, after a reload', async () => {
+    await page.getByTestId('nav-project').click();
+    // An edit with no generation after it: autosaved.
+    await page.getByTestId('trim-in').fill('0.5');
+    const before = await trimValues(page);
+    assert.equal(before.start, 0.5);
+    await page.waitForTimeout(1500);
+    await page.reload();
+    await page.getByTestId('nav-project').click();
+    await page.getByTestId('face-box').waitFor({ timeout: 30_000 });
+    await page.getByTestId('play-region').and(page.locator(':not([disabled])')).waitFor({ timeout: 30_000 });
+    assert.deepEqual(await trimValues(page), before);
   });
 
   it('copies the main screenshots to docs/screenshots', async () => {

@@ -6,6 +6,7 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, ut
 import type { IpcMainInvokeEvent, MenuItemConstructorOptions, OpenDialogOptions } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tsxExecArgv } from '../engine/runtime/transport.js';
 import { StudioService } from '../engine/service/service.js';
 import { APP_ORIGIN, APP_SCHEME, createAppHandler, isAppUrl } from './app-protocol.js';
 import { IPC } from './ipc-channels.js';
@@ -140,13 +141,18 @@ void app.whenReady().then(async () => {
   lockDown();
   menu();
   protocol.handle(APP_SCHEME, createAppHandler(rendererDir));
+  // The engine runs from its TypeScript sources through tsx (a runtime dependency): its job modules
+  // load the pipeline lazily by URL, which a bundle would cut off.
   const runner = new UtilityEngineRunner({
     utilityProcess,
-    entry: path.join(here, 'engine-process.js'),
+    entry: path.join(appRoot, 'engine', 'runtime', 'engine-process.ts'),
+    execArgv: tsxExecArgv(),
     engineJob: (kind) => (kind === 'training' ? 'studio.train' : 'studio.generate'),
-    jobModules: [path.join(here, 'studio-jobs.js')],
+    jobModules: [path.join(appRoot, 'engine', 'jobs', 'studio-jobs.ts')],
   });
-  service = await StudioService.create({ dataDir: path.join(app.getPath('userData'), 'studio'), assetsDir, runner });
+  // REFREE_DATA_DIR: a separate data folder (the e2e tests use a temporary one).
+  const dataDir = process.env.REFREE_DATA_DIR || path.join(app.getPath('userData'), 'studio');
+  service = await StudioService.create({ dataDir, assetsDir, runner });
   const svc = service;
   protocol.handle(MEDIA_SCHEME, createMediaHandler(() => svc.roots()));
   ipc(svc);

@@ -12,7 +12,16 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 function run(cmd, argv) {
   return new Promise((resolve) => {
     const c = spawn(cmd, argv, { cwd: root, stdio: 'inherit' });
-    c.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    // Pass Ctrl+C / a service stop on, so the app or the web host shuts down cleanly (the queue keeps
+    // a running job's checkpoints for next time).
+    const forward = (sig) => c.kill(sig);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    c.on('exit', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolve(code ?? (signal ? 1 : 0));
+    });
   });
 }
 

@@ -59,9 +59,10 @@ export async function generatePreview(page: Page, timeoutMs = 180_000): Promise<
   await page.getByTestId('preview-video').waitFor();
 }
 
-export async function addExport(page: Page, label: string): Promise<void> {
+export async function addExport(page: Page, label: string, output?: string): Promise<void> {
   await page.getByTestId('nav-queue').click();
   await page.getByTestId('wm-text').fill(label);
+  await page.getByTestId('export-output').fill(output ?? '');
   const before = await page.getByTestId('job').count();
   await page.getByTestId('add-export').click();
   await page.getByTestId('job').nth(before).waitFor({ timeout: 30_000 });

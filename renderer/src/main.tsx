@@ -17,6 +17,11 @@ const prefersLight = window.matchMedia?.('(prefers-color-scheme: light)').matche
 store.getState().setTheme(prefersLight ? 'light' : 'dark');
 const s = store.getState();
 void s.loadSettings();
+// Reopen the last project, so a restart of the app (or a reload of the page) lands where work stopped.
+void s.loadRecent().then(() => {
+  const last = store.getState().recent[0];
+  if (last && !store.getState().project) void store.getState().openProject(last.path);
+});
 void s.refreshJobs();
 void s.refreshModels();
 void s.refreshDevice();

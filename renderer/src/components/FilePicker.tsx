@@ -27,25 +27,27 @@ export function FilePicker({ kind, label, onPath, testId }: { kind: 'image' | 'a
 
   return (
     <div>
-      <div
-        className={`dropzone${over ? ' over' : ''}`}
-        data-testid={`${testId}-drop`}
-        onDragOver={(e) => {
-          e.preventDefault();
-          setOver(true);
-        }}
-        onDragLeave={() => setOver(false)}
-        onDrop={onDrop}
-      >
-        <p>{host.kind === 'electron' ? 'Drop' : 'Type the path of'} {kind === 'image' ? 'a portrait' : kind === 'audio' ? 'a speech recording' : 'a folder'} {host.kind === 'electron' ? 'here' : 'below (it stays on this machine)'}</p>
-        <div className="row" style={{ justifyContent: 'center' }}>
-          {host.kind === 'electron' ? (
+      {host.kind === 'electron' ? (
+        <div
+          className={`dropzone${over ? ' over' : ''}`}
+          data-testid={`${testId}-drop`}
+          onDragOver={(e) => {
+            e.preventDefault();
+            setOver(true);
+          }}
+          onDragLeave={() => setOver(false)}
+          onDrop={onDrop}
+        >
+          <p>Drop {kind === 'image' ? 'a portrait' : kind === 'audio' ? 'a speech recording' : 'a folder'} here</p>
+          <div className="row" style={{ justifyContent: 'center' }}>
             <button className="btn" onClick={() => void browse()}>
               Choose…
             </button>
-          ) : null}
+          </div>
         </div>
-      </div>
+      ) : (
+        <p className="small muted">Type the path of {kind === 'image' ? 'a portrait' : kind === 'audio' ? 'a speech recording' : 'a model folder'} on the machine that runs the studio (the browser cannot hand files over; nothing is uploaded).</p>
+      )}
       <form
         className="row"
         style={{ marginTop: 8 }}
@@ -54,7 +56,7 @@ export function FilePicker({ kind, label, onPath, testId }: { kind: 'image' | 'a
           if (typed.trim()) onPath(typed.trim());
         }}
       >
-        <input className="field" style={{ flex: 1, padding: 6 }} placeholder="…or a path on this machine" value={typed} onChange={(e) => setTyped(e.target.value)} data-testid={`${testId}-path`} aria-label={`${label} path`} />
+        <input className="field" style={{ flex: 1, padding: 6 }} placeholder={host.kind === 'electron' ? '…or a path' : '/path/to/the/file'} value={typed} onChange={(e) => setTyped(e.target.value)} data-testid={`${testId}-path`} aria-label={`${label} path`} />
         <button className="btn" type="submit" data-testid={`${testId}-import`}>
           Import
         </button>

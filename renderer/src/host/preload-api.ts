@@ -1,7 +1,7 @@
 // The shape of `window.refree`, the narrow API that electron/preload.ts exposes through contextBridge.
 // Declared here (renderer side, types only) and implemented by the preload; electron/preload.ts checks
 // its object against this type, so the two cannot drift.
-import type { EventName, Events, MethodInput, MethodName, MethodOutput, RpcResult } from '../../../engine/service/contract.js';
+import type { EventName, Events, MethodInput, MethodName, RpcResult } from '../../../engine/service/contract.js';
 
 /** One named function per contract method: `refree.methods['jobs.list']({})`. */
 export type PreloadMethods = { [M in MethodName]: (params: MethodInput<M>) => Promise<RpcResult<M>> };

@@ -25,7 +25,10 @@ test('upsert inserts in queue order and replaces newer records only', () => {
 test('remove and reorder', () => {
   const jobs = sortJobs([job('a', 0), job('b', 1), job('c', 2)]);
   assert.deepEqual(removeJob(jobs, 'b').map((j) => j.id), ['a', 'c']);
-  assert.deepEqual(reorderJobs(jobs, ['c', 'a', 'b']).map((j) => j.id), ['c', 'a', 'b']);
+  const moved = reorderJobs(jobs, ['c', 'a', 'b']);
+  assert.deepEqual(moved.map((j) => j.id), ['c', 'a', 'b']);
+  // A later update of another job re-sorts by `order`: the reorder must survive it.
+  assert.deepEqual(upsertJob(moved, { ...moved[1]!, updatedAt: '2026-01-01T00:00:09Z' }).map((j) => j.id), ['c', 'a', 'b']);
 });
 
 test('jobActions follows the job state machine', () => {

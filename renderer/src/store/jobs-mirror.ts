@@ -22,10 +22,13 @@ export function removeJob(jobs: readonly JobView[], id: string): JobView[] {
   return jobs.filter((j) => j.id !== id);
 }
 
-/** Applies a reorder event: the listed ids take positions 0..n-1; ids the mirror lacks are ignored. */
+/**
+ * Applies a reorder event: the listed ids take positions 0..n-1 (their `order` is rewritten too, so a
+ * later sort by `order` keeps the new order); ids the mirror lacks are ignored.
+ */
 export function reorderJobs(jobs: readonly JobView[], ids: readonly string[]): JobView[] {
   const rank = new Map(ids.map((id, i) => [id, i]));
-  return [...jobs].sort((a, b) => (rank.get(a.id) ?? Number.MAX_SAFE_INTEGER) - (rank.get(b.id) ?? Number.MAX_SAFE_INTEGER));
+  return sortJobs(jobs.map((j) => (rank.has(j.id) && j.order !== rank.get(j.id) ? { ...j, order: rank.get(j.id)! } : j)));
 }
 
 /** What each state allows, so buttons are disabled rather than failing with a conflict error. */

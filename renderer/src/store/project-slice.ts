@@ -3,7 +3,19 @@
 import { DEFAULT_GENERATION_SETTINGS } from './defaults.js';
 import type { ProjectSlice, Slice } from './types.js';
 
+/** Edits are saved this long after the last one (a drag or typing produces many). */
+const AUTOSAVE_MS = 800;
+
 export const createProjectSlice: Slice<ProjectSlice> = (host) => (set, get) => {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const autosave = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      // Quiet: a half-typed field (steps "") must not raise a banner; Generate/Export save loudly.
+      void get().save(true);
+    }, AUTOSAVE_MS);
+  };
   const ensureProject = async () => {
     const p = get().project;
     if (p) return p;
@@ -27,6 +39,22 @@ export const createProjectSlice: Slice<ProjectSlice> = (host) => (set, get) => {
     portrait: null,
     speech: null,
     busy: null,
+    recent: [],
+    loadRecent: async () => {
+      try {
+        set({ recent: await host.call('projects.recent', {}) });
+      } catch (e) {
+        get().report(e);
+      }
+    },
+    openProject: async (path) => {
+      await busy('Opening the project', async () => {
+        const project = await host.call('projects.open', { path });
+        const portrait = project.portrait ? await host.call('media.import', { path: project.portrait.path, project: project.path, kind: 'image' }) : null;
+        const speech = project.audio ? await host.call('media.import', { path: project.audio.path, project: project.path, kind: 'audio' }) : null;
+        set({ project, portrait, speech });
+      });
+    },
     newProject: async (name) => {
       await busy('Creating the project', async () => {
         const project = await host.call('projects.create', { name });
@@ -54,18 +82,25 @@ export const createProjectSlice: Slice<ProjectSlice> = (host) => (set, get) => {
       const p = get().project;
       if (!p?.portrait) return;
       set({ project: { ...p, portrait: { ...p.portrait, crop } } });
+      autosave();
     },
     setTrim: (trim) => {
       const p = get().project;
       if (!p?.audio) return;
       set({ project: { ...p, audio: { ...p.audio, trim } } });
+      autosave();
     },
     setGeneration: (patch) => {
       const p = get().project;
       if (!p) return;
       set({ project: { ...p, settings: { ...DEFAULT_GENERATION_SETTINGS, ...p.settings, ...patch } } });
+      autosave();
     },
-    save: async () => {
+    save: async (quiet = false) => {
+      if (timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
       const p = get().project;
       if (!p) return null;
       try {
@@ -75,7 +110,7 @@ export const createProjectSlice: Slice<ProjectSlice> = (host) => (set, get) => {
         set({ project: now ? { ...now, updatedAt: saved.updatedAt } : saved });
         return saved;
       } catch (e) {
-        get().report(e);
+        if (!quiet) get().report(e);
         return null;
       }
     },

@@ -31,7 +31,8 @@ export function connectEvents(host: StudioHost, store: StudioStore): () => void 
       if (url) store.setState((s) => ({ frames: addFrame(s.frames, id, url) }));
     }),
     host.on('models.progress', (p) => store.setState({ modelProgress: p })),
-    host.on('engine.state', (engine) => store.setState({ engine })),
+    // Keep the Settings screen's engine line in step with the status line.
+    host.on('engine.state', (engine) => store.setState((s) => ({ engine, device: s.device ? { ...s.device, engine: { state: engine.state, pid: engine.pid } } : s.device }))),
     host.on('settings.changed', (settings) => store.setState({ settings })),
     // After a host restart the mirror may have missed events: fetch the truth again.
     host.onReconnect(() => {

@@ -28,13 +28,18 @@ export interface ProjectSlice {
   portrait: MediaInfo | null;
   speech: MediaInfo | null;
   busy: string | null;
+  recent: { path: string; name: string; updatedAt: string }[];
+  loadRecent(): Promise<void>;
+  /** Opens a project file and re-registers its media (idempotent: copies are named by content hash). */
+  openProject(path: string): Promise<void>;
   newProject(name: string): Promise<void>;
   importPortrait(path: string): Promise<void>;
   importSpeech(path: string): Promise<void>;
   setCrop(crop: { x: number; y: number; size: number }): void;
   setTrim(trim: { start: number; end: number }): void;
   setGeneration(patch: Partial<GenerationSettings>): void;
-  save(): Promise<Project | null>;
+  /** Saves the project; `quiet` (autosave) does not report a failure (the next loud save will). */
+  save(quiet?: boolean): Promise<Project | null>;
 }
 
 export interface JobsSlice {

@@ -7,6 +7,8 @@ export function ProjectScreen() {
   const project = useStudio((s) => s.project);
   const busy = useStudio((s) => s.busy);
   const newProject = useStudio((s) => s.newProject);
+  const recent = useStudio((s) => s.recent);
+  const openProject = useStudio((s) => s.openProject);
   const [name, setName] = useState('My talking head');
   return (
     <div data-testid="screen-project">
@@ -32,6 +34,26 @@ export function ProjectScreen() {
               New project
             </button>
           </form>
+          {recent.length > 0 ? (
+            <>
+              <h2 style={{ marginTop: 16 }}>Recent projects</h2>
+              <ul className="job-list" data-testid="recent-projects">
+                {recent.map((r) => (
+                  <li className="job" key={r.path}>
+                    <div>
+                      <strong>{r.name}</strong>
+                      <div className="small muted mono">{r.path}</div>
+                    </div>
+                    <div className="actions">
+                      <button className="btn" onClick={() => void openProject(r.path)}>
+                        Open
+                      </button>
+                    </div>
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : null}
         </div>
       ) : null}
       <div className="grid-2">

@@ -57,8 +57,7 @@ export function Waveform({ url, duration, trim, onTrim }: { url: string; duratio
       region.current = null;
       w.destroy();
     };
-    // The waveform is rebuilt only for a new file; zoom and trim are applied below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The waveform is rebuilt only for a new file; zoom and trim are applied by the effects below.
   }, [url, plugins]);
 
   useEffect(() => {

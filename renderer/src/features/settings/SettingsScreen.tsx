@@ -59,6 +59,9 @@ function Device() {
   const device = useStudio((s) => s.device);
   const engine = useStudio((s) => s.engine);
   const refresh = useStudio((s) => s.refreshDevice);
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
   return (
     <section className="panel" data-testid="device">
       <h2>Backend and GPU</h2>
