@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ImportError, importWanFolder } from '../model/package/import.js';
 import { manifestFiles, readManifest } from '../model/package/manifest.js';
 import { verifyPackage } from '../model/package/verify.js';
+import { ensureDemoPackage } from '../pipeline/demo-model.js';
 import type { ModelPackageInfo, VerifyResult } from './contract.js';
 import { ServiceError } from './errors.js';
 
@@ -44,6 +45,11 @@ export class ModelStore {
 
   async list(): Promise<ModelPackageInfo[]> {
     const out: ModelPackageInfo[] = [];
+    // The pipeline's built-in demo model is a package generated from its seeds on first use (about a
+    // second, no ORT), so it is listed first like any other package.
+    const demo = await ensureDemoPackage().catch(() => null);
+    const demoInfo = demo ? await describe(demo, true) : null;
+    if (demoInfo) out.push(demoInfo);
     if (this.builtInDir) for (const d of await subdirs(this.builtInDir)) {
       const info = await describe(d, true);
       if (info) out.push(info);

@@ -74,6 +74,17 @@ test('every contract method has a zod schema and a handler; unknown methods and 
   await svc.close();
 });
 
+test('models.list puts the built-in demo model first, and it cannot be removed', async () => {
+  const svc = await StudioService.create({ dataDir: await tempDir(), autoStart: false });
+  const models = value<{ name: string; builtIn: boolean; files: number }[]>(await svc.dispatch('models.list', {}));
+  assert.ok(models.length >= 1, 'at least the demo model is listed');
+  assert.equal(models[0]!.builtIn, true);
+  assert.match(models[0]!.name, /^refree-mini/);
+  assert.ok(models[0]!.files >= 3, `demo package files: ${models[0]!.files}`);
+  assert.equal(error(await svc.dispatch('models.remove', { name: models[0]!.name })).code, 'conflict');
+  await svc.close();
+});
+
 test('projects: create, save with portrait + crop + speech + trim, reopen; settings survive a new service', async () => {
   const data = await tempDir();
   const svc = await StudioService.create({ dataDir: data, autoStart: false });
@@ -140,6 +151,11 @@ test('media.import probes and copies into the project; generation requests becom
   assert.deepEqual(reordered.map((j) => j.id), [exp.jobId, prev.jobId]);
   assert.equal(value<JobView>(await svc.dispatch('jobs.pause', { id: prev.jobId })).state, 'paused');
   assert.equal(error(await svc.dispatch('jobs.openOutput', { id: exp.jobId })).code, 'conflict');
+  // Two exports queued in the same second must not share a default file name (one would overwrite).
+  const again = value<{ jobId: string }>(await svc.dispatch('generate.export', { project: ready }));
+  const outputs = value<JobView[]>(await svc.dispatch('jobs.list', {})).filter((j) => j.kind === 'export').map((j) => (j.params as { output: string }).output);
+  assert.equal(new Set(outputs).size, outputs.length, `distinct outputs: ${outputs.join(', ')}`);
+  assert.ok(outputs.length === 2 && again.jobId !== exp.jobId, 'both exports are queued');
   await svc.close();
 });
 

@@ -3,6 +3,7 @@
 // input with the method's schema and turns every failure into `{code, message}`. The heavy work runs
 // in the engine process through the job queue (engine/jobs); this object only orchestrates files.
 import { mkdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineJobRunner } from '../jobs/engine-runner.js';
@@ -163,6 +164,19 @@ export class StudioService {
     return p;
   }
 
+  /**
+   * A default output name that neither an existing file nor a queued job already claims: two exports
+   * queued within the same second would otherwise get the same timestamped name and overwrite.
+   */
+  private freeOutputPath(wanted: string): string {
+    const taken = new Set(this.queue.list().map((j) => (j.params as { output?: string }).output));
+    const ext = path.extname(wanted);
+    const base = wanted.slice(0, -ext.length);
+    let candidate = wanted;
+    for (let i = 2; taken.has(candidate) || existsSync(candidate); i++) candidate = `${base}-${i}${ext}`;
+    return candidate;
+  }
+
   private async jobParams(project: Project, mode: 'preview' | 'export', seconds: number | null, output: string, watermark: GenerateJobParams['watermark']): Promise<GenerateJobParams> {
     if (!project.portrait) throw new ServiceError('bad-input', 'Add a portrait to the project before generating.');
     if (!project.audio) throw new ServiceError('bad-input', 'Add a speech recording to the project before generating.');
@@ -205,14 +219,14 @@ export class StudioService {
       },
 
       'generate.preview': async ({ project, seconds }) => {
-        const output = path.join(this.opts.dataDir, 'previews', `${project.id}-${stamp()}.mp4`);
+        const output = this.freeOutputPath(path.join(this.opts.dataDir, 'previews', `${project.id}-${stamp()}.mp4`));
         await mkdir(path.dirname(output), { recursive: true });
         const params = await this.jobParams(project, 'preview', seconds, output, this.settings.get().watermark);
         const job = await this.queue.add({ kind: 'preview', title: `Preview · ${project.name}`, params, front: true });
         return { jobId: job.id };
       },
       'generate.export': async ({ project, output, watermark }) => {
-        const out = output ?? path.join(this.settings.get().outputFolder, `${slug(project.name)}-${stamp()}.mp4`);
+        const out = output ?? this.freeOutputPath(path.join(this.settings.get().outputFolder, `${slug(project.name)}-${stamp()}.mp4`));
         if (!/\.(mp4|webm)$/i.test(out)) throw new ServiceError('bad-input', `The export file must end in .mp4 or .webm; got ${path.basename(out)}.`);
         const params = await this.jobParams(project, 'export', null, out, watermark ?? this.settings.get().watermark);
         const job = await this.queue.add({ kind: 'export', title: `Export · ${project.name}`, params });
