@@ -82,17 +82,21 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await importMedia(page, media.avatar, media.speech);
     const project = await page.getByTestId('portrait-image').getAttribute('src');
     assert.match(project ?? '', /^\/media\//);
-    // The face crop can be adjusted: drag the box, then shrink it with the size slider.
+    // The crop starts around the detected face (the avatar's face is large: the box is the whole
+    // picture), with no warning. It can be adjusted: shrink it with the size slider, then drag it.
     const box0 = (await page.getByTestId('face-box').boundingBox())!;
-    await page.mouse.move(box0.x + box0.width / 2, box0.y + box0.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(box0.x + box0.width / 2 - 20, box0.y + box0.height / 2 + 15, { steps: 5 });
-    await page.mouse.up();
-    const box1 = (await page.getByTestId('face-box').boundingBox())!;
-    assert.ok(box1.x < box0.x - 10 && box1.y > box0.y + 5, `the crop moved: ${JSON.stringify([box0, box1])}`);
+    const stage = (await page.getByTestId('portrait-image').boundingBox())!;
+    assert.ok(box0.width > stage.width * 0.9, `the suggested crop covers the face: ${JSON.stringify([box0, stage])}`);
+    assert.equal(await page.getByTestId('crop-warning').count(), 0);
     await page.locator('#crop-size').fill('100');
+    const box1 = (await page.getByTestId('face-box').boundingBox())!;
+    assert.ok(box1.width < box0.width - 5, `the crop shrank: ${box0.width} → ${box1.width}`);
+    await page.mouse.move(box1.x + box1.width / 2, box1.y + box1.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box1.x + box1.width / 2 - 20, box1.y + box1.height / 2 + 15, { steps: 5 });
+    await page.mouse.up();
     const box2 = (await page.getByTestId('face-box').boundingBox())!;
-    assert.ok(box2.width < box1.width - 5, `the crop shrank: ${box1.width} → ${box2.width}`);
+    assert.ok(box2.x < box1.x - 10 && box2.y > box1.y + 5, `the crop moved: ${JSON.stringify([box1, box2])}`);
     const t = await trimValues(page);
     assert.equal(t.start, 0);
     assert.ok(t.end > 1, `the trim should cover the whole speech at first, got ${t.end}`);

@@ -91,6 +91,20 @@ export interface MediaInfo {
   channels: number | null;
 }
 
+/** media.suggestCrop: where the crop box should start for a portrait (the person can then move it). */
+export interface CropSuggestion {
+  /** In the portrait's stored pixel coordinates (as MediaInfo width/height). */
+  box: { x: number; y: number; size: number };
+  faceFound: boolean;
+  /** A sentence for the person (no face, several faces); absent when there is nothing to say. */
+  warning?: string;
+}
+
+/** Largest decoded upload media.upload accepts (a few minutes of compressed speech is far less). */
+export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+/** Extensions media.upload accepts (what MediaRecorder produces, and common audio files). */
+export const UPLOAD_AUDIO_EXTENSIONS = ['webm', 'ogg', 'wav', 'mp3', 'm4a'] as const;
+
 export interface JobView extends JobRecord {
   /** Media URLs for the output and the latest preview frame, when they lie under an allowed root. */
   outputUrl: string | null;
@@ -173,6 +187,21 @@ export const methods = {
   'media.import': method<MediaInfo>()(
     z.strictObject({ path: absPath, project: absPath.optional(), kind: z.enum(['image', 'audio']).optional() }),
     'Copies a file into the project (or data) folder, probes it and returns its metadata and media URL.',
+  ),
+
+  'media.suggestCrop': method<CropSuggestion>()(
+    z.strictObject({ path: absPath }),
+    'Detects the face in a portrait and suggests a square crop around it (a centred square, with a warning, when none is found).',
+  ),
+  'media.upload': method<MediaInfo>()(
+    z.strictObject({
+      name: z.string().min(1, 'a file name is required').max(200, 'the file name is too long'),
+      kind: z.literal('audio'),
+      // base64 of at most MAX_UPLOAD_BYTES (4 characters per 3 bytes); the exact decoded size is checked by the service.
+      dataBase64: z.string().min(1, 'the upload is empty').max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4 + 4, `the upload is larger than ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB`),
+      project: absPath.optional(),
+    }),
+    'Stores uploaded bytes (a microphone recording) in the project (or data) folder and imports them like media.import.',
   ),
 
   'generate.preview': method<{ jobId: string }>()(

@@ -29,7 +29,11 @@ export async function importMedia(src: string, destDir: string, want: 'image' | 
   if (want === 'audio' && !audio) throw new ServiceError('bad-input', `${path.basename(src)} has no sound track; choose a speech recording.`);
   const vs = probed.streams.find((s) => s.codecType === 'video');
   await mkdir(destDir, { recursive: true });
-  const dest = path.join(destDir, `${(await sha256(src)).slice(0, 12)}-${path.basename(src).replace(/[^A-Za-z0-9._-]+/g, '_')}`);
+  const hash = (await sha256(src)).slice(0, 12);
+  // A file that already is a registered copy (re-import on open, media.upload) stays as it is, rather
+  // than gaining a second hash prefix.
+  const already = path.resolve(path.dirname(src)) === path.resolve(destDir) && path.basename(src).startsWith(`${hash}-`);
+  const dest = already ? src : path.join(destDir, `${hash}-${path.basename(src).replace(/[^A-Za-z0-9._-]+/g, '_')}`);
   if (path.resolve(dest) !== path.resolve(src)) {
     const same = await stat(dest).then((d) => d.size === st.size, () => false);
     if (!same) await copyFile(src, dest);

@@ -16,7 +16,11 @@ import { isMethodName, methods } from './contract.js';
 import { queryNvidiaGpusAsync } from './device.js';
 import type { ErrorInfo } from './errors.js';
 import { describeZodError, ServiceError, toServiceErrorInfo } from './errors.js';
+import { blazeFaceDetector } from '../media/face-detector.js';
+import type { FaceDetector } from '../media/face-detector.js';
+import { suggestCrop } from './crop-suggest.js';
 import { importMedia } from './media-import.js';
+import { uploadMedia } from './media-upload.js';
 import type { Roots } from './media-roots.js';
 import { mediaUrlFor } from './media-roots.js';
 import { ModelStore } from './models.js';
@@ -53,6 +57,8 @@ export class StudioService {
   private engineState: { state: EngineState; pid: number | null } = { state: 'stopped', pid: null };
   private deviceProbe: DeviceProbe | null = null;
   private probing: Promise<DeviceProbe | null> | null = null;
+  /** The face detector for media.suggestCrop, loaded on first use (about 0.5 s) and kept. */
+  private detector: Promise<FaceDetector> | null = null;
 
   private constructor(
     private readonly opts: StudioServiceOptions,
@@ -191,6 +197,11 @@ export class StudioService {
     return { mode, portrait: project.portrait, audio: project.audio, settings: project.settings, seconds, output, watermark, modelPath: model?.path ?? null };
   }
 
+  /** Where imported media go: the project's media/ folder, or <data>/imports without a project. */
+  private mediaDir(project: string | undefined): string {
+    return project ? path.join(path.dirname(project.endsWith('.json') ? project : path.join(project, 'x')), 'media') : path.join(this.opts.dataDir, 'imports');
+  }
+
   private async probeDevice(): Promise<DeviceProbe | null> {
     const r = this.runner as Partial<EngineJobRunner>;
     if (typeof r.call !== 'function') return null;
@@ -213,9 +224,15 @@ export class StudioService {
       'projects.save': async ({ project }) => this.rememberProject(await this.projects.save(project)),
       'projects.recent': () => this.projects.recent(),
 
-      'media.import': async ({ path: src, project, kind }) => {
-        const dest = project ? path.join(path.dirname(project.endsWith('.json') ? project : path.join(project, 'x')), 'media') : path.join(this.opts.dataDir, 'imports');
-        return importMedia(src, dest, kind, (abs) => mediaUrlFor(this.roots(), abs));
+      'media.import': async ({ path: src, project, kind }) => importMedia(src, this.mediaDir(project), kind, (abs) => mediaUrlFor(this.roots(), abs)),
+      'media.upload': async ({ name, dataBase64, project }) => uploadMedia(name, dataBase64, this.mediaDir(project), (abs) => mediaUrlFor(this.roots(), abs)),
+      'media.suggestCrop': async ({ path: file }) => {
+        // A failed load is not cached: the next call tries again.
+        this.detector ??= blazeFaceDetector().catch((e: unknown) => {
+          this.detector = null;
+          throw e;
+        });
+        return suggestCrop(file, await this.detector);
       },
 
       'generate.preview': async ({ project, seconds }) => {

@@ -158,6 +158,40 @@ test('media: traversal (plain, percent-encoded, backslash), unknown roots and sy
   assert.deepEqual(inside.body, BYTES);
 });
 
+test('the RPC body cap is 1 MiB except for media.upload, which may carry a recording (and has its own cap)', async () => {
+  // 1.5 MiB of 16-bit PCM (a WAV header + silence-free ramp): over the general cap, under the upload cap.
+  const n = 786432;
+  const wav = Buffer.alloc(44 + n * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + n * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(16000, 24);
+  wav.writeUInt32LE(32000, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36);
+  wav.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) wav.writeInt16LE((i * 37) % 20000 - 10000, 44 + 2 * i);
+  const dataBase64 = wav.toString('base64');
+  assert.ok(dataBase64.length > 1 << 20);
+
+  const other = await rpc({ method: 'projects.create', params: { name: 'x'.repeat(10), pad: dataBase64 } });
+  assert.equal(other.status, 413);
+  assert.match(other.json().error!.message, /larger than 1048576 bytes \(only media\.upload may send up to \d+ bytes\)/);
+
+  const up = await rpc({ method: 'media.upload', params: { name: 'take 1.wav', kind: 'audio', dataBase64 } });
+  assert.equal(up.status, 200, up.body.toString('utf8').slice(0, 300));
+  const info = up.json().value as { kind: string; bytes: number; duration: number; url: string };
+  assert.equal(info.kind, 'audio');
+  assert.equal(info.bytes, wav.length);
+  assert.ok(Math.abs(info.duration - n / 16000) < 0.01, String(info.duration));
+  assert.match(info.url, /^\/media\/data\/imports\/[0-9a-f]{12}-take_1\.wav$/);
+
+});
+
 test('malformed RPC payloads get 400 (or 415) with a sentence; valid calls work', async () => {
   const notJson = await rpc('{"method": ');
   assert.equal(notJson.status, 400);

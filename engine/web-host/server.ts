@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
+import { MAX_UPLOAD_BYTES } from '../service/contract.js';
 import type { ErrorCode, ErrorInfo } from '../service/errors.js';
 import type { Roots } from '../service/media-roots.js';
 import { resolveMediaPath } from '../service/media-roots.js';
@@ -36,6 +37,8 @@ export interface WebHostOptions {
   token?: string;
   /** Largest accepted RPC body (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Largest accepted body of a media.upload call, the one method that carries file bytes (default: 50 MB as base64, plus 64 KiB). */
+  maxUploadBodyBytes?: number;
 }
 
 export interface WebHost {
@@ -96,7 +99,10 @@ function sendError(res: ServerResponse, status: number, error: ErrorInfo): void 
   sendJson(res, status, { ok: false, error }, status === 401 ? { 'WWW-Authenticate': 'Bearer realm="refree"' } : {});
 }
 
-function readBody(req: IncomingMessage, max: number): Promise<{ ok: true; text: string } | { ok: false }> {
+/** The only RPC method whose body may exceed maxBodyBytes (it carries a recording as base64). */
+const UPLOAD_METHOD = 'media.upload';
+
+function readBody(req: IncomingMessage, max: number): Promise<{ ok: true; text: string; bytes: number } | { ok: false }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
@@ -106,7 +112,7 @@ function readBody(req: IncomingMessage, max: number): Promise<{ ok: true; text: 
       if (n > max) over = true;
       else chunks.push(c);
     });
-    req.on('end', () => resolve(over ? { ok: false } : { ok: true, text: Buffer.concat(chunks).toString('utf8') }));
+    req.on('end', () => resolve(over ? { ok: false } : { ok: true, text: Buffer.concat(chunks).toString('utf8'), bytes: n }));
     req.on('error', reject);
   });
 }
@@ -118,6 +124,7 @@ The service itself is running: <code>POST /api/rpc</code> with the token.</p>`;
 export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const token = opts.token ?? newToken();
   const maxBody = opts.maxBodyBytes ?? 1 << 20;
+  const maxUploadBody = Math.max(maxBody, opts.maxUploadBodyBytes ?? Math.ceil(MAX_UPLOAD_BYTES / 3) * 4 + (64 << 10));
   const staticRoots: Roots | null = opts.staticDir ? new Map([['app', path.resolve(opts.staticDir)]]) : null;
   let port = 0;
 
@@ -153,8 +160,16 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         // JSON only: a cross-site form cannot send this content type without a CORS preflight.
         if (ct !== 'application/json') return sendError(res, 415, { code: 'bad-input', message: 'The request body must be JSON (Content-Type: application/json).' });
-        const body = await readBody(req, maxBody);
-        if (!body.ok) return sendError(res, 413, { code: 'bad-input', message: `The request body is larger than ${maxBody} bytes.` });
+        // Bodies up to maxUploadBody are read, but one above maxBody is accepted only for media.upload
+        // (checked once the method is known); a declared length above every cap is refused unread.
+        const tooLarge = (limit: number): void => sendError(res, 413, { code: 'bad-input', message: `The request body is larger than ${limit} bytes${limit === maxBody ? ` (only ${UPLOAD_METHOD} may send up to ${maxUploadBody} bytes)` : ''}.` });
+        if (Number(req.headers['content-length'] ?? 0) > maxUploadBody) {
+          // Close the connection rather than read (or leave unread) a body that will be refused anyway.
+          res.setHeader('Connection', 'close');
+          return tooLarge(maxUploadBody);
+        }
+        const body = await readBody(req, maxUploadBody);
+        if (!body.ok) return tooLarge(maxUploadBody);
         let msg: unknown;
         try {
           msg = JSON.parse(body.text);
@@ -167,6 +182,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         const extra = Object.keys(msg).filter((k) => k !== 'method' && k !== 'params');
         if (extra.length) return sendError(res, 400, { code: 'bad-input', message: `The request body has unknown field(s) ${extra.join(', ')}; only "method" and "params" are allowed.` });
         const { method, params } = msg as { method: string; params?: unknown };
+        if (body.bytes > maxBody && method !== UPLOAD_METHOD) return tooLarge(maxBody);
         const r = await opts.service.dispatch(method, params);
         return r.ok ? sendJson(res, 200, r) : sendError(res, STATUS[r.error.code], r.error);
       }

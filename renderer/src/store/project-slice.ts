@@ -1,5 +1,6 @@
 // The open project: portrait, crop, speech, trim and generation settings. Edits change the store at
 // once (no frozen UI) and are saved through projects.save before any job snapshots the project.
+import type { MediaInfo, Project } from '../../../engine/service/contract.js';
 import { DEFAULT_GENERATION_SETTINGS } from './defaults.js';
 import type { ProjectSlice, Slice } from './types.js';
 
@@ -34,11 +35,16 @@ export const createProjectSlice: Slice<ProjectSlice> = (host) => (set, get) => {
       set({ busy: null });
     }
   };
+  const setSpeech = (project: Project, media: MediaInfo) => {
+    const duration = media.duration ?? 0;
+    set({ speech: media, project: { ...project, audio: { path: media.path, trim: duration > 0 ? { start: 0, end: duration } : null } } });
+  };
   return {
     project: null,
     portrait: null,
     speech: null,
     busy: null,
+    cropWarning: null,
     recent: [],
     loadRecent: async () => {
       try {
@@ -52,29 +58,39 @@ export const createProjectSlice: Slice<ProjectSlice> = (host) => (set, get) => {
         const project = await host.call('projects.open', { path });
         const portrait = project.portrait ? await host.call('media.import', { path: project.portrait.path, project: project.path, kind: 'image' }) : null;
         const speech = project.audio ? await host.call('media.import', { path: project.audio.path, project: project.path, kind: 'audio' }) : null;
-        set({ project, portrait, speech });
+        set({ project, portrait, speech, cropWarning: null });
       });
     },
     newProject: async (name) => {
       await busy('Creating the project', async () => {
         const project = await host.call('projects.create', { name });
-        set({ project, portrait: null, speech: null });
+        set({ project, portrait: null, speech: null, cropWarning: null });
       });
     },
     importPortrait: async (path) => {
       await busy('Importing the portrait', async () => {
         const project = await ensureProject();
         const media = await host.call('media.import', { path, project: project.path, kind: 'image' });
-        set({ portrait: media, project: { ...project, portrait: { path: media.path, crop: null } } });
+        // The initial box comes from face detection; if that fails the panel's centred box stays.
+        const suggestion = await host.call('media.suggestCrop', { path: media.path }).catch((e: unknown) => {
+          get().report(e);
+          return null;
+        });
+        set({ portrait: media, cropWarning: suggestion?.warning ?? null, project: { ...project, portrait: { path: media.path, crop: suggestion?.box ?? null } } });
         await get().save();
       });
     },
     importSpeech: async (path) => {
       await busy('Importing the speech', async () => {
         const project = await ensureProject();
-        const media = await host.call('media.import', { path, project: project.path, kind: 'audio' });
-        const duration = media.duration ?? 0;
-        set({ speech: media, project: { ...project, audio: { path: media.path, trim: duration > 0 ? { start: 0, end: duration } : null } } });
+        setSpeech(project, await host.call('media.import', { path, project: project.path, kind: 'audio' }));
+        await get().save();
+      });
+    },
+    uploadSpeech: async (name, dataBase64) => {
+      await busy('Uploading the recording', async () => {
+        const project = await ensureProject();
+        setSpeech(project, await host.call('media.upload', { name, kind: 'audio', dataBase64, project: project.path }));
         await get().save();
       });
     },

@@ -28,6 +28,8 @@ export interface ProjectSlice {
   portrait: MediaInfo | null;
   speech: MediaInfo | null;
   busy: string | null;
+  /** Why the suggested crop may be off (no face found, several faces); null when there is nothing to say. */
+  cropWarning: string | null;
   recent: { path: string; name: string; updatedAt: string }[];
   loadRecent(): Promise<void>;
   /** Opens a project file and re-registers its media (idempotent: copies are named by content hash). */
@@ -35,6 +37,8 @@ export interface ProjectSlice {
   newProject(name: string): Promise<void>;
   importPortrait(path: string): Promise<void>;
   importSpeech(path: string): Promise<void>;
+  /** Sends a recording's bytes (base64) through media.upload and makes it the project's speech. */
+  uploadSpeech(name: string, dataBase64: string): Promise<void>;
   setCrop(crop: { x: number; y: number; size: number }): void;
   setTrim(trim: { start: number; end: number }): void;
   setGeneration(patch: Partial<GenerationSettings>): void;

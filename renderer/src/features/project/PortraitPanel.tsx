@@ -8,6 +8,7 @@ export function PortraitPanel() {
   const host = useHost();
   const portrait = useStudio((s) => s.portrait);
   const crop = useStudio((s) => s.project?.portrait?.crop ?? null);
+  const cropWarning = useStudio((s) => s.cropWarning);
   const importPortrait = useStudio((s) => s.importPortrait);
   const setCrop = useStudio((s) => s.setCrop);
   const save = useStudio((s) => s.save);
@@ -29,6 +30,11 @@ export function PortraitPanel() {
               setCrop(b);
             }}
           />
+          {cropWarning ? (
+            <p className="small" role="status" data-testid="crop-warning">
+              {cropWarning}
+            </p>
+          ) : null}
           <div className="row" style={{ marginTop: 8 }}>
             <button className="btn" onClick={() => void save()}>
               Save crop

@@ -1,6 +1,7 @@
 import { FilePicker } from '../../components/FilePicker.js';
 import { useHost } from '../../host/host-context.js';
 import { useStudio } from '../../store/store.js';
+import { Recorder } from './Recorder.js';
 import { Waveform } from './Waveform.js';
 
 export function SpeechPanel() {
@@ -17,6 +18,7 @@ export function SpeechPanel() {
       {speech && url ? <Waveform url={url} duration={duration} trim={trim ?? { start: 0, end: duration }} onTrim={setTrim} /> : null}
       <div style={{ marginTop: speech ? 12 : 0 }}>
         <FilePicker kind="audio" label="Choose a speech recording" accept="audio/*" onPath={(p) => void importSpeech(p)} testId="speech" />
+        <Recorder />
       </div>
     </section>
   );
