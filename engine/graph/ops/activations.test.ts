@@ -5,22 +5,11 @@ import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import { GraphBuildError } from '../errors.js';
 import { emitNodes } from '../onnx/serialize.js';
-import { CompiledGraph } from '../../runtime/session.js';
-import type { Feeds } from '../../runtime/session.js';
 import { mul } from './elementwise.js';
 import { reduceSum } from './reduce.js';
 import { gelu, geluFused, silu } from './activations.js';
 import type { GeluApprox } from './activations.js';
-
-async function evaluate(g: Graph, outs: Tensor[], feeds: Feeds, forceLowering = false): Promise<Float64Array[]> {
-  const c = await CompiledGraph.fromGraph(g, { outputs: outs, forceLowering, optimization: 'disabled' });
-  try {
-    const r = await c.run(feeds);
-    return outs.map((t) => Float64Array.from(r[t.name] as Float64Array | Float32Array));
-  } finally {
-    await c.release();
-  }
-}
+import { evaluate } from '../testing/run-once.js';
 
 /** erf by its everywhere-positive series (checked against CPython's math.erf in elementwise.test.ts). */
 function jsErf(x: number): number {

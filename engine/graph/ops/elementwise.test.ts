@@ -5,20 +5,9 @@ import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import { emitNodes } from '../onnx/serialize.js';
 import { grad } from '../autodiff.js';
-import { CompiledGraph } from '../../runtime/session.js';
-import type { Feeds } from '../../runtime/session.js';
 import { cos, erf, mul, relu, sin, softplus } from './elementwise.js';
 import { reduceSum } from './reduce.js';
-
-async function evaluate(g: Graph, outs: Tensor[], feeds: Feeds, forceLowering = false): Promise<Float64Array[]> {
-  const c = await CompiledGraph.fromGraph(g, { outputs: outs, forceLowering, optimization: 'disabled' });
-  try {
-    const r = await c.run(feeds);
-    return outs.map((t) => Float64Array.from(r[t.name] as Float64Array | Float32Array));
-  } finally {
-    await c.release();
-  }
-}
+import { evaluate } from '../testing/run-once.js';
 
 // Reference values from CPython's math.erf (correctly rounded to double in this range).
 const ERF_REF: [number, number][] = [

@@ -11,16 +11,7 @@ import type { Feeds } from '../../runtime/session.js';
 import { mul } from './elementwise.js';
 import { reduceSum } from './reduce.js';
 import { layerNorm, layerNormPrimitive, rmsNorm, rmsNormPrimitive, softmax } from './normalization.js';
-
-async function evaluate(g: Graph, outs: Tensor[], feeds: Feeds, forceLowering = false): Promise<Float64Array[]> {
-  const c = await CompiledGraph.fromGraph(g, { outputs: outs, forceLowering, optimization: 'disabled' });
-  try {
-    const r = await c.run(feeds);
-    return outs.map((t) => Float64Array.from(r[t.name] as Float64Array | Float32Array));
-  } finally {
-    await c.release();
-  }
-}
+import { evaluate } from '../testing/run-once.js';
 
 // JS references over the last `n` elements of each row (n = product of the normalized axes).
 function refNorm(x: ArrayLike<number>, n: number, eps: number, rms: boolean, w?: ArrayLike<number>, b?: ArrayLike<number>): Float64Array {

@@ -5,20 +5,9 @@ import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import { grad } from '../autodiff.js';
 import { ShapeError } from '../errors.js';
-import { CompiledGraph } from '../../runtime/session.js';
-import type { Feeds } from '../../runtime/session.js';
 import { mul, tanh } from './elementwise.js';
 import { reduceLogSumExp, reduceMax, reduceSum } from './reduce.js';
-
-async function evaluate(g: Graph, outs: Tensor[], feeds: Feeds): Promise<Float64Array[]> {
-  const c = await CompiledGraph.fromGraph(g, { outputs: outs, optimization: 'disabled' });
-  try {
-    const r = await c.run(feeds);
-    return outs.map((t) => Float64Array.from(r[t.name] as Float64Array));
-  } finally {
-    await c.release();
-  }
-}
+import { evaluate } from '../testing/run-once.js';
 
 /** loss = Σ c·tanh(reduce(x)), with a fixed weight c so that every output contributes differently. */
 function reduceCheck(f: (x: Tensor) => Tensor, outSize: number) {

@@ -15,21 +15,15 @@ import type { ReFreeConfig } from './config.js';
 import { makeInjector } from './injector.js';
 import { buildReFreeGraph } from './model.js';
 import { refreeInitWeights, refreeParams } from './params.js';
+import { runOnce } from '../../graph/testing/run-once.js';
+
+const run = (g: Graph, feeds: Record<string, Float32Array>) => runOnce(g, feeds) as Promise<Record<string, Float32Array>>;
 
 const B = 2;
 const F = 3;
 const S = 4;
 const dim = REFREE_TINY.dim;
 const D = REFREE_TINY.hidden;
-
-async function run(g: Graph, feeds: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
-  const cg = await CompiledGraph.fromGraph(g);
-  try {
-    return (await cg.run(feeds)) as Record<string, Float32Array>;
-  } finally {
-    await cg.release();
-  }
-}
 
 const inline = (e: WeightEntry): Float32Array => (e.data as { kind: 'inline'; data: Float32Array }).data;
 

@@ -13,15 +13,9 @@ import { TINY } from '../config.js';
 import { refreeInitWeights, refreeWeights } from './params.js';
 import { buildSpeechEncoderGraph, speechEncoder } from './speech-encoder.js';
 import { levelWeights, selectLevels } from './selector.js';
+import { runOnce } from '../../graph/testing/run-once.js';
 
-async function run(g: Graph, feeds: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
-  const cg = await CompiledGraph.fromGraph(g);
-  try {
-    return (await cg.run(feeds)) as Record<string, Float32Array>;
-  } finally {
-    await cg.release();
-  }
-}
+const run = (g: Graph, feeds: Record<string, Float32Array>) => runOnce(g, feeds) as Promise<Record<string, Float32Array>>;
 
 test('speech encoder: [B, Tv, speechDim] → per-level latent-frame summaries [B, L, Tlat, D]', async () => {
   const c = REFREE_TINY;

@@ -2,17 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph } from '../../graph/graph.js';
 import { ShapeError } from '../../graph/errors.js';
-import { CompiledGraph } from '../../runtime/session.js';
 import { patchify, unpatchify } from './patchify.js';
+import { runOnce } from '../../graph/testing/run-once.js';
 
-async function run(g: Graph, feeds: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
-  const s = await CompiledGraph.fromGraph(g);
-  try {
-    return (await s.run(feeds)) as Record<string, Float32Array>;
-  } finally {
-    await s.release();
-  }
-}
+const run = (g: Graph, feeds: Record<string, Float32Array>) => runOnce(g, feeds) as Promise<Record<string, Float32Array>>;
 
 test('patchify 2x2 uses channel order (c, r, q): r = width offset, q = height offset', async () => {
   // One channel, one frame, 2x2 pixels x[h][w] = [[1, 2], [3, 4]].

@@ -2,17 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph } from '../../graph/graph.js';
 import { ShapeError } from '../../graph/errors.js';
-import { CompiledGraph } from '../../runtime/session.js';
 import { avgDown3d, dupUp3d } from './shortcuts.js';
+import { runOnce } from '../../graph/testing/run-once.js';
 
-async function run(g: Graph, feeds: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
-  const s = await CompiledGraph.fromGraph(g);
-  try {
-    return (await s.run(feeds)) as Record<string, Float32Array>;
-  } finally {
-    await s.release();
-  }
-}
+const run = (g: Graph, feeds: Record<string, Float32Array>) => runOnce(g, feeds) as Promise<Record<string, Float32Array>>;
 
 test('AvgDown3D by hand: space-to-depth order (c, dt, dh, dw) and the first chunk front zero frame', async () => {
   const g = new Graph();
