@@ -137,3 +137,16 @@ export function toF16(dtype: WeightDtype, bytes: Uint8Array): HalfConversion {
       throw new TypeError(`cannot convert ${dtype} weights to float16: only F64, F32, F16 and BF16 are floats`);
   }
 }
+
+/**
+ * Runs a dtype conversion, turning the converters' TypeError (a tensor of the wrong kind) into the
+ * reader's own error, which names the file and the tensor.
+ */
+export function convertOrExplain<T>(convert: () => T, explain: (message: string) => Error): T {
+  try {
+    return convert();
+  } catch (e) {
+    if (e instanceof TypeError) throw explain(e.message);
+    throw e;
+  }
+}

@@ -13,7 +13,7 @@
 // open time: each tensor records its storage entry and offset and is read on demand.
 import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { DTYPE_BYTES, numelOf, toF16, toF32, viewAs } from './dtypes.js';
+import { DTYPE_BYTES, numelOf, toF16, toF32, viewAs, convertOrExplain } from './dtypes.js';
 import type { WeightArray, WeightDtype } from './dtypes.js';
 import type { HalfConversion } from '../../graph/half.js';
 import { PickleError, PyTuple, describe, unpickle } from './pickle.js';
@@ -473,23 +473,15 @@ export class PthFile {
   }
 
   async readF32(name: string): Promise<Float32Array> {
-    const t = this.info(name);
-    try {
-      return toF32(t.dtype, await this.readBytes(name));
-    } catch (e) {
-      if (e instanceof TypeError) throw new PthError(this.path, `tensor '${name}': ${e.message}`);
-      throw e;
-    }
+    const dtype = this.info(name).dtype;
+    const bytes = await this.readBytes(name);
+    return convertOrExplain(() => toF32(dtype, bytes), (m) => new PthError(this.path, `tensor '${name}': ${m}`));
   }
 
   async readF16(name: string): Promise<HalfConversion> {
-    const t = this.info(name);
-    try {
-      return toF16(t.dtype, await this.readBytes(name));
-    } catch (e) {
-      if (e instanceof TypeError) throw new PthError(this.path, `tensor '${name}': ${e.message}`);
-      throw e;
-    }
+    const dtype = this.info(name).dtype;
+    const bytes = await this.readBytes(name);
+    return convertOrExplain(() => toF16(dtype, bytes), (m) => new PthError(this.path, `tensor '${name}': ${m}`));
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
 import path from 'node:path';
-import { DTYPE_BYTES, WEIGHT_DTYPES, isWeightDtype, numelOf, toF16, toF32, viewAs } from './dtypes.js';
+import { DTYPE_BYTES, WEIGHT_DTYPES, isWeightDtype, numelOf, toF16, toF32, viewAs, convertOrExplain } from './dtypes.js';
 import type { WeightArray, WeightDtype } from './dtypes.js';
 import type { HalfConversion } from '../../graph/half.js';
 
@@ -276,24 +276,16 @@ export class SafetensorsFile {
 
   /** A float tensor converted to fp32. */
   async readF32(name: string): Promise<Float32Array> {
-    const t = this.info(name);
-    try {
-      return toF32(t.dtype, await this.readBytes(name));
-    } catch (e) {
-      if (e instanceof TypeError) throw new SafetensorsError(this.path, `tensor '${name}': ${e.message}`);
-      throw e;
-    }
+    const dtype = this.info(name).dtype;
+    const bytes = await this.readBytes(name);
+    return convertOrExplain(() => toF32(dtype, bytes), (m) => new SafetensorsError(this.path, `tensor '${name}': ${m}`));
   }
 
   /** A float tensor converted to fp16 bits, with overflow/underflow counts. */
   async readF16(name: string): Promise<HalfConversion> {
-    const t = this.info(name);
-    try {
-      return toF16(t.dtype, await this.readBytes(name));
-    } catch (e) {
-      if (e instanceof TypeError) throw new SafetensorsError(this.path, `tensor '${name}': ${e.message}`);
-      throw e;
-    }
+    const dtype = this.info(name).dtype;
+    const bytes = await this.readBytes(name);
+    return convertOrExplain(() => toF16(dtype, bytes), (m) => new SafetensorsError(this.path, `tensor '${name}': ${m}`));
   }
 
   async close(): Promise<void> {
