@@ -5,8 +5,7 @@
 // naive (softmax materialised and kept for the backward) against blockwise (flash-style recompute with
 // scheduling guards, engine/graph/ops/attention-blockwise.ts).
 //
-// Each case runs with ORT's memory pattern on (the engine's CompiledGraph as it is) and off (the same
-// session options plus enableMemPattern: false). With the pattern on, the second run allocates the
+// Each case runs with ORT's memory pattern on and off (SessionOptions.memPattern). With the pattern on, the second run allocates the
 // pattern's one big block next to the arena chunks the first run left behind, so a training loop keeps
 // roughly twice its real peak. Naive at 16k with the pattern on would need ≈ 2 × 13 GB, more than the
 // 24 GB development machine, so that one case is skipped unless --pattern on asks for it.
@@ -25,10 +24,7 @@ import { mul } from '../engine/graph/ops/elementwise.js';
 import { reduceSum } from '../engine/graph/ops/reduce.js';
 import { reshape, transpose } from '../engine/graph/ops/shape.js';
 import { seededValues } from '../engine/graph/testing/gradcheck.js';
-import { serialize } from '../engine/graph/onnx/serialize.js';
-import { CompiledGraph, sessionOptions } from '../engine/runtime/session.js';
-import type { SessionOptions } from '../engine/runtime/session.js';
-import { ort } from '../engine/runtime/ort.js';
+import { CompiledGraph } from '../engine/runtime/session.js';
 
 const WIDTH = 256;
 const HEADS = 4;
@@ -73,20 +69,6 @@ function buildStep(c: Case) {
   return { g, outputs };
 }
 
-/** The engine's session options with ORT's memory pattern off (SessionOptions has no switch for it). */
-async function openWithoutMemPattern(g: Graph, opts: SessionOptions & { outputs: Tensor[] }): Promise<Runner> {
-  const O = ort();
-  const session = await O.InferenceSession.create(serialize(g, opts), { ...sessionOptions(opts), enableMemPattern: false });
-  return {
-    async run(feeds) {
-      const ortFeeds = Object.fromEntries(g.inputs.map((t) => [t.name, new O.Tensor('float32', feeds[t.name]!, [...t.shape])]));
-      const out = await session.run(ortFeeds);
-      return Object.fromEntries(opts.outputs.map((t) => [t.name, out[t.name]!.data]));
-    },
-    release: () => session.release(),
-  };
-}
-
 /** Child-process side: builds, compiles and runs one case. */
 async function runCase(c: Case): Promise<CaseResult> {
   const { g, outputs } = buildStep(c);
@@ -102,7 +84,7 @@ async function runCase(c: Case): Promise<CaseResult> {
   const opts = { outputs, disableCse: true, optimization: 'all' } as const;
   const baseline = process.memoryUsage().rss;
   let t = performance.now();
-  const session: Runner = c.memPattern ? await CompiledGraph.fromGraph(g, opts) : await openWithoutMemPattern(g, opts);
+  const session: Runner = await CompiledGraph.fromGraph(g, { ...opts, memPattern: c.memPattern });
   const createS = (performance.now() - t) / 1000;
   t = performance.now();
   await session.run(feeds);
