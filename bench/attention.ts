@@ -23,7 +23,7 @@ import { matmul } from '../engine/graph/ops/matmul.js';
 import { mul } from '../engine/graph/ops/elementwise.js';
 import { reduceSum } from '../engine/graph/ops/reduce.js';
 import { reshape, transpose } from '../engine/graph/ops/shape.js';
-import { seededValues } from '../engine/graph/testing/gradcheck.js';
+import { seededValues } from '../engine/exec/gradcheck.js';
 import { CompiledGraph } from '../engine/runtime/session.js';
 
 const WIDTH = 256;

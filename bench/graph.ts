@@ -30,7 +30,8 @@ import type { AttentionImpl } from '../engine/graph/ops/attention.js';
 import type { DitConfig } from '../engine/graph/nn/dit.js';
 import { WAN_LORA_TARGETS, ditFlops, ditStack } from '../engine/graph/nn/dit.js';
 import type { Weights } from '../engine/graph/nn/lora.js';
-import { Trainer, buildTrainGraph } from '../engine/graph/nn/train-step.js';
+import { buildTrainGraph } from '../engine/graph/nn/train-step.js';
+import { Trainer } from '../engine/exec/trainer.js';
 import { CompiledGraph } from '../engine/runtime/session.js';
 import type { SessionOptions } from '../engine/runtime/session.js';
 

@@ -4,7 +4,7 @@ import { Graph } from './graph.js';
 import { adamw, adamwInputs, adamwReference, ema, emaReference } from './optim.js';
 import type { AdamWConfig } from './optim.js';
 import { CompiledGraph } from '../runtime/session.js';
-import { seededValues } from './testing/gradcheck.js';
+import { seededValues } from '../exec/gradcheck.js';
 import { ShapeError } from './errors.js';
 
 const N = 1000;

@@ -5,7 +5,7 @@ import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import { InitializerParams, InputParams } from '../params.js';
 import { CompiledGraph } from '../../runtime/session.js';
-import { gradcheck, seededValues } from '../testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { mul, sub, tanh } from '../ops/elementwise.js';
 import { reduceMean } from '../ops/reduce.js';
 import { serialize } from '../onnx/serialize.js';
@@ -13,8 +13,9 @@ import { ShapeError } from '../errors.js';
 import type { Weights } from './lora.js';
 import type { DitConfig } from './dit.js';
 import { WAN_5B_DIT, WAN_LORA_TARGETS, ditBlock, ditStack } from './dit.js';
-import { Trainer, buildTrainGraph } from './train-step.js';
-import { webgpuUnavailableReason } from './webgpu-probe.js';
+import { buildTrainGraph } from './train-step.js';
+import { Trainer } from '../../exec/trainer.js';
+import { webgpuUnavailableReason } from '../../exec/webgpu-probe.js';
 
 // --- a float64 JS reference of one block, written from reference/wan2.2-ti2v-5b.md §1.3 ------------
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Graph } from '../graph.js';
 import { InputParams, fillInit, normalInit } from '../params.js';
 import { CompiledGraph } from '../../runtime/session.js';
-import { gradcheck } from '../testing/gradcheck.js';
+import { gradcheck } from '../../exec/gradcheck.js';
 import { reduceMean } from '../ops/reduce.js';
 import { tanh } from '../ops/elementwise.js';
 import { ShapeError, GraphBuildError } from '../errors.js';

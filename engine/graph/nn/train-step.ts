@@ -1,7 +1,7 @@
 // One training step as one ONNX graph: forward, loss, backward (autodiff) and AdamW on the flat
 // parameter vector. Inputs: params, adam_m, adam_v, step, lr and the model's data inputs; outputs:
-// loss and the next params/m/v/step, which the Trainer feeds back as the next step's inputs.
-// This is the small harness the nn tests and bench/graph.ts use; the real trainer lives elsewhere.
+// loss and the next params/m/v/step, which engine/exec/trainer.ts feeds back as the next step's
+// inputs. Only graph building lives here: running the graph needs ORT, which sits above the graph layer.
 import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import type { DType } from '../dtype.js';
@@ -10,8 +10,6 @@ import type { ParamLayout, ParamSource } from '../params.js';
 import { FlatParams, InitializerParams, InputParams, LayoutCollector } from '../params.js';
 import type { AdamWConfig } from '../optim.js';
 import { adamw } from '../optim.js';
-import { CompiledGraph } from '../../runtime/session.js';
-import type { Feeds, SessionOptions } from '../../runtime/session.js';
 import type { LoraConfig, Weights } from './lora.js';
 
 export interface TrainGraphSpec {
@@ -76,36 +74,4 @@ export function buildForwardGraph(build: (g: Graph, w: Weights) => Tensor[], lay
   const flat = FlatParams.bind(g, layout, { dtype: spec.dtype ?? 'float32' });
   const outs = build(g, weightsFor(g, flat, spec, false));
   return { graph: g, outputs: outs.map((t, i) => g.alias(t, `out_${i}`)) };
-}
-
-/** Owns a training session and its state; each step feeds the previous step's outputs back in. */
-export class Trainer {
-  stepIndex = 1;
-  private constructor(
-    readonly session: CompiledGraph,
-    readonly layout: ParamLayout,
-    public params: Float32Array,
-    public m: Float32Array,
-    public v: Float32Array,
-  ) {}
-
-  static async open(tg: TrainGraph, opts: SessionOptions & { seed?: number; params?: Float32Array } = {}): Promise<Trainer> {
-    const session = await CompiledGraph.fromGraph(tg.graph, { ...opts, outputs: tg.outputs });
-    const n = tg.layout.size;
-    return new Trainer(session, tg.layout, opts.params ? Float32Array.from(opts.params) : tg.layout.initialize(opts.seed ?? 0), new Float32Array(n), new Float32Array(n));
-  }
-
-  /** One update with learning rate `lr`; returns the loss before the update. */
-  async step(data: Feeds, lr: number): Promise<number> {
-    const out = await this.session.run({ ...data, params: this.params, adam_m: this.m, adam_v: this.v, step: Float32Array.of(this.stepIndex), lr: Float32Array.of(lr) });
-    this.params = out.params_out as Float32Array;
-    this.m = out.adam_m_out as Float32Array;
-    this.v = out.adam_v_out as Float32Array;
-    this.stepIndex = (out.step_out as Float32Array)[0]!;
-    return (out.loss as Float32Array)[0]!;
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
-  }
 }

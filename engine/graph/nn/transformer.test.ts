@@ -10,11 +10,12 @@ import type { LoraConfig, Weights } from './lora.js';
 import { loraLinear } from './lora.js';
 import type { TransformerConfig } from './transformer.js';
 import { affineLayerNorm, transformerStack } from './transformer.js';
-import { Trainer, buildForwardGraph, buildTrainGraph } from './train-step.js';
-import { gradcheck } from '../testing/gradcheck.js';
+import { buildForwardGraph, buildTrainGraph } from './train-step.js';
+import { Trainer } from '../../exec/trainer.js';
+import { gradcheck } from '../../exec/gradcheck.js';
 import { InputParams } from '../params.js';
 import { tanh } from '../ops/elementwise.js';
-import { webgpuUnavailableReason } from './webgpu-probe.js';
+import { webgpuUnavailableReason } from '../../exec/webgpu-probe.js';
 
 // A fixed synthetic task that LoRA can solve exactly: regress the outputs of the same frozen
 // transformer with a random (teacher) LoRA delta. The student starts from B = 0, i.e. the base model.

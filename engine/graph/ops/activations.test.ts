@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradcheck, seededValues } from '../testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import { GraphBuildError } from '../errors.js';
@@ -9,7 +9,7 @@ import { mul } from './elementwise.js';
 import { reduceSum } from './reduce.js';
 import { gelu, geluFused, silu } from './activations.js';
 import type { GeluApprox } from './activations.js';
-import { evaluate } from '../testing/run-once.js';
+import { evaluate } from '../../exec/run-once.js';
 
 /** erf by its everywhere-positive series (checked against CPython's math.erf in elementwise.test.ts). */
 function jsErf(x: number): number {

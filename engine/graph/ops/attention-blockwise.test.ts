@@ -7,7 +7,7 @@ import { grad } from '../autodiff.js';
 import { GraphBuildError, ShapeError } from '../errors.js';
 import { emitNodes } from '../onnx/serialize.js';
 import { CompiledGraph } from '../../runtime/session.js';
-import { gradcheck, seededValues } from '../testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { attentionNaive } from './attention-naive.js';
 import { attentionBlockwise, attentionBlockwiseWithLse } from './attention-blockwise.js';
 import { add, mul } from './elementwise.js';

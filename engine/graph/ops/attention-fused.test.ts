@@ -6,7 +6,7 @@ import { grad } from '../autodiff.js';
 import { GraphBuildError, ShapeError } from '../errors.js';
 import { emitNodes } from '../onnx/serialize.js';
 import { CompiledGraph } from '../../runtime/session.js';
-import { seededValues } from '../testing/gradcheck.js';
+import { seededValues } from '../../exec/gradcheck.js';
 import { attentionNaive } from './attention-naive.js';
 import { attentionFused, multiHeadAttention } from './attention-fused.js';
 import { reduceSum } from './reduce.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Graph } from '../graph.js';
 import { ShapeError } from '../errors.js';
 import { CompiledGraph } from '../../runtime/session.js';
-import { gradcheck, seededValues } from '../testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { attentionNaive } from './attention-naive.js';
 import { attention } from './attention.js';
 import { mul } from './elementwise.js';

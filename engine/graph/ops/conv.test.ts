@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradcheck, seededValues } from '../testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { conv, convTranspose } from './conv.js';
 import type { ConvOptions, ConvTransposeOptions } from './conv.js';
 import { reduceSum } from './reduce.js';

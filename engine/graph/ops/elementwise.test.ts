@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradcheck, seededValues } from '../testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import { emitNodes } from '../onnx/serialize.js';
 import { grad } from '../autodiff.js';
 import { cos, erf, mul, relu, sin, softplus } from './elementwise.js';
 import { reduceSum } from './reduce.js';
-import { evaluate } from '../testing/run-once.js';
+import { evaluate } from '../../exec/run-once.js';
 
 // Reference values from CPython's math.erf (correctly rounded to double in this range).
 const ERF_REF: [number, number][] = [

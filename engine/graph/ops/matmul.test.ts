@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradcheck } from '../testing/gradcheck.js';
+import { gradcheck } from '../../exec/gradcheck.js';
 import { matmul, gemm, linear } from './matmul.js';
 import { reduceSum } from './reduce.js';
 import { mul, tanh } from './elementwise.js';

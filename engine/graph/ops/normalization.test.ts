@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradcheck, seededValues } from '../testing/gradcheck.js';
-import type { GradCheckOptions } from '../testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
+import type { GradCheckOptions } from '../../exec/gradcheck.js';
 import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import { ShapeError } from '../errors.js';
@@ -11,7 +11,7 @@ import type { Feeds } from '../../runtime/session.js';
 import { mul } from './elementwise.js';
 import { reduceSum } from './reduce.js';
 import { layerNorm, layerNormPrimitive, rmsNorm, rmsNormPrimitive, softmax } from './normalization.js';
-import { evaluate } from '../testing/run-once.js';
+import { evaluate } from '../../exec/run-once.js';
 
 // JS references over the last `n` elements of each row (n = product of the normalized axes).
 function refNorm(x: ArrayLike<number>, n: number, eps: number, rms: boolean, w?: ArrayLike<number>, b?: ArrayLike<number>): Float64Array {

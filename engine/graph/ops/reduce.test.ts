@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradcheck, seededValues } from '../testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import { grad } from '../autodiff.js';
 import { ShapeError } from '../errors.js';
 import { mul, tanh } from './elementwise.js';
 import { reduceLogSumExp, reduceMax, reduceSum } from './reduce.js';
-import { evaluate } from '../testing/run-once.js';
+import { evaluate } from '../../exec/run-once.js';
 
 /** loss = Σ c·tanh(reduce(x)), with a fixed weight c so that every output contributes differently. */
 function reduceCheck(f: (x: Tensor) => Tensor, outSize: number) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradcheck, seededValues } from '../testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { Graph } from '../graph.js';
 import type { Tensor } from '../graph.js';
 import { ShapeError } from '../errors.js';

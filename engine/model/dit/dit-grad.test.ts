@@ -5,7 +5,7 @@ import type { Tensor } from '../../graph/graph.js';
 import { grad } from '../../graph/autodiff.js';
 import { CompiledGraph } from '../../runtime/session.js';
 import type { Feeds } from '../../runtime/session.js';
-import { gradcheck, seededValues } from '../../graph/testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { mul } from '../../graph/ops/elementwise.js';
 import { reduceSum } from '../../graph/ops/reduce.js';
 import type { DitConfig } from '../config.js';

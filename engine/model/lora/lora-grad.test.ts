@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Graph, Tensor } from '../../graph/graph.js';
-import { gradcheck, seededValues } from '../../graph/testing/gradcheck.js';
+import { gradcheck, seededValues } from '../../exec/gradcheck.js';
 import { mul } from '../../graph/ops/elementwise.js';
 import { reduceSum } from '../../graph/ops/reduce.js';
 import type { DitConfig } from '../config.js';

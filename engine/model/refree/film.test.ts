@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Graph } from '../../graph/graph.js';
 import { ShapeError } from '../../graph/errors.js';
 import { CompiledGraph } from '../../runtime/session.js';
-import { seededValues } from '../../graph/testing/gradcheck.js';
+import { seededValues } from '../../exec/gradcheck.js';
 import { TINY } from '../config.js';
 import { buildDitGraph } from '../dit/dit.js';
 import { ditParams } from '../inventory/dit.js';
@@ -15,7 +15,7 @@ import type { ReFreeConfig } from './config.js';
 import { makeInjector } from './injector.js';
 import { buildReFreeGraph } from './model.js';
 import { refreeInitWeights, refreeParams } from './params.js';
-import { runOnce } from '../../graph/testing/run-once.js';
+import { runOnce } from '../../exec/run-once.js';
 
 const run = (g: Graph, feeds: Record<string, Float32Array>) => runOnce(g, feeds) as Promise<Record<string, Float32Array>>;
 

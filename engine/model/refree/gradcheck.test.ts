@@ -3,7 +3,7 @@
 // → level selector → FiLM on the video tokens, with every weight a float64 graph input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradcheck } from '../../graph/testing/gradcheck.js';
+import { gradcheck } from '../../exec/gradcheck.js';
 import { mul, tanh } from '../../graph/ops/elementwise.js';
 import { reduceSum } from '../../graph/ops/reduce.js';
 import { InputWeightProvider } from '../weight-provider.js';

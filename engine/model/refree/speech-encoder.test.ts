@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Graph } from '../../graph/graph.js';
 import { ShapeError } from '../../graph/errors.js';
 import { CompiledGraph } from '../../runtime/session.js';
-import { seededValues } from '../../graph/testing/gradcheck.js';
+import { seededValues } from '../../exec/gradcheck.js';
 import { MapWeightProvider } from '../weight-provider.js';
 import { REFREE_5B, REFREE_TINY, refreeConfigFor } from './config.js';
 import { InputWeightProvider } from '../weight-provider.js';
@@ -13,7 +13,7 @@ import { TINY } from '../config.js';
 import { refreeInitWeights, refreeWeights } from './params.js';
 import { buildSpeechEncoderGraph, speechEncoder } from './speech-encoder.js';
 import { levelWeights, selectLevels } from './selector.js';
-import { runOnce } from '../../graph/testing/run-once.js';
+import { runOnce } from '../../exec/run-once.js';
 
 const run = (g: Graph, feeds: Record<string, Float32Array>) => runOnce(g, feeds) as Promise<Record<string, Float32Array>>;
 

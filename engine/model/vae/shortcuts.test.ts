@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Graph } from '../../graph/graph.js';
 import { ShapeError } from '../../graph/errors.js';
 import { avgDown3d, dupUp3d } from './shortcuts.js';
-import { runOnce } from '../../graph/testing/run-once.js';
+import { runOnce } from '../../exec/run-once.js';
 
 const run = (g: Graph, feeds: Record<string, Float32Array>) => runOnce(g, feeds) as Promise<Record<string, Float32Array>>;
 

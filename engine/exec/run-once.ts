@@ -1,8 +1,8 @@
 // Test helpers: compile a graph, run it once, release the session. Shared by the op and model tests
 // so each file states only what it checks.
-import type { Graph, Tensor } from '../graph.js';
-import { CompiledGraph } from '../../runtime/session.js';
-import type { Feeds, Fetches } from '../../runtime/session.js';
+import type { Graph, Tensor } from '../graph/graph.js';
+import { CompiledGraph } from '../runtime/session.js';
+import type { Feeds, Fetches } from '../runtime/session.js';
 
 /** One run of the graph's declared outputs with default session options. */
 export async function runOnce(g: Graph, feeds: Feeds): Promise<Fetches> {

@@ -1,9 +1,9 @@
 // Whether a WebGPU session can be opened here at all (an adapter exists: a GPU, or software Vulkan
 // such as lavapipe from mesa 25). Tests use it to tell "no WebGPU on this machine" (skip, with the
 // reason) apart from "this graph fails on WebGPU" (a real failure).
-import { Graph } from '../graph.js';
-import { mul } from '../ops/elementwise.js';
-import { CompiledGraph } from '../../runtime/session.js';
+import { Graph } from '../graph/graph.js';
+import { mul } from '../graph/ops/elementwise.js';
+import { CompiledGraph } from '../runtime/session.js';
 
 let cached: Promise<string | null> | null = null;
 

@@ -1,11 +1,11 @@
 // Float64 finite-difference gradient checks. A test builds a float64 graph whose output is a scalar
 // loss; gradcheck compiles the loss and its analytic gradient, then compares each gradient entry with a
 // central difference of the loss (computed by the same ONNX session, in float64).
-import { Graph } from '../graph.js';
-import type { Tensor } from '../graph.js';
-import { grad } from '../autodiff.js';
-import { CompiledGraph } from '../../runtime/session.js';
-import type { Feeds } from '../../runtime/session.js';
+import { Graph } from '../graph/graph.js';
+import type { Tensor } from '../graph/graph.js';
+import { grad } from '../graph/autodiff.js';
+import { CompiledGraph } from '../runtime/session.js';
+import type { Feeds } from '../runtime/session.js';
 
 export interface GradCheckResult {
   maxRelError: number;
