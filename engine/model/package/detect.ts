@@ -65,6 +65,12 @@ async function shards(dir: string, indexName: string, pattern: RegExp, problems:
     }
     out.push({ path: indexPath, format: 'json', role: 'index' });
     for (const n of names) {
+      // A shard is a file beside its index: a name with a folder in it ("../../etc/passwd", "/abs") would
+      // make the import open, and record, a file outside the download. Refused before anything opens it.
+      if (typeof n !== 'string' || n === '' || n === '.' || n === '..' || /[\\/\0]/.test(n) || path.isAbsolute(n)) {
+        problems.push(`${indexPath} names the shard "${String(n)}", which is not a file beside the index; a shard index may only name files in its own folder (the download may be damaged or tampered with)`);
+        continue;
+      }
       const p = path.join(dir, n);
       if (await isFile(p)) out.push({ path: p, format: 'safetensors' });
       else problems.push(`shard ${p} is named in ${indexName} but missing (an incomplete download?)`);

@@ -270,6 +270,9 @@ function semanticProblems(m: Manifest): string[] {
   const seen = new Map<string, string>();
   for (const { component, file, index } of manifestFiles(m)) {
     const where = `${component} files[${index}]`;
+    // Relative paths are for files inside the package (recordPath); one that climbs out with ".." would
+    // let a shared package make verify/run open any file. Refused before anything is opened.
+    if (!path.isAbsolute(file.path) && file.path.split(/[\\/]/).includes('..')) problems.push(`${where}: "${file.path}" leaves the package folder; a relative path must stay inside the package (files elsewhere are recorded by absolute path)`);
     const prev = seen.get(file.path);
     if (prev) problems.push(`${where}: "${file.path}" is already listed under ${prev}`);
     else seen.set(file.path, where);
