@@ -7,6 +7,7 @@ import { formatDuration } from '../model/package/progress.js';
 import type { GenerateEvent, GenerateOptions } from '../pipeline/generate.js';
 import { generateVideo } from '../pipeline/generate.js';
 import { CancelledError } from '../common/engine-errors.js';
+import { OutputIsInputError, refuseOutputOverInput } from '../common/same-file.js';
 import type { Backend } from '../runtime/session.js';
 import type { CliIO, Command } from './command.js';
 import { UsageError } from './command.js';
@@ -101,6 +102,12 @@ export const generate: Command = {
     if (typeof v.portrait !== 'string') throw new UsageError('--portrait <image> is required');
     if (typeof v.audio !== 'string') throw new UsageError('--audio <speech> is required');
     if (typeof v.out !== 'string') throw new UsageError('--out <video.mp4> is required');
+    try {
+      refuseOutputOverInput(v.out, [['--portrait', v.portrait], ['--audio', v.audio]], '--out');
+    } catch (e) {
+      if (e instanceof OutputIsInputError) throw new UsageError(e.message);
+      throw e;
+    }
     const backend = v.backend as Backend | undefined;
     if (backend !== undefined && !['cuda', 'webgpu', 'cpu'].includes(backend)) throw new UsageError(`--backend must be cuda, webgpu or cpu, got "${backend}"`);
     const opts: GenerateOptions = {

@@ -5,6 +5,7 @@
 //   refree run vae-decode --package P --inputs in.safetensors --out out.safetensors
 //   refree run t5         --package P --prompt "…" --out out.safetensors
 // Instead of --package: --arch <name|config.json> --weights <file> [--weights <file> ...] (tests, experiments).
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelSource } from '../model/package/source.js';
@@ -14,6 +15,7 @@ import { formatBytes, progressReporter } from '../model/package/progress.js';
 import type { EngineDtype } from '../model/package/engine-cache.js';
 import type { HostTensor, RunInfo } from '../model/run/common.js';
 import { RunError, readTensorFile, writeTensorFile } from '../model/run/common.js';
+import { OutputIsInputError, refuseOutputOverInput } from '../common/same-file.js';
 import { runDit } from '../model/run/dit.js';
 import { runT5FromSource } from '../model/run/t5.js';
 import { runVae } from '../model/run/vae.js';
@@ -122,6 +124,21 @@ async function runComponent(ctx: CommandContext): Promise<number> {
   const inputsFile = v.inputs as string | undefined;
   if (component !== 't5' && !inputsFile) throw new UsageError(`run ${component} needs --inputs <file.safetensors>`);
   if (component === 't5' && typeof v.prompt !== 'string') throw new UsageError('run t5 needs --prompt "..."');
+  if (inputsFile) {
+    const st = statSync(inputsFile, { throwIfNoEntry: false });
+    if (!st) throw new UsageError(`--inputs ${inputsFile}: there is no such file`);
+    if (st.isDirectory()) throw new UsageError(`--inputs ${inputsFile} is a folder; give the .safetensors file of input tensors`);
+  }
+  try {
+    refuseOutputOverInput(out, [
+      ['--inputs', inputsFile],
+      ...((v.weights as string[] | undefined) ?? []).map((w) => ['--weights', w] as const),
+      ['--refree', v.refree as string | undefined],
+    ], '--out');
+  } catch (e) {
+    if (e instanceof OutputIsInputError) throw new UsageError(e.message);
+    throw e;
+  }
 
   const src = await modelSource(ctx);
   const progress = progressReporter(ctx.io, 'converting weights');
