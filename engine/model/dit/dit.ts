@@ -22,6 +22,7 @@ import type { DitConfig } from '../config.js';
 import type { WeightProvider } from '../weight-provider.js';
 import type { InjectHook, InjectPoint, InjectContext } from './block.js';
 import { ditBlock } from './block.js';
+import { recompute } from '../../graph/recompute.js';
 import { textEmbedding, timeConditioning } from './embeddings.js';
 import { patchify, tokenGrid, unpatchify } from './patch.js';
 import { ropeSplit } from './rope.js';
@@ -51,6 +52,11 @@ export interface DitOptions {
   timestepPrecision?: 'float64' | 'compute';
   /** RoPE base; Wan uses 10000. */
   ropeTheta?: number;
+  /**
+   * Training graphs: recompute each block's activations in the backward pass instead of keeping them
+   * (graph/recompute.ts). Costs about one more forward; peak memory keeps one block's activations.
+   */
+  recompute?: boolean;
 }
 
 export interface DitInputs {
@@ -103,7 +109,7 @@ export function ditForward(g: Graph, cfg: DitConfig, provider: WeightProvider, i
   const injectContext: InjectContext = { weights: w, batch: B, grid, tokensPerFrame: S, dim, heads: cfg.heads, e, point: injectAt };
   let x = reshape(x0, [B, grid.frames, S, dim]);
   for (let i = 0; i < cfg.layers; i++) {
-    x = ditBlock(w, i, x, e0, ctx, {
+    const block = (xi: Tensor): Tensor => ditBlock(w, i, xi, e0, ctx, {
       grid,
       heads: cfg.heads,
       eps: cfg.eps,
@@ -115,6 +121,7 @@ export function ditForward(g: Graph, cfg: DitConfig, provider: WeightProvider, i
       injectAt,
       injectContext,
     });
+    x = options.recompute ? recompute(x, block) : block(x);
   }
 
   return g.scope('head', () => {
