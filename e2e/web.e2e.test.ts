@@ -1,12 +1,13 @@
-// End-to-end, web host in Debian's Chromium (issue 5 "Must show"): import the sample avatar and speech,
-// trim a region, generate a preview, queue two exports, restart the host mid-queue and see the queue
+// End-to-end, web host in Chromium (Debian's, or the bundled one: support/browser.ts): import the
+// sample avatar and speech, trim a region, generate a preview, queue two exports, restart the host mid-queue and see the queue
 // resume and finish, kill the engine mid-export and see the job recover, verify the export's
-// watermark. Screenshots of every screen go to e2e/artifacts/ (the main ones are copied to
-// docs/screenshots/ by hand when they change). The steps run in order and share one page.
+// watermark. Screenshots of every screen go to e2e/artifacts/ (git-ignored); `npm run screenshots`
+// copies the main ones to docs/screenshots/ when they should change. The steps run in order and
+// share one page.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -17,9 +18,9 @@ import { ensureRendererBuilt } from './support/build-renderer.js';
 import type { RunningHost } from './support/host-process.js';
 import { freePort, startHost } from './support/host-process.js';
 import { sampleMedia } from './support/sample-media.js';
-import { addExport, ARTIFACTS, AVATAR, generatePreview, importMedia, jobRow, ROOT, setSteps, shot, trimAt, trimValues, waitJobState } from './support/studio-page.js';
+import { addExport, generatePreview, importMedia, jobRow, setSteps, shot, trimAt, trimValues, waitJobState } from './support/studio-page.js';
 
-const skip = chromiumMissing() ?? (!existsSync(AVATAR) && !existsSync('/usr/bin/espeak-ng') ? 'the sample media are missing and espeak-ng is not installed to make them' : null);
+const skip = chromiumMissing();
 if (skip) console.log(`web e2e skipped: ${skip}`);
 
 describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }, () => {
@@ -246,11 +247,5 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await page.getByTestId('face-box').waitFor({ timeout: 30_000 });
     await page.getByTestId('play-region').and(page.locator(':not([disabled])')).waitFor({ timeout: 30_000 });
     assert.deepEqual(await trimValues(page), before);
-  });
-
-  it('copies the main screenshots to docs/screenshots', async () => {
-    const docs = path.join(ROOT, 'docs', 'screenshots');
-    await mkdir(docs, { recursive: true });
-    for (const n of ['project', 'generate', 'queue', 'settings']) await copyFile(path.join(ARTIFACTS, `${n}.png`), path.join(docs, `${n}.png`));
   });
 });

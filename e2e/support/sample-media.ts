@@ -1,9 +1,10 @@
 // The sample portrait and speech for the e2e specs: assets/demo's when present, otherwise made here
-// (sharp draws a face, espeak-ng speaks a sentence), so the specs never depend on another step.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// (sharp draws a face, engine/media/testing/test-audio.ts makes speech-like audio), so the specs never
+// depend on another step or on a system package.
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { pcm16Wav, speechLike } from '../../engine/media/testing/test-audio.js';
 import { AVATAR, SPEECH } from './studio-page.js';
 
 const FACE_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512">
@@ -17,7 +18,7 @@ export async function makeAvatar(file: string): Promise<string> {
 }
 
 export function makeSpeech(file: string): string {
-  execFileSync('espeak-ng', ['-w', file, 'Hello, this is a short test of the talking head studio, with a few seconds of speech.']);
+  writeFileSync(file, pcm16Wav(speechLike(5, 16000), 16000));
   return file;
 }
 

@@ -1,4 +1,5 @@
-// Speech loading with real files made by espeak-ng, sox and ffmpeg, decoded by the real ffmpeg.
+// Speech loading with real files made by our own code (engine/media/testing/test-audio.ts) and by the
+// npm package's ffmpeg (lavfi sources), decoded by the real ffmpeg. No system sound tools are needed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { ffmpegPath } from '../runtime/ffmpeg.js';
 import { loadAudio, rmsDb, SPEECH_SAMPLE_RATE } from './audio-input.js';
 import { MediaError } from './errors.js';
 import { runFfmpeg } from './ffmpeg-run.js';
+import { pcm16Wav, speechLike } from './testing/test-audio.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'refree-audio-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,9 +24,10 @@ before(() => {
   ff('-f', 'lavfi', '-i', 'sine=f=440:d=2.5:sample_rate=44100', '-f', 'lavfi', '-i', 'sine=f=660:d=2.5:sample_rate=44100', '-filter_complex', '[0][1]amerge=inputs=2', '-c:a', 'libmp3lame', '-b:a', '128k', f('stereo.mp3'));
   // 1 s of digital silence, then 1 s of a 1 kHz tone, 48 kHz stereo WAV.
   ff('-f', 'lavfi', '-t', '1', '-i', 'anullsrc=r=48000:cl=stereo', '-f', 'lavfi', '-i', 'sine=f=1000:d=1:sample_rate=48000', '-filter_complex', '[1]asplit[l][r];[l][r]amerge=inputs=2[t];[0][t]concat=n=2:v=0:a=1', f('gap.wav'));
-  execFileSync('espeak-ng', ['-w', f('speech.wav'), 'Hello, this is a test of the speech input. It should be a few seconds long.']);
-  execFileSync('sox', ['-n', '-r', '16000', '-c', '1', f('silent.wav'), 'trim', '0', '1.5']);
-  execFileSync('sox', ['-n', '-r', '16000', '-c', '1', f('zero.wav'), 'trim', '0', '0']);
+  // 4 s of speech-like audio at 22.05 kHz (a common synthesiser rate, so it is resampled on load).
+  writeFileSync(f('speech.wav'), pcm16Wav(speechLike(4, 22050), 22050));
+  writeFileSync(f('silent.wav'), pcm16Wav(new Float32Array(1.5 * 16000), 16000));
+  writeFileSync(f('zero.wav'), pcm16Wav(new Float32Array(0), 16000));
   writeFileSync(f('notes.wav'), 'this is a text file, not audio\n'.repeat(20));
   // A video with a sound track (1.2 s) and one without.
   ff('-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=15:duration=1.2', '-f', 'lavfi', '-i', 'sine=f=300:d=1.2:sample_rate=44100', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', f('talk.mp4'));
@@ -44,7 +47,7 @@ test('44.1 kHz stereo MP3 → 16 kHz mono Float32 of the right duration', async 
   assert.ok(a.samples.every((v) => Math.abs(v) <= 1));
 });
 
-test('espeak speech (22.05 kHz) decodes at 16 kHz with the duration ffprobe states', async () => {
+test('speech-like audio at 22.05 kHz decodes at 16 kHz with the duration ffprobe states', async () => {
   const a = await loadAudio(f('speech.wav'));
   assert.ok(Math.abs(a.duration - a.sourceDuration!) < 0.01, `${a.duration} vs ${a.sourceDuration}`);
   assert.ok(a.duration > 2);
