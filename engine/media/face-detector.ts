@@ -3,7 +3,7 @@
 // no native addon is needed. Loaded once per process on first use (about 0.5 s), then ~50–200 ms per
 // image on this machine's CPU.
 //
-// Two quirks of running human in Node (see /work/shared/reference/packages-tested.md):
+// Two quirks of running human in Node (found when the package was chosen):
 //   - its exports map names subpaths without "./", so `@vladmandic/human/dist/human.node-wasm.js` does
 //     not resolve; we resolve the package's main file and load its sibling by path;
 //   - TF.js loads models and the .wasm with fetch(), and Node's fetch refuses file:// URLs; while the
