@@ -1,6 +1,7 @@
 // Video writing with the real ffmpeg, checked with ffprobe: streams, codecs, fps, pixel format,
-// duration against the speech; WebM; backpressure; cancel; ffmpeg failure; disk full (a 200 KB tmpfs,
-// when this process may mount one); unwritable outputs refused before any work.
+// duration against the speech; WebM; backpressure; cancel; ffmpeg failure; disk full and read-only
+// disks (tmpfs mounts: skipped with the reason where this process may not mount); unwritable outputs
+// refused before any work.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -42,6 +43,8 @@ interface Probe {
   format: { duration: string; format_name: string; tags?: Record<string, string> };
 }
 const probe = (file: string): Probe => JSON.parse(execFileSync(ffprobePath(), ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file]).toString()) as Probe;
+
+const NO_MOUNT = 'mounting needs root, and a container needs the right to mount';
 
 /** Can this process mount a tmpfs (root in a container that allows it)? */
 function mountTmpfs(size: string, ro = false): string | null {
@@ -185,15 +188,17 @@ test('unwritable output is refused before any work starts', async () => {
   await assert.rejects(VideoWriter.open({ output: path.join(f('plainfile'), 'out.mp4'), width: W, height: H }), (e: unknown) => e instanceof MediaError && e.code === 'output-unwritable' && /is not a folder|is a file, not a folder/.test(e.message));
   mkdirSync(f('adir.mp4'));
   await assert.rejects(VideoWriter.open({ output: f('adir.mp4'), width: W, height: H }), /a folder of that name exists/);
+});
+
+test('an output on a read-only disk is refused before any work starts, naming the reason', async (t) => {
   const ro = mountTmpfs('1m', true);
-  if (ro) {
-    await assert.rejects(VideoWriter.open({ output: path.join(ro, 'out.mp4'), width: W, height: H }), (e: unknown) => e instanceof MediaError && e.code === 'output-unwritable' && /is not writable \(the disk is read-only\)/.test(e.message));
-  }
+  if (!ro) return t.skip(`cannot mount a read-only tmpfs here (${NO_MOUNT})`);
+  await assert.rejects(VideoWriter.open({ output: path.join(ro, 'out.mp4'), width: W, height: H }), (e: unknown) => e instanceof MediaError && e.code === 'output-unwritable' && /is not writable \(the disk is read-only\)/.test(e.message));
 });
 
 test('disk full while writing: "the disk is full while writing <path>: free N MB and retry", partial removed', async (t) => {
   const m = mountTmpfs('200k');
-  if (!m) return t.skip('cannot mount a tmpfs here (needs root); the message mapping is still exercised by the preflight case below only when mounting works');
+  if (!m) return t.skip(`cannot mount a 200 KB tmpfs here (${NO_MOUNT})`);
   const out = path.join(m, 'out.mp4');
   // Noise frames at high quality: ~40 KB each, so 200 KB fills within a few frames.
   const w = await VideoWriter.open({ output: out, width: W, height: H, preset: 'ultrafast', crf: 5, expectedFrames: 45, audio: { kind: 'pcm', samples: speech.samples.subarray(0, 48000), sampleRate: 16000 } });
