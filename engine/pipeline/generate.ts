@@ -368,7 +368,8 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
     // Resized frames (see the watermark note above); sharp (libvips) is deterministic, so frame hashes still reproduce.
     const resize = async (src: Uint8Array): Promise<Uint8Array> =>
       outSize === size ? src : new Uint8Array(await sharp(src, { raw: { width: size, height: size, channels: 3 } }).resize({ width: outSize, height: outSize, kernel: outSize > size ? 'nearest' : 'lanczos3' }).raw().toBuffer());
-    const zeroSpeech = new Float32Array(videoFramesFor(F, s) * D);
+    const speechOn = new Float32Array(videoFramesFor(F, s));
+    const speechOff = new Float32Array(videoFramesFor(F, s)).fill(1);
     const previewEvery = opts.previewEvery ?? 2;
     let prev: Float32Array | null = null;
     let resumed = 0;
@@ -412,7 +413,7 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
             xin = input;
             for (let f = 0; f < M; f++) t[f] = 0;
           }
-          const v = await dit.velocity(xin, t, model.context, branch.audio ? speech : zeroSpeech);
+          const v = await dit.velocity(xin, t, model.context, speech, branch.audio ? speechOn : speechOff);
           if (M > 1) for (let c = 0; c < C; c++) v.fill(0, (c * F + 1) * hw, (c * F + M) * hw);
           unit('sample', tu);
           progress(chunk.index, time.step);

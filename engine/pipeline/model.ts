@@ -145,15 +145,19 @@ export class DitRunner {
       { has: (n) => names.has(n), provider: ad.provider },
       { has: () => true, provider: dit.provider },
     ]);
-    const g: Graph = buildReFreeGraph(cfg, m.refree, provider, { batch: 1, ...size }, { dtype: m.dtype, attention: 'fused' });
-    const stem = `${m.backend}.dit.${bucketName({ b: 1, f: size.frames, h: size.h, w: size.w })}.fused.refree`;
+    const g: Graph = buildReFreeGraph(cfg, m.refree, provider, { batch: 1, ...size }, { dtype: m.dtype, attention: 'fused', speechMask: true });
+    const stem = `${m.backend}.dit.${bucketName({ b: 1, f: size.frames, h: size.h, w: size.w })}.fused.refree-masked`;
     const opened = await compileInCache(g, dit.dir, stem, open);
     return new DitRunner(opened.session, m.dtype, opened.modelPath);
   }
 
-  /** Velocity [C, F, h, w] for latents [C, F, h, w], per-frame timesteps [F], context and speech [Tv, speechDim]. */
-  async velocity(latents: Float32Array, timesteps: Float32Array, context: Float32Array, speech: Float32Array): Promise<Float32Array> {
-    const r = await this.session.run({ latents: toDtype(latents, this.dtype), timesteps, context: toDtype(context, this.dtype), speech_features: toDtype(speech, this.dtype) });
+  /**
+   * Velocity [C, F, h, w] for latents [C, F, h, w], per-frame timesteps [F], context, speech
+   * [Tv, speechDim] and the speech mask [Tv] (1 = that frame's speech is replaced by the model's null
+   * speech; all ones is the "no speech" pass of guidance).
+   */
+  async velocity(latents: Float32Array, timesteps: Float32Array, context: Float32Array, speech: Float32Array, speechMask: Float32Array): Promise<Float32Array> {
+    const r = await this.session.run({ latents: toDtype(latents, this.dtype), timesteps, context: toDtype(context, this.dtype), speech_features: toDtype(speech, this.dtype), speech_mask: speechMask });
     return fromOut(r.velocity!);
   }
 

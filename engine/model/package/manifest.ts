@@ -26,9 +26,11 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ModelArchitecture } from '../config.js';
-import { ARCHITECTURES } from '../config.js';
+import { ARCHITECTURES, WAN22_TI2V_5B } from '../config.js';
 import type { ReFreeConfig } from '../refree/config.js';
 import { REFREE_5B, REFREE_TINY, ReFreeConfigError, validateReFreeConfig } from '../refree/config.js';
+import { unsupportedOptions } from './arch-options.js';
+import { OfficialConfigError, ditConfigFromOfficial, isOfficialDitConfig } from './official-config.js';
 
 export const MANIFEST_FILE = 'refree.json';
 export const MANIFEST_FORMAT = 'refree-package/1';
@@ -66,6 +68,12 @@ const DitConfigSchema = z.strictObject({
   textDim: posInt,
   textLen: posInt,
   eps: z.number().positive(),
+  // Declared options of the official WanModel; values other than the implemented one are refused by
+  // name in ArchitectureSchema's refinement (arch-options.ts), not by a generic type error here.
+  modelType: z.string().optional(),
+  qkNorm: z.boolean().optional(),
+  crossAttnNorm: z.boolean().optional(),
+  windowSize: z.tuple([z.number().int(), z.number().int()]).optional(),
 });
 
 const VaeConfigSchema = z.strictObject({
@@ -76,16 +84,21 @@ const VaeConfigSchema = z.strictObject({
   numResBlocks: posInt,
   temporalDownsample: z.array(z.boolean()),
   pixelPatch: posInt,
+  attnScales: z.array(z.number()).optional(),
 });
 
-const T5ConfigSchema = z.strictObject({ vocab: posInt, dim: posInt, ffnDim: posInt, heads: posInt, layers: posInt, numBuckets: posInt });
+const T5ConfigSchema = z.strictObject({ vocab: posInt, dim: posInt, ffnDim: posInt, heads: posInt, layers: posInt, numBuckets: posInt, dimAttn: posInt.optional(), sharedPos: z.boolean().optional() });
 
-export const ArchitectureSchema = z.strictObject({
-  name: z.string().min(1),
-  dit: DitConfigSchema,
-  vae: VaeConfigSchema,
-  t5: T5ConfigSchema.nullable(),
-});
+export const ArchitectureSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    dit: DitConfigSchema,
+    vae: VaeConfigSchema,
+    t5: T5ConfigSchema.nullable(),
+  })
+  .superRefine((a, ctx) => {
+    for (const p of unsupportedOptions(a)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+  });
 
 const ReFreeConfigSchema = z.strictObject({
   dim: posInt,
@@ -182,6 +195,11 @@ export const ManifestSchema = z.strictObject({
     lora: z.array(LoraSchema).optional(),
   }),
   source: z.strictObject({ dir: z.string(), layout: z.enum(['original', 'diffusers', 'comfyui', 'files']) }).optional(),
+  /**
+   * Set when the package is a fine-tuned adapter (engine/train): its base weights are the base
+   * package's files (referenced, not copied) and `hash` is the base package's identity (packageHash).
+   */
+  adapter: z.strictObject({ base: z.strictObject({ name: z.string(), hash: z.string().regex(/^[0-9a-f]{64}$/), dir: z.string() }), run: z.string().optional(), stage: z.string().optional() }).optional(),
   created: z.string().optional(),
   notes: z.array(z.string()).optional(),
 });
@@ -239,6 +257,11 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], root: unknown, base: 
     }
     if (issue.code === 'unrecognized_keys') {
       out.push(`${fieldPath(at)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`);
+      continue;
+    }
+    if (issue.code === 'custom') {
+      // Our own refinements already say what the value is.
+      out.push(`${fieldPath(at)}: ${issue.message}`);
       continue;
     }
     const value = valueAt(root, at);
@@ -334,14 +357,65 @@ export function resolveArchitecture(spec: Manifest['architecture']): ModelArchit
   return a;
 }
 
-/** An architecture given on the command line: a known name, or a JSON file with a config object. */
-export async function architectureFromArg(arg: string): Promise<ModelArchitecture> {
-  if (ARCHITECTURES[arg]) return ARCHITECTURES[arg];
-  if (!arg.endsWith('.json')) throw new Error(`unknown architecture "${arg}" (known: ${Object.keys(ARCHITECTURES).join(', ')}; or a .json file with a config object)`);
-  const json = JSON.parse(await readFile(arg, 'utf8')) as unknown;
+export interface ArchitectureArg {
+  arch: ModelArchitecture;
+  /**
+   * True when only the DiT came from the argument (a shipped Wan `config.json` describes the DiT alone):
+   * the VAE and umT5 are then Wan2.2's, and an import may match them to its files instead.
+   */
+  ditOnly: boolean;
+  /** The JSON file it was read from (null for a name). */
+  file: string | null;
+}
+
+/** Numeric sizes equal (the declared options are checked separately and have one value each). */
+const sameSizes = (a: object, b: object): boolean => {
+  const strip = (o: object) => JSON.stringify(Object.entries(o).filter(([k]) => !['name', 'modelType', 'qkNorm', 'crossAttnNorm', 'windowSize', 'attnScales', 'sharedPos', 'dimAttn'].includes(k)).sort(([x], [y]) => (x < y ? -1 : 1)));
+  return strip(a) === strip(b);
+};
+
+/** The known architecture with these component configs (so a package records its name), else null. */
+export function knownArchitecture(a: Pick<ModelArchitecture, 'dit' | 'vae' | 't5'>): ModelArchitecture | null {
+  for (const k of Object.values(ARCHITECTURES)) {
+    if (sameSizes(k.dit, a.dit) && sameSizes(k.vae, a.vae) && (k.t5 === null ? a.t5 === null : a.t5 !== null && sameSizes(k.t5, a.t5))) return k;
+  }
+  return null;
+}
+
+/** An architecture built around a shipped DiT config: Wan2.2's VAE and umT5 (what the TI2V pipeline uses). */
+export function architectureFromDit(dit: ModelArchitecture['dit'], vae: ModelArchitecture['vae'] = WAN22_TI2V_5B.vae, t5: ModelArchitecture['t5'] = WAN22_TI2V_5B.t5): ModelArchitecture {
+  return knownArchitecture({ dit, vae, t5 }) ?? { name: `wan2.2-ti2v-d${dit.dim}-l${dit.layers}`, dit, vae, t5 };
+}
+
+/**
+ * An architecture given on the command line: a known name, a JSON file with our config object, or the
+ * DiT `config.json` exactly as Wan ships it (official WanModel or Diffusers spelling, official-config.ts).
+ */
+export async function readArchitectureArg(arg: string): Promise<ArchitectureArg> {
+  if (ARCHITECTURES[arg]) return { arch: ARCHITECTURES[arg], ditOnly: false, file: null };
+  if (!arg.endsWith('.json')) throw new Error(`unknown architecture "${arg}" (known: ${Object.keys(ARCHITECTURES).join(', ')}; or a .json file: a model's config.json or a config object)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(arg, 'utf8')) as unknown;
+  } catch (e) {
+    throw new ManifestError(arg, [(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : `not valid JSON: ${(e as Error).message}`]);
+  }
+  if (isOfficialDitConfig(json)) {
+    try {
+      return { arch: architectureFromDit(ditConfigFromOfficial(json, arg)), ditOnly: true, file: path.resolve(arg) };
+    } catch (e) {
+      if (e instanceof OfficialConfigError) throw new ManifestError(arg, e.problems);
+      throw e;
+    }
+  }
   const r = ArchitectureSchema.safeParse(json);
   if (!r.success) throw new ManifestError(arg, formatIssues(r.error.issues, json));
-  return r.data as ModelArchitecture;
+  return { arch: r.data as ModelArchitecture, ditOnly: false, file: path.resolve(arg) };
+}
+
+/** An architecture given on the command line (see readArchitectureArg). */
+export async function architectureFromArg(arg: string): Promise<ModelArchitecture> {
+  return (await readArchitectureArg(arg)).arch;
 }
 
 export function resolveReFreeConfig(spec: string | ReFreeConfig | Record<string, unknown>): ReFreeConfig {

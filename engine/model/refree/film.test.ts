@@ -126,7 +126,7 @@ test('the tiny DiT with the untrained ReFree adapter gives exactly the plain DiT
   };
   const speech = Float32Array.from(seededValues(5 * REFREE_TINY.speechDim, 3));
   const mp = new MapWeightProvider(weights);
-  const withAdapter = (await run(buildReFreeGraph(dit, REFREE_TINY, mp, size, { attention: 'naive' }), { ...feeds, speech_features: speech })).velocity!;
+  const withAdapter = (await run(buildReFreeGraph(dit, REFREE_TINY, mp, size, { attention: 'naive', speechMask: true }), { ...feeds, speech_features: speech, speech_mask: new Float32Array(5) })).velocity!;
   assert.deepEqual(mp.unconsumed(), []);
   const plain = (await run(buildDitGraph(dit, new MapWeightProvider(weights), size, { attention: 'naive' }), feeds)).velocity!;
   assert.deepEqual(withAdapter, plain);
@@ -134,4 +134,28 @@ test('the tiny DiT with the untrained ReFree adapter gives exactly the plain DiT
   const trained = new Map([...weights, ...randomWeights(refreeParams(REFREE_TINY), 4)]);
   const moved = (await run(buildReFreeGraph(dit, REFREE_TINY, new MapWeightProvider(trained), size, { attention: 'naive' }), { ...feeds, speech_features: speech })).velocity!;
   assert.ok(moved.some((v, i) => Math.abs(v - plain[i]!) > 1e-3));
+});
+
+test('masked speech frames take the learned null speech (what guidance and masked-speech DPO use)', async () => {
+  const dit = TINY.dit;
+  const size = { batch: 1, frames: 2, h: 4, w: 4 };
+  const weights = new Map([...randomWeights(ditParams(dit), 7), ...randomWeights(refreeParams(REFREE_TINY), 4)]);
+  const feeds = {
+    latents: Float32Array.from(seededValues(dit.inDim * 2 * 16, 1)),
+    timesteps: Float32Array.from([0, 500]),
+    context: Float32Array.from(seededValues(dit.textLen * dit.textDim, 2)),
+  };
+  const D = REFREE_TINY.speechDim;
+  const speech = Float32Array.from(seededValues(5 * D, 3));
+  const nul = (weights.get('refree.speech_encoder.null_speech')!.data as { data: Float32Array }).data;
+  const g = (): ReturnType<typeof buildReFreeGraph> => buildReFreeGraph(dit, REFREE_TINY, new MapWeightProvider(weights), size, { attention: 'naive', speechMask: true });
+  // Frames 1 and 3 masked = the same speech with those frames' features replaced by null_speech.
+  const mask = Float32Array.from([0, 1, 0, 1, 0]);
+  const replaced = Float32Array.from(speech);
+  for (const f of [1, 3]) replaced.set(nul, f * D);
+  const masked = (await run(g(), { ...feeds, speech_features: speech, speech_mask: mask })).velocity!;
+  const direct = (await run(g(), { ...feeds, speech_features: replaced, speech_mask: new Float32Array(5) })).velocity!;
+  const unmasked = (await run(g(), { ...feeds, speech_features: speech, speech_mask: new Float32Array(5) })).velocity!;
+  assert.ok(masked.every((v, i) => Math.abs(v - direct[i]!) <= 1e-5));
+  assert.ok(masked.some((v, i) => Math.abs(v - unmasked[i]!) > 1e-4));
 });

@@ -1,6 +1,7 @@
 // The ReFree adapter's parameters by name and shape (one source of truth for graphs, checkpoints and
 // `models describe`), their intended initialisation, and the accessor graph code uses.
 //
+//   refree.speech_encoder.null_speech                  [speechDim]              the learned "no speech" features
 //   refree.speech_encoder.in_proj.{weight,bias}        [D, speechDim], [D]
 //   refree.speech_encoder.levels.{l}.conv.{weight,bias} [D, D, K_l], [D]        Conv1d per level
 //   refree.speech_encoder.level_embed                  [L, D]                   level-index embedding
@@ -31,7 +32,7 @@ export const blockPrefix = (i: number): string => `refree.blocks.${i}`;
 export function speechEncoderParams(c: ReFreeConfig): ParamSpec[] {
   const D = c.hidden;
   const W = windowLength(c.window, c.temporalStride);
-  const specs: ParamSpec[] = [...linearParams(`${ENC}.in_proj`, c.speechDim, D)];
+  const specs: ParamSpec[] = [{ name: `${ENC}.null_speech`, shape: [c.speechDim] }, ...linearParams(`${ENC}.in_proj`, c.speechDim, D)];
   c.kernelSizes.forEach((k, l) => specs.push({ name: `${ENC}.levels.${l}.conv.weight`, shape: [D, D, k] }, { name: `${ENC}.levels.${l}.conv.bias`, shape: [D] }));
   specs.push(
     { name: `${ENC}.level_embed`, shape: [c.levels, D] },
@@ -72,13 +73,14 @@ export function refreeParams(c: ReFreeConfig): ParamSpec[] {
 
 /** Parameters whose initial value is zero so that an untrained adapter leaves the DiT unchanged. */
 export function isZeroInit(name: string): boolean {
-  return /^refree\.blocks\.\d+\.(film\.(weight|bias)|cross_attn\.o\.(weight|bias)|selector)$/.test(name);
+  return /^refree\.blocks\.\d+\.(film\.(weight|bias)|cross_attn\.o\.(weight|bias)|selector)$/.test(name) || name === `${ENC}.null_speech`;
 }
 
 /**
  * The adapter's starting weights: seeded fan-in normals (random-weights.ts; norm scales 1), with the
  * FiLM projection and the cross-attention output projection zeroed (identity at init: γ = β = 0,
- * attention adds 0) and the selectors zeroed (uniform 1/L over the levels).
+ * attention adds 0), the selectors zeroed (uniform 1/L over the levels) and the null speech zeroed
+ * (masked speech starts as silence-like zero features; training learns its own "no speech" input).
  */
 export function refreeInitWeights(c: ReFreeConfig, seed: number): Map<string, WeightEntry> {
   const w = randomWeights(refreeParams(c), seed);
