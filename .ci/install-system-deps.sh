@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs. Idempotent: skips what is already installed.
-# - chromium: Playwright drives Debian's browser (playwright's own download is unreachable offline).
-# - ffmpeg: fallback encoder when @ffmpeg-installer's binary is missing; also used by tests to probe outputs.
+# Debian packages that widen what CI covers. `npm ci && npm test` passes without any of them (the
+# browser specs fall back to the Chromium in @sparticuz/chromium, ffmpeg comes from npm, test audio is
+# made by our own code); with them CI also runs what a bare machine skips. Idempotent.
+# - chromium: the browser specs in Debian's Chromium, as most contributors run them.
+# - ffmpeg: the system fallback of engine/runtime/ffmpeg.ts, as on a machine without the npm binary.
 # - xvfb: Electron e2e when its binary is present.
 # - mesa-vulkan-drivers (bookworm-backports, >= 25): software Vulkan (lavapipe) so ORT's WebGPU EP runs on CPU.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in chromium ffmpeg xvfb espeak-ng sox libvulkan1; do
+for p in chromium ffmpeg xvfb libvulkan1; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 lavapipe_ok() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -qE '^(2[5-9]|[3-9][0-9])\.'; }
