@@ -1,0 +1,84 @@
+// Frames of a source clip resampled to the training rate by ffmpeg's fps filter (which drops or repeats
+// frames to a constant rate, so frame i is at time i / fps whatever the source's rate or timing), scaled
+// on the way out, as raw RGB streamed one frame at a time (the pipe's backpressure pauses ffmpeg).
+// Both passes over a clip (face tracking, then cropping) use the same filter chain, so they see the
+// same frames with the same indices.
+import { spawn } from 'node:child_process';
+import { CancelledError } from '../../common/engine-errors.js';
+import { stderrSummary } from '../../media/ffmpeg-run.js';
+import { ffmpegPath } from '../../runtime/ffmpeg.js';
+
+export interface RateFrame {
+  index: number;
+  width: number;
+  height: number;
+  /** width·height·3 bytes, owned by the consumer. */
+  data: Uint8Array;
+}
+
+export interface RateReadOptions {
+  fps: number;
+  width: number;
+  height: number;
+  maxSeconds?: number;
+  maxFrames?: number;
+  signal?: AbortSignal;
+}
+
+export class FrameReadError extends Error {
+  override name = 'FrameReadError';
+}
+
+/** Output size for a source scaled so that its longer side is at most `maxSide` (even sides, for ffmpeg). */
+export function fitSize(width: number, height: number, maxSide: number): { width: number; height: number } {
+  const s = Math.min(1, maxSide / Math.max(width, height));
+  const even = (v: number): number => Math.max(2, 2 * Math.round((v * s) / 2));
+  return { width: even(width), height: even(height) };
+}
+
+export async function* readRateFrames(file: string, o: RateReadOptions): AsyncGenerator<RateFrame> {
+  const frameBytes = o.width * o.height * 3;
+  const args = ['-v', 'error', '-nostdin', '-i', file];
+  if (o.maxSeconds) args.push('-t', String(o.maxSeconds));
+  args.push('-map', '0:v:0', '-vf', `fps=${o.fps},scale=${o.width}:${o.height}:flags=area`);
+  if (o.maxFrames) args.push('-frames:v', String(o.maxFrames));
+  args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', '-');
+  if (o.signal?.aborted) throw new CancelledError('cancelled');
+  const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8192);
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
+  const spawnError = new Promise<Error>((resolve) => proc.on('error', resolve));
+  const onAbort = (): void => void proc.kill('SIGKILL');
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  let finished = false;
+  try {
+    let buf = new Uint8Array(frameBytes);
+    let fill = 0;
+    let index = 0;
+    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+      let off = 0;
+      while (off < chunk.length) {
+        const n = Math.min(frameBytes - fill, chunk.length - off);
+        buf.set(chunk.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === frameBytes) {
+          yield { index: index++, width: o.width, height: o.height, data: buf };
+          buf = new Uint8Array(frameBytes);
+          fill = 0;
+        }
+      }
+    }
+    const code = await Promise.race([exited, spawnError]);
+    if (o.signal?.aborted) throw new CancelledError('cancelled');
+    if (code instanceof Error) throw new FrameReadError(`ffmpeg did not start (${code.message})`);
+    if (code !== 0) throw new FrameReadError(`ffmpeg could not decode its video (exit ${code}: ${stderrSummary(stderr) || 'no message'})`);
+    finished = true;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    if (!finished && proc.exitCode === null) proc.kill('SIGKILL');
+  }
+}
