@@ -52,7 +52,7 @@ interface HumanLike {
 }
 type HumanModule = { Human: new (config: Record<string, unknown>) => HumanLike };
 
-function humanFiles(): { module: string; models: string; wasm: string } {
+export function humanFiles(): { module: string; models: string; wasm: string } {
   const require = createRequire(import.meta.url);
   const main = require.resolve('@vladmandic/human'); // .../dist/human.node.js (the "node" condition)
   const pkgDir = path.dirname(path.dirname(main));
@@ -64,8 +64,8 @@ function humanFiles(): { module: string; models: string; wasm: string } {
   };
 }
 
-/** Runs `fn` with fetch() able to read file:// URLs. */
-async function withFileFetch<T>(fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` with fetch() able to read file:// URLs (also used by engine/eval's FaceMesh loader). */
+export async function withFileFetch<T>(fn: () => Promise<T>): Promise<T> {
   const original = globalThis.fetch;
   const wrapped: typeof fetch = async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;

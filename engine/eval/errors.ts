@@ -1,0 +1,13 @@
+// Problems evaluation reports as one sentence a person can act on; `code` lets callers branch.
+// File-reading problems keep their own classes (VideoReadError, MediaError), which already name the file.
+export type EvalErrorCode = 'no-audio' | 'no-face' | 'bad-truth' | 'too-short' | 'no-clips';
+
+export class EvalError extends Error {
+  override name = 'EvalError';
+  constructor(
+    readonly code: EvalErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
