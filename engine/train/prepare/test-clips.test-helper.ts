@@ -18,26 +18,34 @@ const SPEECH = path.join(ASSETS_DEMO_DIR, 'speech.wav');
 let avatar: Promise<Buffer> | null = null;
 const avatarRgb = (): Promise<Buffer> => (avatar ??= sharp(path.join(ASSETS_DEMO_DIR, 'avatar.png')).resize(256, 256).removeAlpha().raw().toBuffer());
 
-/** Where the avatar's top-left corner is in frame `i` (a slow sway of a few pixels). */
-export function avatarOffset(i: number, sway = 3): { x: number; y: number } {
-  return { x: 32 + Math.round(sway * Math.sin(i / 5)), y: 16 };
+export interface TestClipOptions {
+  /** Horizontal sway of the avatar, pixels (default 3: a nearly static clip). */
+  sway?: number;
+  width?: number;
+  height?: number;
 }
 
-async function avatarFrame(i: number, sway: number): Promise<Buffer> {
-  const o = avatarOffset(i, sway);
-  return sharp({ create: { width: CLIP_W, height: CLIP_H, channels: 3, background: { r: 70, g: 90, b: 110 } } })
-    .composite([{ input: await avatarRgb(), raw: { width: 256, height: 256, channels: 3 }, left: o.x, top: o.y }])
+/** Where the avatar's top-left corner is in frame `i` of a `width`-wide clip (a slow sway). */
+export function avatarOffset(i: number, o: TestClipOptions = {}): { x: number; y: number } {
+  const width = o.width ?? CLIP_W;
+  return { x: (width - 256) / 2 + Math.round((o.sway ?? 3) * Math.sin(i / 5)), y: 16 };
+}
+
+async function avatarFrame(i: number, o: TestClipOptions): Promise<Buffer> {
+  const at = avatarOffset(i, o);
+  return sharp({ create: { width: o.width ?? CLIP_W, height: o.height ?? CLIP_H, channels: 3, background: { r: 70, g: 90, b: 110 } } })
+    .composite([{ input: await avatarRgb(), raw: { width: 256, height: 256, channels: 3 }, left: at.x, top: at.y }])
     .removeAlpha()
     .raw()
     .toBuffer();
 }
 
-function noiseFrame(i: number): Buffer {
-  const b = Buffer.alloc(CLIP_W * CLIP_H * 3);
+function noiseFrame(i: number, W: number, H: number): Buffer {
+  const b = Buffer.alloc(W * H * 3);
   let s = 12345 + i * 7919;
-  for (let p = 0; p < CLIP_W * CLIP_H; p++) {
+  for (let p = 0; p < W * H; p++) {
     s = (s * 1103515245 + 12345) >>> 0;
-    const g = ((p % CLIP_W) / CLIP_W) * 160;
+    const g = ((p % W) / W) * 160;
     b[p * 3] = g + ((s >>> 24) & 63);
     b[p * 3 + 1] = 80 + ((s >>> 16) & 63);
     b[p * 3 + 2] = 200 - g;
@@ -47,12 +55,14 @@ function noiseFrame(i: number): Buffer {
 
 export type TestClipKind = 'face' | 'no-face' | 'silent' | 'no-audio';
 
-export async function writeTestClip(file: string, kind: TestClipKind, frames: number, sway = 3): Promise<string> {
+export async function writeTestClip(file: string, kind: TestClipKind, frames: number, o: TestClipOptions = {}): Promise<string> {
+  const W = o.width ?? CLIP_W;
+  const H = o.height ?? CLIP_H;
   const seconds = frames / 15;
   const audio: AudioSource | undefined =
     kind === 'no-audio' ? undefined : kind === 'silent' ? { kind: 'pcm', samples: new Float32Array(Math.ceil(seconds * 16000)), sampleRate: 16000 } : { kind: 'file', path: SPEECH, end: seconds };
-  const w = await VideoWriter.open({ output: file, width: CLIP_W, height: CLIP_H, fps: 15, preset: 'ultrafast', ...(audio ? { audio } : {}) });
-  for (let i = 0; i < frames; i++) await w.writeFrame(kind === 'no-face' ? noiseFrame(i) : await avatarFrame(i, sway));
+  const w = await VideoWriter.open({ output: file, width: W, height: H, fps: 15, preset: 'ultrafast', ...(audio ? { audio } : {}) });
+  for (let i = 0; i < frames; i++) await w.writeFrame(kind === 'no-face' ? noiseFrame(i, W, H) : await avatarFrame(i, o));
   await w.finish();
   return file;
 }
