@@ -1,0 +1,287 @@
+// `npm run gpu-check -- [--local] [--out DIR] [--work DIR] [--budget SECONDS] [--json]`
+// `npm run gpu-check -- --pack OUTDIR`
+//
+// Measures the product's model on this machine's GPU: which backends open, seconds per DiT step at
+// full size with and without the speech modules, VAE decode time, peak GPU memory, projected frames
+// per second, float16 against float32, and a LoRA SFT step where the trainer exists. `--local` runs
+// the same stages at reduced sizes on the CPU (CI). Each stage runs in a child process with its own
+// time budget and is killed when it overruns; the whole check stops within its total budget (9
+// minutes at full size) and always writes gpu-check.json and gpu-check.txt.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Backend } from '../../engine/runtime/session.js';
+import { GpuMemoryPoller } from './gpu-memory.js';
+import type { CheckMode, StageName } from './plan.js';
+import { STAGES, planFor } from './plan.js';
+import type { Report, StageRecord } from './report.js';
+import { REPORT_SCHEMA, deriveResults, planSizes, summarize } from './report.js';
+import { runStage } from './stages.js';
+
+const USAGE = `usage: npm run gpu-check -- [--local] [--out DIR] [--work DIR] [--budget SECONDS] [--json]
+       npm run gpu-check -- --pack OUTDIR
+  --local          reduced sizes on the CPU (about a minute); without it, full size on the best GPU backend
+  --out DIR        where gpu-check.json and gpu-check.txt go (default out/gpu-check or out/gpu-check-local)
+  --work DIR       weights and engines (default <tmp>/refree-gpu-check/<mode>; reused when they match)
+  --budget S       total seconds before the check stops itself (default 530 full size, 150 local)
+  --json           print the report as one JSON object on stdout (progress as JSON lines on stderr)
+  --pack OUTDIR    build the self-contained pack for a machine without Node (at most 64 MiB)`;
+
+class UsageError extends Error {}
+
+interface Args {
+  mode: CheckMode;
+  out: string | null;
+  work: string | null;
+  budget: number | null;
+  json: boolean;
+  pack: string | null;
+  stage: StageName | null;
+  backend: Backend;
+  deadline: number;
+  result: string | null;
+  weights: string[] | undefined;
+  seed: number | undefined;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { mode: 'gpu', out: null, work: null, budget: null, json: false, pack: null, stage: null, backend: 'cpu', deadline: 0, result: null, weights: undefined, seed: undefined };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i]!;
+    switch (f) {
+      case '--local':
+        a.mode = 'local';
+        break;
+      case '--json':
+        a.json = true;
+        break;
+      case '--out':
+        a.out = value(i++, f);
+        break;
+      case '--work':
+        a.work = value(i++, f);
+        break;
+      case '--pack':
+        a.pack = value(i++, f);
+        break;
+      case '--budget': {
+        const n = Number(value(i++, f));
+        if (!(n >= 10)) throw new UsageError(`--budget must be a number of seconds ≥ 10, got ${argv[i]}`);
+        a.budget = n;
+        break;
+      }
+      case '--seed':
+        a.seed = Number(value(i++, f));
+        break;
+      // Child-process arguments (set by the parent, not for users).
+      case '--stage': {
+        const s = value(i++, f);
+        if (!(STAGES as readonly string[]).includes(s)) throw new UsageError(`unknown stage ${s} (stages: ${STAGES.join(', ')})`);
+        a.stage = s as StageName;
+        break;
+      }
+      case '--backend':
+        a.backend = value(i++, f) as Backend;
+        break;
+      case '--deadline':
+        a.deadline = Number(value(i++, f));
+        break;
+      case '--result':
+        a.result = value(i++, f);
+        break;
+      case '--weights':
+        a.weights = value(i++, f).split(',');
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new UsageError(`unknown argument ${f}`);
+    }
+  }
+  return a;
+}
+
+// ------------------------------------------------------------------------------------------------
+// child: one stage
+
+async function child(a: Args): Promise<void> {
+  const plan = planFor(a.mode, a.seed);
+  const log = (msg: string): void => void process.stderr.write(`  [${a.stage}] ${msg}\n`);
+  const data = await runStage(a.stage!, { plan, work: a.work!, backend: a.backend, deadline: a.deadline, log }, { weights: a.weights });
+  writeFileSync(a.result!, JSON.stringify(data));
+}
+
+// ------------------------------------------------------------------------------------------------
+// parent: every stage in order, each in a child process with a deadline
+
+interface ChildOutcome {
+  status: 'ok' | 'failed' | 'timeout';
+  data: Record<string, unknown> | null;
+  reason: string | null;
+  seconds: number;
+}
+
+function runChild(args: string[], timeoutMs: number, resultFile: string, progress: (line: string) => void): Promise<ChildOutcome> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    let timedOut = false;
+    const keep = (s: string): void => {
+      tail = (tail + s).slice(-4000);
+      for (const line of s.split('\n')) if (line.trim()) progress(line);
+    };
+    c.stdout.setEncoding('utf8').on('data', keep);
+    c.stderr.setEncoding('utf8').on('data', keep);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      c.kill('SIGKILL');
+    }, timeoutMs);
+    c.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const seconds = (performance.now() - t0) / 1000;
+      if (timedOut) return resolve({ status: 'timeout', data: null, reason: `ran out of its ${Math.round(timeoutMs / 1000)} s and was stopped`, seconds });
+      if (code === 0) {
+        try {
+          return resolve({ status: 'ok', data: JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>, reason: null, seconds });
+        } catch (e) {
+          return resolve({ status: 'failed', data: null, reason: `the stage wrote no readable result (${(e as Error).message})`, seconds });
+        }
+      }
+      const lines = tail.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('['));
+      const err = lines.filter((l) => /error|Error|failed|abort|terminate|Killed/.test(l)).pop() ?? lines.pop() ?? '';
+      resolve({ status: 'failed', data: null, reason: `${signal ? `killed by ${signal}` : `exit code ${code}`}${err ? `: ${err.replace(/^\s*\[[^\]]+\]\s*/, '')}` : ''}`, seconds });
+    });
+  });
+}
+
+const HEAVY: readonly StageName[] = ['dit', 'vae', 'ditSpeech', 'loraSft'];
+const NEEDS_WEIGHTS: readonly StageName[] = ['dit', 'vae', 'precision', 'ditSpeech', 'loraSft'];
+
+async function parent(a: Args): Promise<number> {
+  const plan = planFor(a.mode, a.seed);
+  const total = a.budget ?? plan.totalSeconds;
+  const start = Date.now();
+  const deadline = start + total * 1000;
+  const out = path.resolve(a.out ?? path.join('out', a.mode === 'gpu' ? 'gpu-check' : 'gpu-check-local'));
+  const work = path.resolve(a.work ?? path.join(os.tmpdir(), 'refree-gpu-check', a.mode));
+  mkdirSync(out, { recursive: true });
+  mkdirSync(work, { recursive: true });
+  const tmp = path.join(work, `results-${process.pid}`);
+  mkdirSync(tmp, { recursive: true });
+  const progress = (line: string): void => {
+    process.stderr.write(a.json ? `${JSON.stringify({ progress: line.trim() })}\n` : `${line}\n`);
+  };
+  progress(`GPU check (${a.mode === 'gpu' ? 'full size' : 'local, reduced sizes'}), ${total} s budget; report in ${out}`);
+
+  const stages: Partial<Record<StageName, StageRecord>> = {};
+  let backend: Backend = 'cpu';
+  let gpuUsable = a.mode === 'local';
+  for (const name of STAGES) {
+    const budget = plan.budgets[name];
+    const record = (r: Partial<StageRecord> & Pick<StageRecord, 'status'>): void => {
+      stages[name] = { seconds: 0, budgetSeconds: budget, reason: null, gpuMemory: null, data: null, ...r };
+      progress(`${name}: ${r.status}${r.seconds !== undefined ? ` in ${r.seconds.toFixed(1)} s` : ''}${r.reason ? ` — ${r.reason}` : ''}`);
+    };
+    if (!gpuUsable && HEAVY.includes(name)) {
+      record({ status: 'skipped', reason: 'no GPU backend opened on this machine (see backends), so the full-size model was not run' });
+      continue;
+    }
+    if (NEEDS_WEIGHTS.includes(name) && stages.weights?.status !== 'ok') {
+      record({ status: 'skipped', reason: 'its weights were not written (see the weights stage)' });
+      continue;
+    }
+    const left = (deadline - Date.now()) / 1000 - 3;
+    const minimum = a.mode === 'gpu' ? 15 : 5;
+    if (left < minimum) {
+      record({ status: 'skipped', reason: `no time left of the ${total} s budget` });
+      continue;
+    }
+    const timeout = Math.min(budget, left);
+    const resultFile = path.join(tmp, `${name}.json`);
+    rmSync(resultFile, { force: true });
+    const args = ['--stage', name, '--work', work, '--backend', backend, '--deadline', String(Date.now() + (timeout - 2) * 1000), '--result', resultFile];
+    if (a.mode === 'local') args.push('--local');
+    if (a.seed !== undefined) args.push('--seed', String(a.seed));
+    if (name === 'weights' && !gpuUsable) args.push('--weights', 'precisionDit,precisionVae');
+    const poller = name === 'probe' || name === 'weights' ? null : new GpuMemoryPoller();
+    poller?.start();
+    progress(`${name}: running (budget ${Math.round(timeout)} s)`);
+    const r = await runChild(args, timeout * 1000, resultFile, progress);
+    const gpuMemory = poller?.stop() ?? null;
+    if (r.status === 'ok' && name === 'loraSft' && r.data?.available === false) {
+      record({ status: 'not-available', seconds: r.seconds, reason: String(r.data.reason), data: r.data, gpuMemory });
+      continue;
+    }
+    record({ status: r.status, seconds: r.seconds, reason: r.reason, data: r.data, gpuMemory });
+    if (name === 'probe' && r.status === 'ok') {
+      backend = r.data!.chosen as Backend;
+      gpuUsable = a.mode === 'local' || backend !== 'cpu';
+    }
+  }
+  rmSync(tmp, { recursive: true, force: true });
+
+  const probe = stages.probe?.status === 'ok' ? stages.probe.data! : null;
+  const all = stages as Record<StageName, StageRecord>;
+  const body: Omit<Report, 'summary'> = {
+    schema: REPORT_SCHEMA,
+    mode: a.mode,
+    ok: STAGES.every((s) => all[s].status === 'ok' || all[s].status === 'not-available'),
+    startedAt: new Date(start).toISOString(),
+    seconds: (Date.now() - start) / 1000,
+    budgetSeconds: total,
+    sizes: planSizes(plan),
+    machine: probe ? Object.fromEntries(Object.entries(probe).filter(([k]) => k !== 'backends')) : null,
+    backends: (probe?.backends as unknown[]) ?? [],
+    results: deriveResults(plan, stages),
+    stages: all,
+  };
+  const report: Report = { ...body, summary: summarize(body) };
+  writeFileSync(path.join(out, 'gpu-check.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(out, 'gpu-check.txt'), `${report.summary.join('\n')}\n`);
+  if (a.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(`${report.summary.join('\n')}\n\nwritten: ${path.join(out, 'gpu-check.json')} and gpu-check.txt\n`);
+  return report.ok ? 0 : 2;
+}
+
+async function main(): Promise<void> {
+  let a: Args;
+  try {
+    a = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`gpu-check: ${e.message}\n${USAGE}\n`);
+    process.exit(64);
+  }
+  if (a.stage) {
+    await child(a);
+    return;
+  }
+  if (a.pack) {
+    // Packing needs the source tree and esbuild; it is not part of the packed bundle itself.
+    const packModule = pathToFileURL(path.join(path.dirname(process.argv[1]!), 'pack.ts')).href;
+    let pack: (outDir: string, log: (s: string) => void) => Promise<{ bytes: number }>;
+    try {
+      ({ pack } = (await import(packModule)) as { pack: typeof pack });
+    } catch (e) {
+      process.stderr.write(`gpu-check: --pack runs from the source tree (npm run gpu-check -- --pack OUTDIR); ${(e as Error).message.split('\n')[0]}\n`);
+      process.exit(1);
+    }
+    const r = await pack(path.resolve(a.pack), (s) => void process.stderr.write(`${s}\n`));
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  process.exitCode = await parent(a);
+}
+
+await main();

@@ -1,0 +1,151 @@
+// The check's JSON report and its readable summary. Every field is present in every run (null when a
+// stage did not produce it), so the local CI run and the GPU run can be read by the same code.
+import type { GpuMemoryPeak } from './gpu-memory.js';
+import type { CheckPlan, StageName } from './plan.js';
+import { STAGES } from './plan.js';
+
+export const REPORT_SCHEMA = 'refree-gpu-check/1';
+
+export type StageStatus = 'ok' | 'failed' | 'timeout' | 'skipped' | 'not-available';
+
+export interface StageRecord {
+  status: StageStatus;
+  seconds: number;
+  budgetSeconds: number;
+  /** Why it failed, timed out, was skipped or is not available (one sentence); null when ok. */
+  reason: string | null;
+  gpuMemory: GpuMemoryPeak | null;
+  data: Record<string, unknown> | null;
+}
+
+type Fps = Record<string, number | null>;
+
+export interface Results {
+  backend: string | null;
+  ditStepSeconds: number | null;
+  ditSpeechStepSeconds: number | null;
+  vaeDecodeSeconds: number | null;
+  /** Highest GPU memory.used during each stage (MiB), whole GPU. */
+  peakGpuMiB: Record<'dit' | 'ditSpeech' | 'vae' | 'precision' | 'loraSft', number | null>;
+  /** Highest host RSS of each stage's process (MiB). */
+  peakRssMiB: Record<'dit' | 'ditSpeech' | 'vae' | 'loraSft', number | null>;
+  /** Video frames per second of generation: frames / (steps × passes × step seconds + VAE decode seconds). */
+  projectedFps: { dit: Fps; ditSpeech: Fps; ditSpeechGuided: Fps };
+  precision: {
+    velocityMaxRelErr: number | null;
+    velocityMeanRelErr: number | null;
+    framesMaxRelErr: number | null;
+    framesMeanRelErr: number | null;
+    /** inf/NaN count in float16 velocity + frames, float32 velocity + frames. */
+    nonFiniteFloat16: number | null;
+    nonFiniteFloat32: number | null;
+  };
+  /** inf/NaN in the full-size float16 outputs. */
+  nonFinite: { dit: number | null; ditSpeech: number | null; vae: number | null };
+  loraSft: { available: boolean | null; stepSeconds: number | null; peakGpuMiB: number | null };
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  mode: CheckPlan['mode'];
+  ok: boolean;
+  startedAt: string;
+  seconds: number;
+  budgetSeconds: number;
+  sizes: Record<string, unknown>;
+  machine: Record<string, unknown> | null;
+  backends: unknown[];
+  results: Results;
+  stages: Record<StageName, StageRecord>;
+  summary: string[];
+}
+
+export function planSizes(plan: CheckPlan): Record<string, unknown> {
+  const d = plan.arch.dit;
+  const v = plan.arch.vae;
+  const r = plan.refree;
+  return {
+    model: plan.arch.name,
+    dit: { dim: d.dim, ffnDim: d.ffnDim, heads: d.heads, layers: d.layers, textLen: d.textLen, textDim: d.textDim, inDim: d.inDim },
+    vae: { zDim: v.zDim, decDim: v.decDim, dimMult: v.dimMult },
+    speech: { hidden: r.hidden, speechDim: r.speechDim, levels: r.levels, injectBlocks: r.injectBlocks.length, mode: r.mode },
+    latent: { ...plan.latent, referenceFrames: 1, tokens: plan.latent.frames * (plan.latent.h / d.patch[1]) * (plan.latent.w / d.patch[2]) },
+    pixels: plan.pixels,
+    fps: plan.fps,
+    dtype: plan.dtype,
+    projectSteps: plan.projectSteps,
+    guidancePasses: plan.guidancePasses,
+    precision: { dit: { dim: plan.precision.dit.dim, heads: plan.precision.dit.heads, ffnDim: plan.precision.dit.ffnDim, layers: plan.precision.dit.layers }, vae: { decDim: plan.precision.vae.decDim } },
+    lora: plan.lora,
+    seed: plan.seed,
+  };
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const get = (rec: StageRecord | undefined, ...keys: string[]): unknown => {
+  let x: unknown = rec?.status === 'ok' ? rec.data : undefined;
+  for (const k of keys) x = x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined;
+  return x;
+};
+
+export function deriveResults(plan: CheckPlan, stages: Partial<Record<StageName, StageRecord>>): Results {
+  const vaeS = num(get(stages.vae, 'decodeSeconds'));
+  const fps = (step: number | null, passes: number): Fps =>
+    Object.fromEntries(plan.projectSteps.map((n) => [`steps${n}`, step === null ? null : plan.pixels.frames / (n * passes * step + (vaeS ?? 0))]));
+  const dit = num(get(stages.dit, 'stepSeconds'));
+  const sp = num(get(stages.ditSpeech, 'stepSeconds'));
+  const gpu = (s: StageName): number | null => stages[s]?.gpuMemory?.peakMiB ?? null;
+  const sum = (...xs: unknown[]): number | null => (xs.every((x) => typeof x === 'number') ? (xs as number[]).reduce((a, b) => a + b, 0) : null);
+  return {
+    backend: (get(stages.probe, 'chosen') as string | undefined) ?? null,
+    ditStepSeconds: dit,
+    ditSpeechStepSeconds: sp,
+    vaeDecodeSeconds: vaeS,
+    peakGpuMiB: { dit: gpu('dit'), ditSpeech: gpu('ditSpeech'), vae: gpu('vae'), precision: gpu('precision'), loraSft: gpu('loraSft') },
+    peakRssMiB: { dit: num(get(stages.dit, 'peakRssMiB')), ditSpeech: num(get(stages.ditSpeech, 'peakRssMiB')), vae: num(get(stages.vae, 'peakRssMiB')), loraSft: num(get(stages.loraSft, 'peakRssMiB')) },
+    projectedFps: { dit: fps(dit, 1), ditSpeech: fps(sp, 1), ditSpeechGuided: fps(sp, plan.guidancePasses) },
+    precision: {
+      velocityMaxRelErr: num(get(stages.precision, 'velocity', 'maxRelErr')),
+      velocityMeanRelErr: num(get(stages.precision, 'velocity', 'meanRelErr')),
+      framesMaxRelErr: num(get(stages.precision, 'frames', 'maxRelErr')),
+      framesMeanRelErr: num(get(stages.precision, 'frames', 'meanRelErr')),
+      nonFiniteFloat16: sum(get(stages.precision, 'velocity', 'nonFiniteFloat16'), get(stages.precision, 'frames', 'nonFiniteFloat16')),
+      nonFiniteFloat32: sum(get(stages.precision, 'velocity', 'nonFiniteFloat32'), get(stages.precision, 'frames', 'nonFiniteFloat32')),
+    },
+    nonFinite: { dit: num(get(stages.dit, 'nonFinite')), ditSpeech: num(get(stages.ditSpeech, 'nonFinite')), vae: num(get(stages.vae, 'nonFinite')) },
+    loraSft: {
+      available: stages.loraSft?.status === 'ok' ? true : stages.loraSft?.status === 'not-available' ? false : null,
+      stepSeconds: num(get(stages.loraSft, 'stepSeconds')) ?? num(get(stages.loraSft, 'firstStepSeconds')),
+      peakGpuMiB: gpu('loraSft'),
+    },
+  };
+}
+
+const f = (v: number | null | undefined, digits = 3, unit = ''): string => (v === null || v === undefined ? '—' : `${Number(v.toPrecision(digits))}${unit}`);
+const mib = (v: number | null): string => (v === null ? '—' : `${(v / 1024).toFixed(1)} GiB`);
+
+/** The readable summary, one line per fact. */
+export function summarize(r: Omit<Report, 'summary'>): string[] {
+  const s = r.sizes as { latent: { frames: number; h: number; w: number; tokens: number }; pixels: { frames: number; height: number; width: number }; dit: { dim: number; layers: number } };
+  const x = r.results;
+  const lines: string[] = [];
+  lines.push(`ReFree GPU check (${r.mode === 'gpu' ? 'full size' : 'local, reduced sizes'}) — ${r.ok ? 'all stages ran' : 'some stages did not run'} in ${r.seconds.toFixed(0)} s of ${r.budgetSeconds} s`);
+  lines.push(`sizes: DiT dim ${s.dit.dim} × ${s.dit.layers} blocks; ${s.pixels.frames} frames ${s.pixels.width}×${s.pixels.height} → latent ${s.latent.frames}×${s.latent.h}×${s.latent.w} (${s.latent.tokens} tokens), float16`);
+  for (const b of r.backends as { backend: string; works: boolean; reason?: string }[]) lines.push(`backend ${b.backend}: ${b.works ? 'works' : 'does not open'}${b.reason ? ` — ${b.reason}` : ''}`);
+  lines.push(`measured on: ${x.backend ?? '—'}`);
+  lines.push(`DiT step: ${f(x.ditStepSeconds, 3, ' s')}  (peak GPU ${mib(x.peakGpuMiB.dit)}, inf/NaN ${x.nonFinite.dit ?? '—'})`);
+  lines.push(`DiT + speech step: ${f(x.ditSpeechStepSeconds, 3, ' s')}  (peak GPU ${mib(x.peakGpuMiB.ditSpeech)}, inf/NaN ${x.nonFinite.ditSpeech ?? '—'})`);
+  lines.push(`VAE decode of ${s.pixels.frames} frames: ${f(x.vaeDecodeSeconds, 3, ' s')}  (peak GPU ${mib(x.peakGpuMiB.vae)}, inf/NaN ${x.nonFinite.vae ?? '—'})`);
+  const fpsLine = (label: string, v: Record<string, number | null>): string => `${label}: ${Object.entries(v).map(([k, n]) => `${k.replace('steps', '')} steps ${f(n, 3)} fps`).join(', ')}`;
+  lines.push(fpsLine('projected, DiT only', x.projectedFps.dit));
+  lines.push(fpsLine('projected, with speech', x.projectedFps.ditSpeech));
+  lines.push(fpsLine('projected, with speech + guidance', x.projectedFps.ditSpeechGuided));
+  const p = x.precision;
+  lines.push(`float16 vs float32: velocity max rel err ${f(p.velocityMaxRelErr)} (mean ${f(p.velocityMeanRelErr)}), frames max rel err ${f(p.framesMaxRelErr)} (mean ${f(p.framesMeanRelErr)}), inf/NaN fp16 ${p.nonFiniteFloat16 ?? '—'} / fp32 ${p.nonFiniteFloat32 ?? '—'}`);
+  lines.push(`LoRA SFT step: ${x.loraSft.available === false ? 'not available in this build' : `${f(x.loraSft.stepSeconds, 3, ' s')} (peak GPU ${mib(x.loraSft.peakGpuMiB)})`}`);
+  for (const name of STAGES) {
+    const st = r.stages[name];
+    lines.push(`stage ${name}: ${st.status} in ${st.seconds.toFixed(1)} s of ${st.budgetSeconds} s${st.reason ? ` — ${st.reason}` : ''}`);
+  }
+  return lines;
+}
