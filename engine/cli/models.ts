@@ -1,14 +1,16 @@
-// `refree models import | verify | describe`: model packages from the command line.
+// `refree models import | create | verify | describe`: model packages from the command line.
 //   import <dir> [--out <pkgdir>] [--name <name>] [--arch <name|config.json>] [--allow-unknown-keys]
+//   create --dit <file> [--vae <file>] [--t5 <file>] [--tokenizer <dir>] [--arch <name|config.json>] --out <pkgdir>
 //   verify <pkg>
 //   describe <architecture-name | config.json | pkg> [--refree <preset|config.json>] [--lora-rank <r>]
 // With --json each prints exactly one JSON object on one line; progress (hashing) goes to stderr.
 import { readFile } from 'node:fs/promises';
 import { describeArchitecture, loraCount, resolveDescribeTarget } from '../model/describe.js';
 import type { Description } from '../model/describe.js';
+import { createPackage } from '../model/package/create.js';
 import { ImportError, importWanFolder } from '../model/package/import.js';
 import type { ImportReport } from '../model/package/import.js';
-import { ManifestError, architectureFromArg, resolveReFreeConfig } from '../model/package/manifest.js';
+import { ManifestError, readArchitectureArg, resolveReFreeConfig } from '../model/package/manifest.js';
 import { formatBytes, progressReporter } from '../model/package/progress.js';
 import { verifyPackage } from '../model/package/verify.js';
 import type { VerifyReport } from '../model/package/verify.js';
@@ -16,16 +18,22 @@ import type { Command, CommandContext } from './command.js';
 import { UsageError } from './command.js';
 import { table } from './output.js';
 
-const HELP = `Usage: refree models <import|verify|describe> ... [--json]
+const HELP = `Usage: refree models <import|create|verify|describe> ... [--json]
 
   refree models import <dir> [--out <pkgdir>] [--name <name>] [--arch <name|config.json>] [--allow-unknown-keys]
-      Make a model package from a Wan2.2-TI2V-5B download (original layout: diffusion_pytorch_model*.safetensors,
-      Wan2.2_VAE.pth, models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/; or the Diffusers layout: transformer/,
-      vae/, text_encoder/, tokenizer/). Every DiT, VAE and umT5 key is checked against the architecture; the
-      package REFERENCES the files (nothing is copied) and records each file's size and SHA-256.
+      Make a model package from a Wan2.2-TI2V-5B download: the original layout (diffusion_pytorch_model*.safetensors,
+      Wan2.2_VAE.pth or .safetensors, models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/), the Diffusers layout
+      (transformer/, vae/, text_encoder/, tokenizer/) or ComfyUI files (diffusion_models/, vae/, text_encoders/).
+      Every DiT, VAE and umT5 key is checked against the architecture; the package REFERENCES the files
+      (nothing is copied) and records each file's size and SHA-256.
       --out     package folder to write (default ./<name>)
       --name    package name (default: the download folder's name)
-      --arch    architecture (default: the known one the DiT files match)
+      --arch    architecture: a name, or a config.json as the model ships it (default: the known one the
+                DiT files match, else the download's own config.json)
+
+  refree models create --dit <file> [--vae <file>] [--t5 <file>] [--tokenizer <dir>] [--arch <name|config.json>] --out <pkgdir>
+      Make a model package around loose weight files (.safetensors or .pth, any key layout); --dit may be
+      repeated for shards or name a shard index .json. Same checks, sizes and SHA-256s as import.
 
   refree models verify <pkg>
       Re-hash every file of a package and check sizes, SHA-256 and headers; reports each mismatch by file.
@@ -45,30 +53,64 @@ function printJson(ctx: CommandContext, value: unknown): void {
 async function runImport(ctx: CommandContext): Promise<number> {
   const dir = ctx.positionals[1];
   if (!dir) throw new UsageError('models import needs the download folder: refree models import <dir>');
+  const archArg = ctx.values.arch ? await readArchitectureArg(ctx.values.arch as string) : null;
   const progress = progressReporter(ctx.io, 'hashing');
   const report: ImportReport = await importWanFolder(dir, {
-      out: ctx.values.out as string | undefined,
-      name: ctx.values.name as string | undefined,
-      arch: ctx.values.arch ? await architectureFromArg(ctx.values.arch as string) : undefined,
-      allowUnknownKeys: Boolean(ctx.values['allow-unknown-keys']),
-      onProgress: (p) => progress.update(p),
-      signal: ctx.signal,
-    });
+    out: ctx.values.out as string | undefined,
+    name: ctx.values.name as string | undefined,
+    arch: archArg?.arch,
+    ditOnly: archArg?.ditOnly,
+    allowUnknownKeys: Boolean(ctx.values['allow-unknown-keys']),
+    onProgress: (p) => progress.update(p),
+    signal: ctx.signal,
+  });
   progress.finish();
+  printReport(ctx, report, 'Imported');
+  return 0;
+}
+
+async function runCreate(ctx: CommandContext): Promise<number> {
+  const list = (k: string): string[] => (ctx.values[k] as string[] | undefined) ?? [];
+  if (ctx.positionals.length > 1) throw new UsageError(`models create takes its files as options (--dit, --vae, --t5), not "${ctx.positionals[1]}"`);
+  if (!list('dit').length) throw new UsageError('models create needs the DiT weights: --dit <file> (repeat for shards)');
+  const out = ctx.values.out as string | undefined;
+  if (!out) throw new UsageError('models create needs the package folder to write: --out <pkgdir>');
+  const archArg = ctx.values.arch ? await readArchitectureArg(ctx.values.arch as string) : null;
+  const progress = progressReporter(ctx.io, 'hashing');
+  const report = await createPackage({
+    dit: list('dit'),
+    vae: list('vae'),
+    t5: list('t5'),
+    tokenizer: ctx.values.tokenizer as string | undefined,
+    out,
+    name: ctx.values.name as string | undefined,
+    arch: archArg?.arch,
+    ditOnly: archArg?.ditOnly,
+    archFile: archArg?.ditOnly ? archArg.file : null,
+    allowUnknownKeys: Boolean(ctx.values['allow-unknown-keys']),
+    onProgress: (p) => progress.update(p),
+    signal: ctx.signal,
+  });
+  progress.finish();
+  printReport(ctx, report, 'Created');
+  return 0;
+}
+
+function printReport(ctx: CommandContext, report: ImportReport, verb: string): void {
   if (ctx.json) {
     printJson(ctx, report);
-    return 0;
+    return;
   }
-  const rows = Object.entries(report.components).map(([k, c]) => [k, `${c.files} file${c.files === 1 ? '' : 's'}`, formatBytes(c.bytes), c.tensors ? `${num(c.tensors)} tensors` : '', c.keyLayout, c.dtype ?? '', c.loadable ? '' : 'NOT LOADABLE']);
+  const rows = Object.entries(report.components).map(([k, c]) => [k, `${c.files} file${c.files === 1 ? '' : 's'}`, formatBytes(c.bytes), c.tensors ? `${num(c.tensors)} tensors` : '', c.keyLayout, c.dtype ?? '']);
+  const from = report.layout === 'files' ? 'from files' : `${report.layout} layout`;
   ctx.io.stdout(
     [
-      `Imported ${report.name} (${report.architecture}, ${report.layout} layout) in ${report.seconds.toFixed(1)} s`,
+      `${verb} ${report.name} (${report.architecture}, ${from}) in ${report.seconds.toFixed(1)} s`,
       table(rows),
       ...report.notes.map((n) => `note: ${n}`),
       `Package: ${report.package} (the weights stay where they are; ${formatBytes(report.hashedBytes)} hashed)`,
     ].join('\n'),
   );
-  return 0;
 }
 
 async function runVerify(ctx: CommandContext): Promise<number> {
@@ -117,20 +159,24 @@ async function runDescribe(ctx: CommandContext): Promise<number> {
 
 export const models: Command = {
   name: 'models',
-  summary: 'import, verify and describe model packages',
+  summary: 'import, create, verify and describe model packages',
   help: HELP,
   options: {
     out: { type: 'string' },
     name: { type: 'string' },
     arch: { type: 'string' },
     'allow-unknown-keys': { type: 'boolean' },
+    dit: { type: 'string', multiple: true },
+    vae: { type: 'string', multiple: true },
+    t5: { type: 'string', multiple: true },
+    tokenizer: { type: 'string' },
     refree: { type: 'string' },
     'lora-rank': { type: 'string' },
   },
   async run(ctx) {
     const sub = ctx.positionals[0];
-    const fn = sub === 'import' ? runImport : sub === 'verify' ? runVerify : sub === 'describe' ? runDescribe : null;
-    if (!fn) throw new UsageError(sub ? `unknown models subcommand "${sub}" (import, verify, describe)` : 'models needs a subcommand: import, verify or describe');
+    const fn = sub === 'import' ? runImport : sub === 'create' ? runCreate : sub === 'verify' ? runVerify : sub === 'describe' ? runDescribe : null;
+    if (!fn) throw new UsageError(sub ? `unknown models subcommand "${sub}" (import, create, verify, describe)` : 'models needs a subcommand: import, create, verify or describe');
     try {
       return await fn(ctx);
     } catch (e) {

@@ -13,6 +13,12 @@ export interface DitConfig {
   textDim: number; // width of the text context fed to text_embedding
   textLen: number; // context rows (all attended, padding included)
   eps: number;
+  // Options of the official WanModel that the engine implements one way only; declared so a config can
+  // state them, and any other value is refused by name (engine/model/package/arch-options.ts).
+  modelType?: 'ti2v'; // model_type: 't2v' | 'i2v' | 's2v' are other pipelines
+  qkNorm?: true; // qk_norm: RMSNorm on q and k over the full width
+  crossAttnNorm?: true; // cross_attn_norm: norm3 is an affine LayerNorm
+  windowSize?: readonly [-1, -1]; // window_size: global attention
 }
 
 export interface VaeConfig {
@@ -24,6 +30,8 @@ export interface VaeConfig {
   temporalDownsample: readonly boolean[]; // [false,true,true]
   /** Space-to-depth factor applied to pixels before conv1 (Wan2.2: 2). */
   pixelPatch: number;
+  /** attn_scales of the official WanVAE_: attention only in the middle blocks (empty list). */
+  attnScales?: readonly number[];
 }
 
 export interface T5Config {
@@ -33,6 +41,10 @@ export interface T5Config {
   heads: number;
   layers: number;
   numBuckets: number;
+  /** dim_attn of the official T5 (q/k/v width; umT5-XXL: = dim). */
+  dimAttn?: number;
+  /** shared_pos: one relative-position table for all layers (umT5: false, one per layer). */
+  sharedPos?: false;
 }
 
 export interface ModelArchitecture {
@@ -44,9 +56,9 @@ export interface ModelArchitecture {
 
 export const WAN22_TI2V_5B: ModelArchitecture = {
   name: 'wan2.2-ti2v-5b',
-  dit: { inDim: 48, outDim: 48, patch: [1, 2, 2], dim: 3072, ffnDim: 14336, heads: 24, layers: 30, freqDim: 256, textDim: 4096, textLen: 512, eps: 1e-6 },
-  vae: { zDim: 48, encDim: 160, decDim: 256, dimMult: [1, 2, 4, 4], numResBlocks: 2, temporalDownsample: [false, true, true], pixelPatch: 2 },
-  t5: { vocab: 256384, dim: 4096, ffnDim: 10240, heads: 64, layers: 24, numBuckets: 32 },
+  dit: { inDim: 48, outDim: 48, patch: [1, 2, 2], dim: 3072, ffnDim: 14336, heads: 24, layers: 30, freqDim: 256, textDim: 4096, textLen: 512, eps: 1e-6, modelType: 'ti2v', qkNorm: true, crossAttnNorm: true, windowSize: [-1, -1] },
+  vae: { zDim: 48, encDim: 160, decDim: 256, dimMult: [1, 2, 4, 4], numResBlocks: 2, temporalDownsample: [false, true, true], pixelPatch: 2, attnScales: [] },
+  t5: { vocab: 256384, dim: 4096, ffnDim: 10240, heads: 64, layers: 24, numBuckets: 32, dimAttn: 4096, sharedPos: false },
 };
 
 /** A few-hundred-kilobyte model of the same architecture, for tests. */

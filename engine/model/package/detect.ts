@@ -3,16 +3,23 @@
 // Original layout (Wan-AI/Wan2.2-TI2V-5B):
 //   diffusion_pytorch_model-0000N-of-0000M.safetensors + diffusion_pytorch_model.safetensors.index.json
 //   (or one diffusion_pytorch_model.safetensors), config.json, Wan2.2_VAE.pth,
-//   models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/{tokenizer.json, ...}
+//   models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/{tokenizer.json, ...}. The VAE and umT5 may also be
+//   safetensors, under any name: the other weights files beside the shards are told apart by their
+//   tensor names (classify.ts).
 // Diffusers layout (Wan-AI/Wan2.2-TI2V-5B-Diffusers):
 //   transformer/diffusion_pytorch_model-*.safetensors (+ index, config.json), vae/diffusion_pytorch_model.safetensors,
 //   text_encoder/model-*.safetensors (+ index), tokenizer/{tokenizer.json, ...}, model_index.json
+// ComfyUI layout (a ComfyUI `models/` folder, or a folder of its single files):
+//   diffusion_models/ (or unet/) wan2.2_ti2v_5B_fp16.safetensors, vae/wan2.2_vae.safetensors,
+//   text_encoders/ (or clip/) umt5_xxl_fp16.safetensors; files told apart by their tensor names.
 // Files are followed through symlinks (a Hugging Face cache snapshot is a folder of links into blobs/).
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { WeightsKind } from './classify.js';
+import { classifyFile, weightsFormat } from './classify.js';
 import type { FileFormat } from './manifest.js';
 
-export type WanLayout = 'original' | 'diffusers';
+export type WanLayout = 'original' | 'diffusers' | 'comfyui' | 'files';
 
 export interface DetectedFile {
   path: string;
@@ -51,7 +58,7 @@ async function list(dir: string): Promise<string[]> {
  * The shards of a sharded checkpoint: from its index json when present (every shard the index names
  * must exist), else every file matching `pattern`.
  */
-async function shards(dir: string, indexName: string, pattern: RegExp, problems: string[]): Promise<DetectedFile[]> {
+export async function shards(dir: string, indexName: string, pattern: RegExp, problems: string[]): Promise<DetectedFile[]> {
   const out: DetectedFile[] = [];
   const indexPath = path.join(dir, indexName);
   if (await isFile(indexPath)) {
@@ -81,13 +88,82 @@ async function shards(dir: string, indexName: string, pattern: RegExp, problems:
   return out;
 }
 
-async function jsonFiles(dir: string, names: readonly string[]): Promise<DetectedFile[]> {
+export async function jsonFiles(dir: string, names: readonly string[]): Promise<DetectedFile[]> {
   const out: DetectedFile[] = [];
   for (const n of names) if (await isFile(path.join(dir, n))) out.push({ path: path.join(dir, n), format: 'json' });
   return out;
 }
 
-const TOKENIZER_JSON = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+export const TOKENIZER_JSON = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+const DIT_SHARD = /^diffusion_pytorch_model.*\.safetensors$/;
+
+/** Official file names, preferred when several files hold the same component. */
+const OFFICIAL_NAME: Readonly<Record<WeightsKind, RegExp>> = {
+  dit: DIT_SHARD,
+  vae: /^wan2\.2_vae\.(pth|safetensors)$/i,
+  t5: /^models_t5_umt5-xxl-enc-.*\.(pth|safetensors)$/i,
+};
+
+/** Weights files (by extension) directly in `dir`, each with the component its tensor names say. */
+async function classifyFolder(dir: string, skip: (name: string) => boolean, notes: string[]): Promise<Map<WeightsKind, DetectedFile[]>> {
+  const out = new Map<WeightsKind, DetectedFile[]>([['dit', []], ['vae', []], ['t5', []]]);
+  for (const n of await list(dir)) {
+    const p = path.join(dir, n);
+    const format = weightsFormat(n);
+    if (!format || skip(n) || !(await isFile(p))) continue;
+    const kind = await classifyFile(p, format).catch((e: Error) => {
+      notes.push(`${p} is not readable as ${format} (${e.message}); left out`);
+      return null;
+    });
+    if (kind) out.get(kind)!.push({ path: p, format });
+    else notes.push(`${p} holds none of the DiT, VAE or umT5 tensors; left out`);
+  }
+  return out;
+}
+
+/**
+ * One file for a single-file component: the official name first, then safetensors (read in place),
+ * then by name. The others are named in a note so nothing is dropped silently.
+ */
+function pickOne(kind: WeightsKind, files: readonly DetectedFile[], notes: string[]): DetectedFile[] {
+  if (files.length <= 1) return [...files];
+  const rank = (f: DetectedFile) => (OFFICIAL_NAME[kind].test(path.basename(f.path)) ? 0 : 2) + (f.format === 'safetensors' ? 0 : 1);
+  const sorted = [...files].sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
+  notes.push(`several ${kind.toUpperCase()} files: using ${path.basename(sorted[0]!.path)}, not ${sorted.slice(1).map((f) => path.basename(f.path)).join(', ')} (choose with \`refree models create --${kind} <file>\`)`);
+  return [sorted[0]!];
+}
+
+const NO_VAE = 'no VAE weights found: the package has no VAE (vae-encode / vae-decode will not run)';
+const NO_T5 = 'no umT5 text encoder weights found: the package has no text encoder (use cached text contexts)';
+
+async function detectComfy(dir: string, problems: string[], notes: string[]): Promise<DetectedFolder | null> {
+  const sub = async (...names: string[]) => {
+    for (const n of names) if (await isDir(path.join(dir, n))) return path.join(dir, n);
+    return null;
+  };
+  const ditDir = await sub('diffusion_models', 'unet');
+  const found = new Map<WeightsKind, DetectedFile[]>([['dit', []], ['vae', []], ['t5', []]]);
+  const folders = ditDir ? [ditDir, await sub('vae'), await sub('text_encoders', 'clip')] : [dir];
+  for (const d of folders) {
+    if (!d) continue;
+    for (const [k, files] of await classifyFolder(d, () => false, notes)) found.get(k)!.push(...files);
+  }
+  const dits = found.get('dit')!;
+  if (!dits.length) return null;
+  if (dits.length > 1) {
+    problems.push(
+      `several DiT files: ${dits.map((f) => f.path).join(', ')}; make a package from the one you want with ` +
+        '`refree models create --arch <name|config.json> --dit <file> --vae <file> --t5 <file> --out <pkg>`',
+    );
+  }
+  const vae = pickOne('vae', found.get('vae')!, notes);
+  const t5 = pickOne('t5', found.get('t5')!, notes);
+  if (!vae.length) notes.push(NO_VAE);
+  if (!t5.length) notes.push(NO_T5);
+  else notes.push('ComfyUI folders have no tokenizer.json: `refree run t5` needs one (add it with `refree models create ... --tokenizer <dir>`)');
+  return { dir, layout: 'comfyui', dit: dits.slice(0, 1), vae, t5, tokenizer: [], notes, problems };
+}
 
 export async function detectWanFolder(dirIn: string): Promise<DetectedFolder> {
   const dir = path.resolve(dirIn);
@@ -99,32 +175,41 @@ export async function detectWanFolder(dirIn: string): Promise<DetectedFolder> {
   if ((await isDir(path.join(dir, 'transformer'))) || entries.includes('model_index.json')) {
     const f: DetectedFolder = { dir, layout: 'diffusers', dit: [], vae: [], t5: [], tokenizer: [], notes, problems };
     const tdir = path.join(dir, 'transformer');
-    f.dit = [...(await shards(tdir, 'diffusion_pytorch_model.safetensors.index.json', /^diffusion_pytorch_model.*\.safetensors$/, problems)), ...(await jsonFiles(tdir, ['config.json'])).map((x) => ({ ...x, role: 'config' as const }))];
+    f.dit = [...(await shards(tdir, 'diffusion_pytorch_model.safetensors.index.json', DIT_SHARD, problems)), ...(await jsonFiles(tdir, ['config.json'])).map((x) => ({ ...x, role: 'config' as const }))];
     const vdir = path.join(dir, 'vae');
-    f.vae = [...(await shards(vdir, 'diffusion_pytorch_model.safetensors.index.json', /^diffusion_pytorch_model.*\.safetensors$/, problems)), ...(await jsonFiles(vdir, ['config.json'])).map((x) => ({ ...x, role: 'config' as const }))];
+    f.vae = [...(await shards(vdir, 'diffusion_pytorch_model.safetensors.index.json', DIT_SHARD, problems)), ...(await jsonFiles(vdir, ['config.json'])).map((x) => ({ ...x, role: 'config' as const }))];
     const edir = path.join(dir, 'text_encoder');
     f.t5 = [...(await shards(edir, 'model.safetensors.index.json', /^model.*\.safetensors$/, problems)), ...(await jsonFiles(edir, ['config.json'])).map((x) => ({ ...x, role: 'config' as const }))];
     f.tokenizer = await jsonFiles(path.join(dir, 'tokenizer'), TOKENIZER_JSON);
     if (!f.dit.some((x) => x.format === 'safetensors')) problems.push(`no DiT weights: ${tdir} has no diffusion_pytorch_model*.safetensors`);
+    if (!f.vae.some((x) => x.format === 'safetensors')) notes.push(NO_VAE);
+    if (!f.t5.some((x) => x.format === 'safetensors')) notes.push(NO_T5);
     return f;
   }
 
-  if (entries.some((n) => /^diffusion_pytorch_model.*\.safetensors$/.test(n))) {
+  if (entries.some((n) => DIT_SHARD.test(n))) {
     const f: DetectedFolder = { dir, layout: 'original', dit: [], vae: [], t5: [], tokenizer: [], notes, problems };
-    f.dit = [...(await shards(dir, 'diffusion_pytorch_model.safetensors.index.json', /^diffusion_pytorch_model.*\.safetensors$/, problems)), ...(await jsonFiles(dir, ['config.json'])).map((x) => ({ ...x, role: 'config' as const }))];
-    if (await isFile(path.join(dir, 'Wan2.2_VAE.pth'))) f.vae = [{ path: path.join(dir, 'Wan2.2_VAE.pth'), format: 'pth' }];
-    else notes.push('no Wan2.2_VAE.pth: the package has no VAE (vae-encode / vae-decode will not run)');
-    const t5 = entries.find((n) => /^models_t5_umt5-xxl-enc-.*\.pth$/.test(n));
-    if (t5) f.t5 = [{ path: path.join(dir, t5), format: 'pth' }];
-    else notes.push('no models_t5_umt5-xxl-enc-bf16.pth: the package has no text encoder (use cached text contexts)');
+    f.dit = [...(await shards(dir, 'diffusion_pytorch_model.safetensors.index.json', DIT_SHARD, problems)), ...(await jsonFiles(dir, ['config.json'])).map((x) => ({ ...x, role: 'config' as const }))];
+    // The VAE and umT5: Wan2.2_VAE.pth and models_t5_umt5-xxl-enc-bf16.pth as shipped, or the same
+    // tensors saved as safetensors (any name); told apart by their tensor names.
+    const other = await classifyFolder(dir, (n) => DIT_SHARD.test(n), notes);
+    if (other.get('dit')!.length) notes.push(`${other.get('dit')!.map((x) => path.basename(x.path)).join(', ')} also hold DiT tensors; only the diffusion_pytorch_model shards are used`);
+    f.vae = pickOne('vae', other.get('vae')!, notes);
+    f.t5 = pickOne('t5', other.get('t5')!, notes);
+    if (!f.vae.length) notes.push(NO_VAE);
+    if (!f.t5.length) notes.push(NO_T5);
     f.tokenizer = await jsonFiles(path.join(dir, 'google', 'umt5-xxl'), TOKENIZER_JSON);
     return f;
   }
 
+  const comfy = await detectComfy(dir, problems, notes);
+  if (comfy) return comfy;
+
   const shown = entries.slice(0, 12).join(', ') + (entries.length > 12 ? `, ... (${entries.length} entries)` : '');
   throw new DetectError(
     `${dir} is not a Wan2.2-TI2V-5B download: expected the original layout (diffusion_pytorch_model*.safetensors, Wan2.2_VAE.pth, ` +
-      `models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/) or the Diffusers layout (transformer/, vae/, text_encoder/, tokenizer/); ` +
-      `found: ${shown || 'an empty folder'}`,
+      `models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/), the Diffusers layout (transformer/, vae/, text_encoder/, tokenizer/) ` +
+      `or ComfyUI files (diffusion_models/, vae/, text_encoders/); found: ${shown || 'an empty folder'}. ` +
+      'For loose files, use `refree models create --dit <file> --vae <file> --out <pkg>`',
   );
 }

@@ -112,22 +112,22 @@ test('a shard named by the index but absent, and a folder that is not a Wan down
   await assert.rejects(importWanFolder(path.join(fake.dir, 'google')), /is not a Wan2\.2-TI2V-5B download: expected the original layout .* found: umt5-xxl/);
 });
 
-test('Diffusers layout: DiT mapped from Diffusers names; VAE and text encoder recorded but marked not loadable, with the reason', async () => {
+test('Diffusers layout: DiT, VAE (AutoencoderKLWan names) and text encoder (HF UMT5 names) all mapped', async () => {
   const fake = await writeFakeDiffusers(path.join(root, 'Wan2.2-TI2V-5B-Diffusers'));
   const pkg = path.join(root, 'pkg-diffusers');
   const r = await importWanFolder(fake.dir, { out: pkg, name: 'wan-diffusers' });
   assert.equal(r.layout, 'diffusers');
   assert.equal(r.architecture, 'tiny');
   assert.equal(r.components.dit!.keyLayout, 'diffusers');
-  assert.equal(r.components.dit!.loadable, true);
-  assert.equal(r.components.vae!.loadable, false);
-  assert.equal(r.components.t5!.loadable, false);
-  assert.ok(r.notes.some((n) => /vae: not loadable: these are Diffusers AutoencoderKLWan names \(e\.g\. 'encoder\.conv_in\.weight'\)/.test(n)), r.notes.join('\n'));
-  assert.ok(r.notes.some((n) => /t5: not loadable: these are HF transformers UMT5EncoderModel names/.test(n)));
+  assert.equal(r.components.vae!.keyLayout, 'diffusers');
+  assert.equal(r.components.vae!.tensors, vaeParams(fake.arch.vae).length);
+  assert.equal(r.components.t5!.keyLayout, 'diffusers');
+  // The tied `encoder.embed_tokens.weight` beside `shared.weight` is one more tensor, not an unknown key.
+  assert.equal(r.components.t5!.tensors, t5Params(fake.arch.t5!).length + 1);
+  assert.deepEqual(r.unknownKeys, {});
   const { manifest } = await readManifest(pkg);
   assert.equal(manifest.name, 'wan-diffusers');
-  assert.equal(manifest.components.vae!.loadable, false);
-  assert.match(manifest.components.vae!.notes![0]!, /Wan2\.2_VAE\.pth/);
+  assert.equal(manifest.components.vae!.loadable, undefined);
   assert.equal(manifest.components.dit!.files.find((f) => f.format === 'safetensors')!.keyLayout, 'diffusers');
   assert.ok((await verifyPackage(pkg)).ok);
   assert.equal(path.basename(path.join(pkg, MANIFEST_FILE)), 'refree.json');

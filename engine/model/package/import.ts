@@ -1,8 +1,9 @@
-// `refree models import <dir>`: turn a Wan2.2-TI2V-5B download into a model package that REFERENCES
-// its files (no copy of the multi-GB weights): detect the layout, check every DiT key (and the VAE and
-// umT5 keys) against the architecture's inventory through the key maps, hash every file (streamed,
-// with progress), and write refree.json.
-import { mkdir } from 'node:fs/promises';
+// `refree models import <dir>` and `refree models create`: turn a Wan2.2-TI2V-5B download (or loose
+// weight files) into a model package that REFERENCES its files (no copy of the multi-GB weights):
+// detect the layout, settle the architecture (a name, the model's own config.json, or the known one the
+// DiT files match), check every DiT, VAE and umT5 key against its inventory through the key maps, hash
+// every file (streamed, with progress), and write refree.json.
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelArchitecture } from '../config.js';
 import { ARCHITECTURES, WAN22_TI2V_5B } from '../config.js';
@@ -12,10 +13,12 @@ import { t5Params } from '../inventory/t5.js';
 import { vaeParams } from '../inventory/vae.js';
 import type { DetectedFile, DetectedFolder } from './detect.js';
 import { detectWanFolder } from './detect.js';
+import { ditSizes, sizeDifference } from './dit-sizes.js';
 import type { ProgressFn } from './hash.js';
 import { hashFiles } from './hash.js';
 import type { FileEntry, KeyLayout, Manifest, WeightsComponent } from './manifest.js';
-import { DEFAULT_ENGINE_CACHE, MANIFEST_FORMAT, readManifest, recordPath, writeManifest } from './manifest.js';
+import { DEFAULT_ENGINE_CACHE, MANIFEST_FORMAT, architectureFromDit, readManifest, recordPath, writeManifest } from './manifest.js';
+import { OfficialConfigError, ditConfigFromOfficial, isOfficialDitConfig } from './official-config.js';
 import type { WeightKind } from './weight-index.js';
 import { WeightIndex } from './weight-index.js';
 
@@ -24,8 +27,13 @@ export interface ImportOptions {
   out?: string;
   /** Package name (default: the download folder's name). */
   name?: string;
-  /** Architecture; default: the known one whose DiT inventory the files match. */
+  /** Architecture; default: the known one the DiT files match, else the folder's config.json. */
   arch?: ModelArchitecture;
+  /**
+   * `arch` came from a shipped DiT config.json, which says nothing of the VAE and umT5: their sizes are
+   * then taken from the known architecture whose inventory the files match.
+   */
+  ditOnly?: boolean;
   /** Accept DiT/VAE/T5 keys that are not parameters of the architecture (reported, not fatal). */
   allowUnknownKeys?: boolean;
   onProgress?: ProgressFn;
@@ -38,7 +46,6 @@ export interface ComponentReport {
   tensors: number;
   keyLayout: KeyLayout;
   dtype: string | null;
-  loadable: boolean;
 }
 
 export interface ImportReport {
@@ -75,25 +82,98 @@ function inventory(kind: WeightKind, arch: ModelArchitecture): ParamSpec[] {
   throw new Error(`no inventory for ${kind}`);
 }
 
+/** Whether the files hold exactly this inventory (nothing missing, no shape off). */
+async function matches(kind: WeightKind, files: readonly DetectedFile[], specs: readonly ParamSpec[]): Promise<boolean> {
+  const idx = await WeightIndex.open(kind, weightFiles(files), specs);
+  try {
+    return idx.missing.length === 0 && idx.shapeMismatches.length === 0;
+  } finally {
+    await idx.close();
+  }
+}
+
 /** The known architecture whose DiT inventory the files match exactly, else null. */
 async function inferArchitecture(files: readonly DetectedFile[]): Promise<ModelArchitecture | null> {
-  for (const arch of Object.values(ARCHITECTURES)) {
-    const idx = await WeightIndex.open('dit', weightFiles(files), ditParams(arch.dit));
-    const ok = idx.missing.length === 0 && idx.shapeMismatches.length === 0;
-    await idx.close();
-    if (ok) return arch;
-  }
+  for (const arch of Object.values(ARCHITECTURES)) if (await matches('dit', files, ditParams(arch.dit))) return arch;
   return null;
 }
 
+/** An architecture around `dit` whose VAE and umT5 are the known ones the files match (else Wan2.2's). */
+async function withMatchingVaeT5(dit: ModelArchitecture['dit'], found: DetectedFolder): Promise<ModelArchitecture> {
+  let vae = WAN22_TI2V_5B.vae;
+  let t5 = WAN22_TI2V_5B.t5;
+  const known = Object.values(ARCHITECTURES);
+  if (weightFiles(found.vae).length) {
+    for (const a of known) if (await matches('vae', found.vae, vaeParams(a.vae))) ({ vae } = a);
+  }
+  if (weightFiles(found.t5).length) {
+    for (const a of known) if (a.t5 && (await matches('t5', found.t5, t5Params(a.t5)))) ({ t5 } = a);
+  }
+  return architectureFromDit(dit, vae, t5);
+}
+
+interface ChosenArchitecture {
+  arch: ModelArchitecture;
+  /** Where it came from, for the messages: --arch, a known match, the folder's config.json, or the default. */
+  how: 'arg' | 'known' | 'config' | 'default';
+  config?: string;
+}
+
+async function chooseArchitecture(found: DetectedFolder, opts: ImportOptions, notes: string[]): Promise<ChosenArchitecture> {
+  if (opts.arch) return { arch: opts.ditOnly ? await withMatchingVaeT5(opts.arch.dit, found) : opts.arch, how: 'arg' };
+  const known = await inferArchitecture(found.dit);
+  if (known) return { arch: known, how: 'known' };
+  // A size no known architecture has: the download's own config.json (as Wan ships it) says which.
+  const cfg = found.dit.find((f) => f.role === 'config');
+  if (cfg) {
+    let json: unknown = null;
+    try {
+      json = JSON.parse(await readFile(cfg.path, 'utf8'));
+    } catch {
+      // Not JSON: treated as absent (the sentence below asks for --arch).
+    }
+    if (isOfficialDitConfig(json)) {
+      try {
+        const arch = await withMatchingVaeT5(ditConfigFromOfficial(json, cfg.path), found);
+        notes.push(`architecture ${arch.name} read from ${cfg.path}`);
+        return { arch, how: 'config', config: cfg.path };
+      } catch (e) {
+        if (e instanceof OfficialConfigError) throw new ImportError(e.problems.map((p) => `${cfg.path}: ${p}`));
+        throw e;
+      }
+    }
+  }
+  return { arch: WAN22_TI2V_5B, how: 'default' };
+}
+
+/** One sentence when the DiT files are another size than the architecture, naming --arch; else null. */
+function sizeSentence(idx: WeightIndex, chosen: ChosenArchitecture): string | null {
+  if (!idx.missing.length && !idx.shapeMismatches.length) return null;
+  const { arch } = chosen;
+  const d = sizeDifference(ditSizes(idx, arch.dit.patch), arch.dit);
+  if (!d) return null;
+  const names = Object.keys(ARCHITECTURES).join(', ');
+  if (chosen.how === 'arg') return `the DiT files do not match --arch ${arch.name}: they have ${d.files} where ${arch.name} has ${d.arch}; pass the --arch that describes these files (the model's config.json, or one of ${names})`;
+  if (chosen.how === 'config') return `the DiT files do not match ${chosen.config}: they have ${d.files} where that config has ${d.arch}; pass --arch with the config that describes these files`;
+  return `the DiT files match no known architecture: they have ${d.files} where ${arch.name} has ${d.arch}; pass --arch with the model's config.json (refree models import <dir> --arch <config.json>) or a known name (${names})`;
+}
+
 export async function importWanFolder(dir: string, opts: ImportOptions = {}): Promise<ImportReport> {
-  const t0 = performance.now();
   const found = await detectWanFolder(dir);
+  return buildPackage(found, opts);
+}
+
+/**
+ * Checks the files of `found` against the architecture, hashes them and writes the package. Shared by
+ * `models import` (a detected download) and `models create` (files given one by one).
+ */
+export async function buildPackage(found: DetectedFolder, opts: ImportOptions = {}): Promise<ImportReport> {
+  const t0 = performance.now();
   if (found.problems.length) throw new ImportError(found.problems);
   const notes = [...found.notes];
 
-  const inferred = opts.arch ? null : await inferArchitecture(found.dit);
-  const arch = opts.arch ?? inferred ?? WAN22_TI2V_5B;
+  const chosen = await chooseArchitecture(found, opts, notes);
+  const { arch } = chosen;
   const problems: string[] = [];
   const unknownKeys: Record<string, string[]> = {};
   const indexes = new Map<WeightKind, WeightIndex>();
@@ -103,9 +183,9 @@ export async function importWanFolder(dir: string, opts: ImportOptions = {}): Pr
       if (!files.length) continue;
       const idx = await WeightIndex.open(kind, files, inventory(kind, arch));
       indexes.set(kind, idx);
-      if (idx.unsupported) {
-        if (kind === 'dit') problems.push(...idx.problems());
-        else notes.push(`${kind}: not loadable: ${idx.unsupported}. The files are recorded in the package; ${kind === 'vae' ? 'vae-encode/vae-decode' : 'run t5'} will refuse to run until a supported file is added.`);
+      const sentence = kind === 'dit' ? sizeSentence(idx, chosen) : null;
+      if (sentence) {
+        problems.push(sentence);
         continue;
       }
       problems.push(...idx.problems());
@@ -116,8 +196,11 @@ export async function importWanFolder(dir: string, opts: ImportOptions = {}): Pr
       }
     }
     if (problems.length) {
-      const against = opts.arch ? `the ${arch.name} architecture (--arch)` : inferred ? `the ${arch.name} architecture` : `the ${arch.name} architecture (no known architecture matches the DiT files exactly; pass --arch for another one)`;
-      throw new ImportError([...problems, `keys were checked against ${against}`]);
+      if (problems.length > 1 || !problems[0]!.startsWith('the DiT files')) {
+        const against = { arg: `the ${arch.name} architecture (--arch)`, known: `the ${arch.name} architecture`, config: `the ${arch.name} architecture (${chosen.config})`, default: `the ${arch.name} architecture (no known architecture matches the DiT files exactly; pass --arch for another one)` }[chosen.how];
+        problems.push(`keys were checked against ${against}`);
+      }
+      throw new ImportError(problems);
     }
 
     const name = opts.name ?? path.basename(found.dir);
@@ -150,10 +233,6 @@ export async function importWanFolder(dir: string, opts: ImportOptions = {}): Pr
       if (!files.length || !idx) return undefined;
       const c: WeightsComponent = { keyLayout: idx.layout, files: files.map((f) => entry(f, idx.layout, idx.prefix)) };
       if (idx.prefix) c.prefix = idx.prefix;
-      if (idx.unsupported) {
-        c.loadable = false;
-        c.notes = [idx.unsupported];
-      }
       return c;
     };
 
@@ -188,7 +267,7 @@ export async function importWanFolder(dir: string, opts: ImportOptions = {}): Pr
       if (kept.length) notes.push(`kept ${kept.join(', ')} from the existing ${path.join(out, 'refree.json')}`);
     }
     if (t5 && !found.tokenizer.some((f) => path.basename(f.path) === 'tokenizer.json')) notes.push('no tokenizer.json found beside the text encoder: `refree run t5` needs it');
-    if (notes.length) manifest.notes = notes;
+    if (notes.length) manifest.notes = [...new Set(notes)];
     const manifestPath = await writeManifest(out, manifest);
 
     const components: Record<string, ComponentReport> = {};
@@ -200,7 +279,6 @@ export async function importWanFolder(dir: string, opts: ImportOptions = {}): Pr
         tensors: c.files.reduce((a, f) => a + (f.tensors ?? 0), 0),
         keyLayout: 'keyLayout' in c ? c.keyLayout : 'none',
         dtype: k === 'tokenizer' ? null : (indexes.get(k as WeightKind)?.dtype ?? null),
-        loadable: c.loadable ?? true,
       };
     }
     return {
@@ -214,7 +292,7 @@ export async function importWanFolder(dir: string, opts: ImportOptions = {}): Pr
       unknownKeys,
       hashedBytes: [...hashes.values()].reduce((a, h) => a + h.bytes, 0),
       seconds: (performance.now() - t0) / 1000,
-      notes,
+      notes: [...new Set(notes)],
     };
   } finally {
     await Promise.all([...indexes.values()].map((i) => i.close()));

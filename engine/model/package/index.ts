@@ -9,3 +9,6 @@ export * from './engine-cache.js';
 export * from './source.js';
 export * from './import.js';
 export * from './verify.js';
+export * from './create.js';
+export * from './official-config.js';
+export * from './arch-options.js';

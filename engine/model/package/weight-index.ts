@@ -1,10 +1,11 @@
 // Where each parameter of a component lives: its canonical (official Wan / ReFree) name mapped to a
 // tensor in one of the component's files, whatever the files call it (original or Diffusers DiT names,
-// ComfyUI prefixes, a `model_state.` wrapper around a .pth state dict). Opening reads headers only
+// Diffusers VAE and HF umT5 names, ComfyUI prefixes, a `model_state.` wrapper around a .pth state dict). Opening reads headers only
 // (safetensors JSON headers, the .pth pickle); tensor bytes are read on demand or referenced in place.
 import type { ParamSpec } from '../inventory/types.js';
 import type { WeightDtype } from '../weights/dtypes.js';
 import { mapWanDitKeys } from '../weights/keymap.js';
+import { wanT5HfNames, wanVaeDiffusersName } from '../weights/keymap-components.js';
 import { PthFile } from '../weights/pth.js';
 import { SafetensorsFile } from '../weights/safetensors.js';
 import type { FileFormat, KeyLayout } from './manifest.js';
@@ -40,10 +41,6 @@ export interface IndexFile {
 /** Wrappers a state dict may sit under, tried for non-DiT components (most keys mapped wins). */
 const WRAPPER_PREFIXES = ['', 'model_state.', 'state_dict.', 'model.', 'module.', 'first_stage_model.', 'vae.', 'text_encoder.', 'model.diffusion_model.', 'diffusion_model.'];
 
-/** Key shapes of Diffusers' AutoencoderKLWan and HF transformers' UMT5EncoderModel, which we cannot load yet. */
-const DIFFUSERS_VAE = /^(encoder|decoder)\.(conv_in|conv_out|down_blocks|up_blocks|mid_block|norm_out)\.|^(quant_conv|post_quant_conv)\./;
-const HF_T5 = /^(shared\.weight$|encoder\.block\.\d+\.layer\.|encoder\.final_layer_norm\.)/;
-
 export class WeightIndexError extends Error {
   override name = 'WeightIndexError';
 }
@@ -76,13 +73,22 @@ export class WeightIndex {
     readonly layout: KeyLayout,
     /** Prefix stripped from every key ('' when none). */
     readonly prefix: string,
-    /** Why the engine cannot load these files, when it cannot (e.g. Diffusers VAE names); else null. */
-    readonly unsupported: string | null,
     /** Every tensor in each file (mapped or not): count and dtypes, by absolute path. */
     readonly fileTensors: ReadonlyMap<string, { count: number; dtype: string | null }>,
     private readonly handles: readonly Handle[],
     private readonly byName: ReadonlyMap<string, RawTensor>,
+    private readonly raw: ReadonlyMap<string, RawTensor>,
   ) {}
+
+  /** Every key in the files, as the files spell it. */
+  get keys(): string[] {
+    return [...this.raw.keys()];
+  }
+
+  /** The shape of a tensor by its key in the files (undefined when absent). */
+  shapeOfKey(key: string): readonly number[] | undefined {
+    return this.raw.get(key)?.shape;
+  }
 
   /**
    * Opens `files` (headers only) and maps their keys onto `expected` (the architecture's inventory).
@@ -115,7 +121,6 @@ export class WeightIndex {
     let prefix: string;
     let mapping: Map<string, string>;
     let unknown: string[];
-    let unsupported: string | null = null;
     if (kind === 'dit') {
       try {
         const m = mapWanDitKeys(keys, want.keys());
@@ -125,20 +130,8 @@ export class WeightIndex {
         throw new WeightIndexError(`${files.map((f) => f.path).join(', ')}: ${(e as Error).message}`, { cause: e });
       }
     } else {
-      ({ prefix, mapping, unknown } = mapByPrefix(keys, want));
-      if (mapping.size === 0 && keys.length > 0) {
-        if (kind === 'vae' && keys.some((k) => DIFFUSERS_VAE.test(k))) {
-          layout = 'diffusers';
-          unsupported =
-            "these are Diffusers AutoencoderKLWan names (e.g. 'encoder.conv_in.weight'); the engine reads the Wan2.2 VAE only with its original names " +
-            "(Wan2.2_VAE.pth from Wan-AI/Wan2.2-TI2V-5B, or ComfyUI's wan2.2_vae.safetensors)";
-        } else if (kind === 't5' && keys.some((k) => HF_T5.test(k))) {
-          layout = 'diffusers';
-          unsupported =
-            "these are HF transformers UMT5EncoderModel names (e.g. 'encoder.block.0.layer.0.SelfAttention.q.weight'); the engine reads umT5 only with Wan's names " +
-            '(models_t5_umt5-xxl-enc-bf16.pth from Wan-AI/Wan2.2-TI2V-5B)';
-        }
-      }
+      // Official names, or the Diffusers VAE / HF umT5 names (keymap-components.ts), behind any wrapper.
+      ({ layout, prefix, mapping, unknown } = mapComponent(kind, keys, want));
     }
 
     const locations = new Map<string, TensorLocation>();
@@ -154,7 +147,7 @@ export class WeightIndex {
       byName.set(name, t);
       locations.set(name, { name, file: t.file, key, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, fileOffset: t.fileOffset });
     }
-    const missing = unsupported ? [] : expected.map((p) => p.name).filter((n) => !mapping.has(n));
+    const missing = expected.map((p) => p.name).filter((n) => !mapping.has(n));
     const perFile = new Map<string, { count: number; dtypes: Set<string> }>();
     for (const f of files) perFile.set(f.path, { count: 0, dtypes: new Set() });
     for (const t of raw.values()) {
@@ -163,7 +156,7 @@ export class WeightIndex {
       e.dtypes.add(t.dtype);
     }
     const fileTensors = new Map([...perFile].map(([f, e]) => [f, { count: e.count, dtype: e.dtypes.size === 0 ? null : e.dtypes.size === 1 ? [...e.dtypes][0]! : 'mixed' }]));
-    return new WeightIndex(kind, locations, unknown.sort(), missing, shapeMismatches, layout, prefix, unsupported, fileTensors, handles, byName);
+    return new WeightIndex(kind, locations, unknown.sort(), missing, shapeMismatches, layout, prefix, fileTensors, handles, byName, raw);
   }
 
   /** Tensor dtypes present ('F32', ...): one value, or 'mixed'. null when empty. */
@@ -172,10 +165,9 @@ export class WeightIndex {
     return set.size === 0 ? null : set.size === 1 ? [...set][0]! : 'mixed';
   }
 
-  /** One sentence per problem (missing, shape, unsupported naming); [] when everything maps. */
+  /** One sentence per problem (missing, shape); [] when everything maps. */
   problems(what: string = this.kind): string[] {
     const out: string[] = [];
-    if (this.unsupported) out.push(`${what}: ${this.unsupported}`);
     if (this.missing.length) out.push(`${what}: ${this.missing.length} parameter(s) missing from the files: ${list(this.missing)}`);
     for (const m of this.shapeMismatches.slice(0, 12)) out.push(`${what}: '${m.key}' has shape [${m.actual.join(',')}], the architecture needs [${m.expected.join(',')}] for '${m.name}'`);
     if (this.shapeMismatches.length > 12) out.push(`${what}: ${this.shapeMismatches.length - 12} more shape mismatches`);
@@ -214,14 +206,39 @@ function add(raw: Map<string, RawTensor>, t: RawTensor): void {
   raw.set(t.key, t);
 }
 
-/** Strips the wrapper prefix that maps the most keys onto expected names. */
-function mapByPrefix(keys: readonly string[], want: ReadonlyMap<string, readonly number[]>): { prefix: string; mapping: Map<string, string>; unknown: string[] } {
-  let best = { prefix: '', mapping: new Map<string, string>() };
-  for (const p of WRAPPER_PREFIXES) {
-    const mapping = new Map<string, string>();
-    for (const k of keys) if (k.startsWith(p) && want.has(k.slice(p.length))) mapping.set(k.slice(p.length), k);
-    if (mapping.size > best.mapping.size) best = { prefix: p, mapping };
+/** Source names to try for a canonical name, per naming. */
+function renamer(kind: WeightKind, layout: KeyLayout): (name: string) => string[] {
+  if (layout === 'original') return (n) => [n];
+  if (kind === 'vae') return (n) => {
+    const d = wanVaeDiffusersName(n);
+    return d ? [d] : [];
+  };
+  if (kind === 't5') return wanT5HfNames;
+  return () => [];
+}
+
+/**
+ * The naming and wrapper prefix that map the most keys onto expected names (official names win a tie).
+ * Other spellings of a mapped tensor (a tied `encoder.embed_tokens.weight` beside `shared.weight`) are
+ * not reported as unknown.
+ */
+function mapComponent(kind: WeightKind, keys: readonly string[], want: ReadonlyMap<string, readonly number[]>): { layout: KeyLayout; prefix: string; mapping: Map<string, string>; unknown: string[] } {
+  const have = new Set(keys);
+  let best = { layout: 'original' as KeyLayout, prefix: '', mapping: new Map<string, string>(), aliases: new Set<string>() };
+  for (const layout of ['original', 'diffusers'] as const) {
+    const names = renamer(kind, layout);
+    for (const p of WRAPPER_PREFIXES) {
+      const mapping = new Map<string, string>();
+      const aliases = new Set<string>();
+      for (const name of want.keys()) {
+        const candidates = names(name).map((c) => p + c);
+        const hit = candidates.find((c) => have.has(c));
+        if (hit === undefined) continue;
+        mapping.set(name, hit);
+        for (const c of candidates) aliases.add(c);
+      }
+      if (mapping.size > best.mapping.size) best = { layout, prefix: p, mapping, aliases };
+    }
   }
-  const used = new Set(best.mapping.values());
-  return { ...best, unknown: keys.filter((k) => !used.has(k)) };
+  return { layout: best.layout, prefix: best.prefix, mapping: best.mapping, unknown: keys.filter((k) => !best.aliases.has(k)) };
 }

@@ -1,7 +1,9 @@
 // Test fixtures: a fake Wan2.2-TI2V-5B download with TINY-config random weights, in the original
-// layout (two DiT safetensors shards + index, one F32 and one BF16; Wan2.2_VAE.pth and the umT5 .pth
-// written with the torch.save fixture writer; google/umt5-xxl tokenizer) or the Diffusers layout
-// (transformer/, vae/, text_encoder/, tokenizer/ with Diffusers / HF transformers names).
+// layout (two DiT safetensors shards + index, one F32 and one BF16; config.json as Wan ships it;
+// Wan2.2_VAE.pth and the umT5 .pth written with the torch.save fixture writer, or the same tensors as
+// safetensors; google/umt5-xxl tokenizer), the Diffusers layout (transformer/, vae/, text_encoder/,
+// tokenizer/ with Diffusers / HF transformers names) or a ComfyUI models folder. The same seeds give
+// the same values in every layout, so every route must compute the same outputs.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,7 @@ import { bytesOf } from '../../weights/dtypes.js';
 import type { WeightDtype } from '../../weights/dtypes.js';
 import { f32ToBf16 } from '../../../graph/half.js';
 import { diffusersToOriginal } from '../../weights/keymap.js';
+import { wanT5HfNames, wanVaeDiffusersName } from '../../weights/keymap-components.js';
 import { writeSafetensors } from '../../weights/safetensors.js';
 import { writeTorchCheckpoint } from '../../weights/testing/torch-fixture.js';
 
@@ -61,6 +64,70 @@ export interface FakeOriginalOptions {
   dropKey?: string;
   /** Add an extra tensor with this name to shard 1. */
   extraKey?: string;
+  /** The VAE as Wan2.2_VAE.pth (default) or Wan2.2_VAE.safetensors (same names and values), or none. */
+  vae?: 'pth' | 'safetensors' | 'none';
+  /** The umT5 as the official .pth (default), the same as safetensors, or HF UMT5EncoderModel names. */
+  t5?: 'pth' | 'safetensors' | 'hf' | 'none';
+  /** config.json: as Wan ships it (default), absent, or this object. */
+  config?: 'official' | 'none' | Record<string, unknown>;
+}
+
+/** The DiT config.json as Wan writes it (WanModel's ConfigMixin; text_dim only when it is not 4096). */
+export function officialConfigJson(arch: ModelArchitecture): Record<string, unknown> {
+  const d = arch.dit;
+  return {
+    __name__: 'Config',
+    _class_name: 'WanModel',
+    _diffusers_version: '0.33.0',
+    dim: d.dim,
+    eps: d.eps,
+    ffn_dim: d.ffnDim,
+    freq_dim: d.freqDim,
+    in_dim: d.inDim,
+    model_type: 'ti2v',
+    num_heads: d.heads,
+    num_layers: d.layers,
+    out_dim: d.outDim,
+    text_len: d.textLen,
+    ...(d.textDim !== 4096 ? { text_dim: d.textDim } : {}),
+  };
+}
+
+/** The transformer/config.json of a -Diffusers repo (WanTransformer3DModel). */
+export function diffusersConfigJson(arch: ModelArchitecture): Record<string, unknown> {
+  const d = arch.dit;
+  return {
+    _class_name: 'WanTransformer3DModel',
+    _diffusers_version: '0.35.0.dev0',
+    added_kv_proj_dim: null,
+    attention_head_dim: d.dim / d.heads,
+    cross_attn_norm: true,
+    eps: d.eps,
+    ffn_dim: d.ffnDim,
+    freq_dim: d.freqDim,
+    image_dim: null,
+    in_channels: d.inDim,
+    num_attention_heads: d.heads,
+    num_layers: d.layers,
+    out_channels: d.outDim,
+    patch_size: [...d.patch],
+    pos_embed_seq_len: null,
+    qk_norm: 'rms_norm_across_heads',
+    rope_max_seq_len: 1024,
+    text_dim: d.textDim,
+  };
+}
+
+const vaeDiffusers = (n: string): string => {
+  const d = wanVaeDiffusersName(n);
+  if (!d) throw new Error(`fixture: no Diffusers VAE name for ${n}`);
+  return d;
+};
+const t5Hf = (n: string): string => wanT5HfNames(n)[0] ?? n;
+
+/** The tiny VAE and umT5 weights (seeds 8 and 9, as in every layout). */
+export function fakeVaeT5(arch: ModelArchitecture = TINY): { vae: Map<string, Float32Array>; t5: Map<string, Float32Array> } {
+  return { vae: fakeWeights(vaeParams(arch.vae), 8), t5: fakeWeights(t5Params(arch.t5!), 9) };
 }
 
 /** The original Wan-AI/Wan2.2-TI2V-5B layout with TINY weights. */
@@ -82,12 +149,17 @@ export async function writeFakeOriginal(dir: string, opts: FakeOriginalOptions =
   for (const p of second) weightMap[p.name] = path.basename(shards[1]!);
   for (const p of extra) weightMap[p.name] = path.basename(shards[0]!);
   writeFileSync(path.join(dir, 'diffusion_pytorch_model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ _class_name: 'WanModel', dim: arch.dit.dim, num_layers: arch.dit.layers }));
+  const config = opts.config ?? 'official';
+  if (config !== 'none') writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config === 'official' ? officialConfigJson(arch) : config));
 
-  const vae = fakeWeights(vaeParams(arch.vae), 8);
-  writePth(path.join(dir, 'Wan2.2_VAE.pth'), vaeParams(arch.vae), vae, 'F32', 'Wan2.2_VAE');
-  const t5 = fakeWeights(t5Params(arch.t5!), 9);
-  writePth(path.join(dir, 'models_t5_umt5-xxl-enc-bf16.pth'), t5Params(arch.t5!), t5, 'BF16', 'models_t5_umt5-xxl-enc-bf16');
+  const { vae, t5 } = fakeVaeT5(arch);
+  const vaeFormat = opts.vae ?? 'pth';
+  if (vaeFormat === 'pth') writePth(path.join(dir, 'Wan2.2_VAE.pth'), vaeParams(arch.vae), vae, 'F32', 'Wan2.2_VAE');
+  else if (vaeFormat === 'safetensors') await writeShard(path.join(dir, 'Wan2.2_VAE.safetensors'), vaeParams(arch.vae), vae, 'F32');
+  const t5Format = opts.t5 ?? 'pth';
+  if (t5Format === 'pth') writePth(path.join(dir, 'models_t5_umt5-xxl-enc-bf16.pth'), t5Params(arch.t5!), t5, 'BF16', 'models_t5_umt5-xxl-enc-bf16');
+  else if (t5Format === 'safetensors') await writeShard(path.join(dir, 'models_t5_umt5-xxl-enc-bf16.safetensors'), t5Params(arch.t5!), t5, 'BF16');
+  else if (t5Format === 'hf') await writeShard(path.join(dir, 'umt5-xxl-encoder.safetensors'), t5Params(arch.t5!), t5, 'BF16', t5Hf);
   const tok = path.join(dir, 'google', 'umt5-xxl');
   mkdirSync(tok, { recursive: true });
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(TOKENIZER_FIXTURE, f), path.join(tok, f));
@@ -126,7 +198,7 @@ export function toDiffusersName(name: string): string {
   throw new Error(`fixture: no Diffusers name for ${name}`);
 }
 
-/** The Wan-AI/Wan2.2-TI2V-5B-Diffusers layout with TINY DiT weights (VAE / T5 in names we cannot load). */
+/** The Wan-AI/Wan2.2-TI2V-5B-Diffusers layout with TINY weights (Diffusers VAE and HF umT5 names). */
 export async function writeFakeDiffusers(dir: string): Promise<FakeWan> {
   const arch = TINY;
   const specs = ditParams(arch.dit);
@@ -135,23 +207,42 @@ export async function writeFakeDiffusers(dir: string): Promise<FakeWan> {
   mkdirSync(tdir, { recursive: true });
   const shard = path.join(tdir, 'diffusion_pytorch_model.safetensors');
   await writeShard(shard, specs, dit, 'F32', toDiffusersName);
-  writeFileSync(path.join(tdir, 'config.json'), JSON.stringify({ _class_name: 'WanTransformer3DModel' }));
+  writeFileSync(path.join(tdir, 'config.json'), JSON.stringify(diffusersConfigJson(arch)));
+  const { vae, t5 } = fakeVaeT5(arch);
   const vdir = path.join(dir, 'vae');
   mkdirSync(vdir, { recursive: true });
-  await writeSafetensors(path.join(vdir, 'diffusion_pytorch_model.safetensors'), [
-    { name: 'encoder.conv_in.weight', dtype: 'F32', shape: [8, 12, 3, 3, 3], data: new Float32Array(8 * 12 * 27) },
-    { name: 'quant_conv.weight', dtype: 'F32', shape: [16, 16, 1, 1, 1], data: new Float32Array(256) },
-  ]);
-  writeFileSync(path.join(vdir, 'config.json'), JSON.stringify({ _class_name: 'AutoencoderKLWan' }));
+  await writeShard(path.join(vdir, 'diffusion_pytorch_model.safetensors'), vaeParams(arch.vae), vae, 'F32', vaeDiffusers);
+  writeFileSync(path.join(vdir, 'config.json'), JSON.stringify({ _class_name: 'AutoencoderKLWan', base_dim: arch.vae.encDim, z_dim: arch.vae.zDim, is_residual: true }));
   const edir = path.join(dir, 'text_encoder');
   mkdirSync(edir, { recursive: true });
+  // transformers writes tied weights once, but older exports carry both spellings of the embedding.
+  const t5Specs = t5Params(arch.t5!);
+  const emb = t5Specs.find((p) => p.name === 'token_embedding.weight')!;
   await writeSafetensors(path.join(edir, 'model.safetensors'), [
-    { name: 'shared.weight', dtype: 'F32', shape: [64, 32], data: new Float32Array(64 * 32) },
-    { name: 'encoder.block.0.layer.0.SelfAttention.q.weight', dtype: 'F32', shape: [32, 32], data: new Float32Array(1024) },
+    ...t5Specs.map((p) => ({ name: t5Hf(p.name), dtype: 'BF16' as const, shape: p.shape, data: encode(t5.get(p.name)!, 'BF16') })),
+    { name: 'encoder.embed_tokens.weight', dtype: 'BF16', shape: emb.shape, data: encode(t5.get(emb.name)!, 'BF16') },
   ]);
+  writeFileSync(path.join(edir, 'config.json'), JSON.stringify({ architectures: ['UMT5EncoderModel'] }));
   const kdir = path.join(dir, 'tokenizer');
   mkdirSync(kdir, { recursive: true });
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(TOKENIZER_FIXTURE, f), path.join(kdir, f));
   writeFileSync(path.join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'WanPipeline' }));
-  return { dir, arch, dit, vae: new Map(), t5: new Map(), shards: [shard] };
+  return { dir, arch, dit, vae, t5, shards: [shard] };
+}
+
+/**
+ * A ComfyUI models folder: diffusion_models/ (the DiT in one F32 file behind ComfyUI's
+ * `model.diffusion_model.` prefix), vae/ (official names), text_encoders/ (HF names).
+ */
+export async function writeFakeComfy(dir: string): Promise<FakeWan> {
+  const arch = TINY;
+  const specs = ditParams(arch.dit);
+  const dit = fakeWeights(specs, 7);
+  const { vae, t5 } = fakeVaeT5(arch);
+  for (const d of ['diffusion_models', 'vae', 'text_encoders']) mkdirSync(path.join(dir, d), { recursive: true });
+  const shard = path.join(dir, 'diffusion_models', 'wan2.2_ti2v_tiny_fp32.safetensors');
+  await writeShard(shard, specs, dit, 'F32', (n) => `model.diffusion_model.${n}`);
+  await writeShard(path.join(dir, 'vae', 'wan2.2_vae.safetensors'), vaeParams(arch.vae), vae, 'F32');
+  await writeShard(path.join(dir, 'text_encoders', 'umt5_xxl_tiny.safetensors'), t5Params(arch.t5!), t5, 'BF16', t5Hf);
+  return { dir, arch, dit, vae, t5, shards: [shard] };
 }
