@@ -3,41 +3,11 @@
 // only, so both transports carry it unchanged. No Node imports: the renderer imports these types.
 import type { z } from 'zod';
 
-export const ERROR_CODES = [
-  'bad-input', // the call's parameters failed validation
-  'unknown-method',
-  'not-found', // a project, job, media file or model package that does not exist
-  'conflict', // the thing exists but is in the wrong state for this action (e.g. retry a running job)
-  'not-available', // a feature that this build does not provide yet (training)
-  'unauthorized', // web host: missing or wrong token
-  'forbidden', // web host: bad Host header, path outside the allowed roots
-  'engine', // the engine process failed or died
-  'internal', // anything else: a bug; the message still says what was being done
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/** What every failed call returns: `{code, message}`; `message` is for people. */
-export interface ErrorInfo {
-  code: ErrorCode;
-  message: string;
-}
-
-export class ServiceError extends Error {
-  override name = 'ServiceError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-  toInfo(): ErrorInfo {
-    return { code: this.code, message: this.message };
-  }
-}
-
-export function isErrorInfo(v: unknown): v is ErrorInfo {
-  return typeof v === 'object' && v !== null && typeof (v as ErrorInfo).message === 'string' && (ERROR_CODES as readonly string[]).includes((v as ErrorInfo).code);
-}
+// ServiceError and its codes live in engine/common so that engine/jobs can throw them too.
+export { ERROR_CODES, isErrorInfo, ServiceError } from '../common/service-error.js';
+export type { ErrorCode, ErrorInfo } from '../common/service-error.js';
+import { ServiceError } from '../common/service-error.js';
+import type { ErrorCode, ErrorInfo } from '../common/service-error.js';
 
 /** Turns a zod failure into one sentence naming each bad field: "params.name: Too small: expected ..." */
 export function describeZodError(err: z.ZodError, what: string): string {
