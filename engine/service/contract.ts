@@ -14,7 +14,15 @@ import type { ErrorInfo } from './errors.js';
 // ---------------------------------------------------------------------------------------------------
 // Shared value schemas
 
-const absPath = z.string().min(1, 'a path is required').max(4096, 'the path is too long');
+/** POSIX "/…", Windows "C:\…" or "\\server\share": a relative path would resolve against the server's working folder. */
+export const ABSOLUTE_PATH = /^(?:\/|[A-Za-z]:[\\/]|\\\\)/;
+const absPath = z
+  .string()
+  .min(1, 'a path is required')
+  .max(4096, 'the path is too long')
+  .refine((p) => ABSOLUTE_PATH.test(p), { message: 'give the full path (starting with / or a drive letter); a relative path is not accepted' })
+  .refine((p) => !p.includes('\0'), { message: 'the path contains a NUL character' });
+const projectName = z.string().trim().min(1, 'give the project a name').max(200, 'the name is too long (200 characters at most)');
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected an id of lower-case letters, digits and dashes');
 
 /** A square crop in the portrait's pixel coordinates (engine/media/face-crop.ts CropBox). */
@@ -89,6 +97,54 @@ export interface MediaInfo {
   duration: number | null;
   sampleRate: number | null;
   channels: number | null;
+  /** Sentences about a file that was accepted but is not quite right (cut short, animated, silent). */
+  warnings: string[];
+}
+
+/** One file of a project's media bin. */
+export interface MediaBinEntry {
+  path: string;
+  url: string | null;
+  kind: 'image' | 'audio';
+  /** The name as imported (without the content-hash prefix). */
+  name: string;
+  bytes: number;
+  addedAt: string;
+  /** Whether the project currently uses it as its portrait or speech. */
+  inUse: boolean;
+}
+
+/** media.verify: what `refree verify` finds in a video, for people. */
+export interface WatermarkCheck {
+  file: string;
+  /** The invisible watermark was found (a payload that passed its check bits). */
+  found: boolean;
+  payload: string | null;
+  confidence: number;
+  /** The provenance metadata says AI-generated. */
+  labelledAi: boolean;
+  generator: string | null;
+  model: string | null;
+  jobId: string | null;
+  frames: number;
+  /** One sentence: what was found. */
+  summary: string;
+}
+
+/** generate.summary: what an export of the project will be, before it is queued. */
+export interface ExportSummary {
+  width: number;
+  height: number;
+  fps: number;
+  /** Seconds of speech after the trim; the video is as long. */
+  seconds: number;
+  frames: number;
+  model: string;
+  steps: number;
+  /** From earlier exports on this machine (seconds per frame); null until one has finished. */
+  estimatedSeconds: number | null;
+  /** Where it will be written unless another file is chosen. */
+  defaultOutput: string;
 }
 
 /** media.suggestCrop: where the crop box should start for a portrait (the person can then move it). */
@@ -103,7 +159,11 @@ export interface CropSuggestion {
 /** Largest decoded upload media.upload accepts (a few minutes of compressed speech is far less). */
 export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 /** Extensions media.upload accepts (what MediaRecorder produces, and common audio files). */
-export const UPLOAD_AUDIO_EXTENSIONS = ['webm', 'ogg', 'wav', 'mp3', 'm4a'] as const;
+export const UPLOAD_AUDIO_EXTENSIONS = ['webm', 'ogg', 'wav', 'mp3', 'm4a', 'flac', 'aac', 'opus', 'mp4', 'mov'] as const;
+/** Extensions a portrait may have (what the image reader decodes). */
+export const UPLOAD_IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif', 'heic', 'heif'] as const;
+/** Largest file the web host's streamed upload (/api/upload) accepts: a long WAV, a large photo. */
+export const MAX_FILE_UPLOAD_BYTES = 512 * 1024 * 1024;
 
 export interface JobView extends JobRecord {
   /** Media URLs for the output and the latest preview frame, when they lie under an allowed root. */
@@ -177,18 +237,23 @@ export const methods = {
   'app.health': method<Health>()(empty, 'Says the service is up and whether the engine is running.'),
 
   'projects.create': method<Project>()(
-    z.strictObject({ name: z.string().min(1).max(200), folder: absPath.optional() }),
+    z.strictObject({ name: projectName, folder: absPath.optional() }),
     'Creates a project folder (default: under the data folder) with an empty project file.',
   ),
   'projects.open': method<Project>()(z.strictObject({ path: absPath }), 'Reads a project file (or the project file inside a folder).'),
   'projects.save': method<Project>()(z.strictObject({ project: ProjectSchema }), 'Writes the project file atomically and returns it with a new updatedAt.'),
-  'projects.recent': method<{ path: string; name: string; updatedAt: string }[]>()(empty, 'Recently opened projects, newest first.'),
+  'projects.recent': method<{ path: string; name: string; updatedAt: string }[]>()(empty, 'Recently opened projects that still exist, newest first.'),
+  'projects.rename': method<Project>()(z.strictObject({ project: absPath, name: projectName }), 'Renames a project (its folder stays where it is).'),
+  'projects.duplicate': method<Project>()(z.strictObject({ project: absPath, name: projectName.optional() }), 'Copies a project, its media included, into a new project folder.'),
+  'projects.delete': method<{ removed: string; trash: string }>()(z.strictObject({ project: absPath }), "Moves a project's folder into the studio's trash folder (nothing is erased)."),
 
   'media.import': method<MediaInfo>()(
     z.strictObject({ path: absPath, project: absPath.optional(), kind: z.enum(['image', 'audio']).optional() }),
     'Copies a file into the project (or data) folder, probes it and returns its metadata and media URL.',
   ),
 
+  'media.list': method<MediaBinEntry[]>()(z.strictObject({ project: absPath }), "The project's media bin: every portrait, speech and recording imported into it, newest first."),
+  'media.verify': method<WatermarkCheck>()(z.strictObject({ path: absPath }), 'Checks a video for the invisible watermark and the AI-generated label (what `refree verify` does).'),
   'media.suggestCrop': method<CropSuggestion>()(
     z.strictObject({ path: absPath }),
     'Detects the face in a portrait and suggests a square crop around it (a centred square, with a warning, when none is found).',
@@ -208,6 +273,7 @@ export const methods = {
     z.strictObject({ project: ProjectSchema, seconds: z.number().positive().max(30).default(3) }),
     'Queues a low-cost preview of the first seconds of the trimmed speech (front of the queue).',
   ),
+  'generate.summary': method<ExportSummary>()(z.strictObject({ project: ProjectSchema }), 'What an export of the project would be: size, length, frames, model and an estimate of the time.'),
   'generate.export': method<{ jobId: string }>()(
     z.strictObject({ project: ProjectSchema, output: absPath.optional(), watermark: WatermarkOptionsSchema.optional() }),
     'Queues a full export (at the back of the queue).',
@@ -232,11 +298,12 @@ export const methods = {
   'models.remove': method<{ removed: string }>()(z.strictObject({ name: z.string().min(1) }), 'Deletes an imported package (the built-in one cannot be removed).'),
 
   'settings.get': method<Settings>()(empty, 'The current settings.'),
-  'settings.update': method<Settings>()(SettingsSchema.partial().strict(), 'Changes some settings and returns them all.'),
+  'settings.update': method<Settings>()(SettingsSchema.partial().strict(), 'Changes some settings and returns them all (an output folder must exist and be writable).'),
+  'settings.checkFolder': method<{ path: string; ok: true }>()(z.strictObject({ path: absPath }), 'Checks that a folder exists and can be written to (for output folders, when they are chosen).'),
 
   'device.info': method<DeviceInfo>()(empty, 'Backends the engine can use, and NVIDIA GPUs with memory when nvidia-smi answers.'),
 
-  // Reserved for the fine-tuning wizard (DESIGN 9). These answer `not-available` until training lands;
+  // Reserved for the fine-tuning wizard (DESIGN 9). These answer `not-available` in this build;
   // they are here so the renderer's navigation and both hosts already carry the namespace.
   'training.listRuns': method<never>()(empty, 'Reserved: fine-tuning runs (not available yet).'),
   'training.start': method<never>()(z.strictObject({ clipsFolder: absPath, baseModel: z.string().min(1) }), 'Reserved: start a fine-tuning run (not available yet).'),

@@ -102,7 +102,7 @@ test('projects: create, save with portrait + crop + speech + trim, reopen; setti
   assert.equal(recent[0]?.name, 'Talk 1');
 
   value(await svc.dispatch('settings.update', { theme: 'light', watermark: { visible: false, text: 'Made with AI', position: 'top-left' } }));
-  assert.match(error(await svc.dispatch('settings.update', { backend: 'tpu' })).message, /backend/);
+  assert.match(error(await svc.dispatch('settings.update', { backend: 'tpu' })).message, /Backend: must be one of "auto", "cuda", "webgpu", "cpu"/);
   await svc.close();
   const svc2 = await StudioService.create({ dataDir: data, autoStart: false });
   const s = value<Settings>(await svc2.dispatch('settings.get', {}));
@@ -127,7 +127,7 @@ test('media.import probes and copies into the project; generation requests becom
   assert.equal(img.width, 64);
   assert.equal(img.height, 48);
   assert.equal(path.dirname(img.path), path.join(path.dirname(p.path), 'media'));
-  assert.match(img.url!, /^\/media\/data\/projects\/imports-[0-9a-f]+\/media\/[0-9a-f]{12}-face\.png$/);
+  assert.match(img.url!, /^\/media\/data\/projects\/imports-[0-9a-f]+\/media\/[0-9a-f]{16}-face\.png$/);
   const aud = value<MediaInfo>(await svc.dispatch('media.import', { path: speech, project: p.path, kind: 'audio' }));
   assert.equal(aud.kind, 'audio');
   assert.equal(aud.sampleRate, 16000);

@@ -1,34 +1,39 @@
 // The studio service: one implementation of the contract (contract.ts) that both hosts expose — the
 // web host over HTTP + WebSocket, Electron over IPC. `dispatch` is the boundary: it validates every
-// input with the method's schema and turns every failure into `{code, message}`. The heavy work runs
-// in the engine process through the job queue (engine/jobs); this object only orchestrates files.
-import { mkdir, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+// input with the method's schema and turns every failure into `{code, message}`. The handlers live
+// by domain in handlers/*.ts and see the service through ServiceContext (context.ts); the heavy work
+// runs in the engine process through the job queue (engine/jobs).
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineJobRunner } from '../jobs/engine-runner.js';
 import type { JobRecord } from '../jobs/job-types.js';
 import { JobQueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
-import type { DeviceProbe, GenerateJobParams } from '../jobs/studio-jobs.js';
-import type { DeviceInfo, EngineState, EventName, Events, Handlers, JobView, MethodName, Project } from './contract.js';
+import type { DeviceProbe } from '../jobs/studio-jobs.js';
+import type { EngineState, EventName, Events, Handlers, JobView, MediaInfo, MethodName, Project } from './contract.js';
 import { isMethodName, methods } from './contract.js';
-import { queryNvidiaGpusAsync } from './device.js';
+import type { ServiceContext } from './context.js';
 import type { ErrorInfo } from './errors.js';
-import { describeZodError, ServiceError, toServiceErrorInfo } from './errors.js';
-import { blazeFaceDetector } from '../media/face-detector.js';
-import type { FaceDetector } from '../media/face-detector.js';
-import { suggestCrop } from './crop-suggest.js';
-import { importMedia } from './media-import.js';
-import { uploadMedia } from './media-upload.js';
+import { describeZodError, toServiceErrorInfo } from './errors.js';
+import { appHandlers } from './handlers/app.js';
+import { generateHandlers } from './handlers/generate.js';
+import { jobHandlers } from './handlers/jobs.js';
+import { mediaDir, mediaHandlers } from './handlers/media.js';
+import { modelHandlers } from './handlers/models.js';
+import { projectHandlers } from './handlers/projects.js';
+import { settingsHandlers } from './handlers/settings.js';
 import type { Roots } from './media-roots.js';
 import { mediaUrlFor } from './media-roots.js';
+import { checkUploadName, importUploadedFile } from './media-upload.js';
 import { ModelStore } from './models.js';
 import { ProjectStore } from './projects.js';
 import { SettingsStore } from './settings-store.js';
 
+export { SERVICE_VERSION } from './handlers/app.js';
+export { BUILT_IN_MODEL_NAMES } from './handlers/generate.js';
+
 export const STUDIO_JOBS_MODULE = fileURLToPath(new URL('../jobs/studio-jobs.ts', import.meta.url));
-export const SERVICE_VERSION = '0.1.0';
 
 export interface StudioServiceOptions {
   /** Where projects, imports, previews, the queue, settings and models live. */
@@ -45,30 +50,70 @@ export type ServiceListener = <E extends EventName>(event: E, payload: Events[E]
 
 export type DispatchResult = { ok: true; value: unknown } | { ok: false; error: ErrorInfo };
 
-/** Names that mean the pipeline's built-in demo model (engine/pipeline/demo-model.ts), which needs no package folder. */
-export const BUILT_IN_MODEL_NAMES: readonly string[] = ['refree-mini', 'refree-mini-untrained'];
-
-const NOT_AVAILABLE = 'Fine-tuning is not available in this version yet; it arrives with the training work. Generation, previews and exports work as usual.';
+/** What each method does, in words, for the rare error that is not already a sentence. */
+const DOING: Partial<Record<MethodName, string>> = {
+  'projects.create': 'Creating the project',
+  'projects.open': 'Opening the project',
+  'projects.save': 'Saving the project',
+  'projects.rename': 'Renaming the project',
+  'projects.duplicate': 'Duplicating the project',
+  'projects.delete': 'Moving the project to the trash',
+  'media.import': 'Importing the file',
+  'media.upload': 'Storing the upload',
+  'media.verify': 'Checking the watermark',
+  'media.suggestCrop': 'Finding the face',
+  'generate.preview': 'Queuing the preview',
+  'generate.export': 'Queuing the export',
+  'models.import': 'Importing the model',
+  'models.verify': 'Verifying the model',
+  'settings.update': 'Saving the settings',
+};
 
 export class StudioService {
   readonly handlers: Handlers;
   private readonly listeners = new Set<(event: EventName, payload: unknown) => void>();
   private readonly projectRoots = new Map<string, string>();
-  private engineState: { state: EngineState; pid: number | null } = { state: 'stopped', pid: null };
-  private deviceProbe: DeviceProbe | null = null;
+  private engine: { state: EngineState; pid: number | null } = { state: 'stopped', pid: null };
+  private probe: DeviceProbe | null = null;
   private probing: Promise<DeviceProbe | null> | null = null;
-  /** The face detector for media.suggestCrop, loaded on first use (about 0.5 s) and kept. */
-  private detector: Promise<FaceDetector> | null = null;
+  private readonly ctx: ServiceContext;
 
   private constructor(
-    private readonly opts: StudioServiceOptions,
+    private readonly opts: StudioServiceOptions & { dataDir: string; assetsDir: string | null },
     readonly queue: JobQueue,
     readonly runner: JobRunner,
-    private readonly settings: SettingsStore,
-    private readonly projects: ProjectStore,
-    private readonly models: ModelStore,
+    settings: SettingsStore,
+    projects: ProjectStore,
+    models: ModelStore,
   ) {
-    this.handlers = this.makeHandlers();
+    this.ctx = {
+      dataDir: opts.dataDir,
+      assetsDir: opts.assetsDir,
+      queue,
+      runner,
+      settings,
+      projects,
+      models,
+      roots: () => this.roots(),
+      urlFor: (abs) => mediaUrlFor(this.roots(), abs),
+      emit: (event, payload) => this.emit(event, payload),
+      view: (job) => this.view(job),
+      rememberProject: (p) => this.rememberProject(p),
+      engineState: () => ({ ...this.engine }),
+      deviceProbe: () => this.probe,
+      probeDevice: () => this.probeDevice(),
+    };
+    // Each domain contributes its methods; the annotation checks that together they are exactly the contract.
+    const all: Handlers = {
+      ...appHandlers(this.ctx),
+      ...projectHandlers(this.ctx),
+      ...mediaHandlers(this.ctx),
+      ...generateHandlers(this.ctx),
+      ...jobHandlers(this.ctx),
+      ...modelHandlers(this.ctx),
+      ...settingsHandlers(this.ctx),
+    };
+    this.handlers = all;
     queue.on((e) => {
       if (e.type === 'updated') this.emit('job.updated', this.view(e.job));
       else if (e.type === 'removed') this.emit('job.removed', { id: e.id });
@@ -81,7 +126,7 @@ export class StudioService {
     const dataDir = path.resolve(opts.dataDir);
     await mkdir(dataDir, { recursive: true });
     const settings = await SettingsStore.open(dataDir);
-    await mkdir(settings.get().outputFolder, { recursive: true });
+    await mkdir(settings.get().outputFolder, { recursive: true }).catch(() => undefined);
     // The runner reports engine states to the service, which exists only after the runner: late-bind.
     let svc: StudioService | null = null;
     const runner =
@@ -109,7 +154,7 @@ export class StudioService {
   roots(): Roots {
     const m = new Map<string, string>([
       ['data', this.opts.dataDir],
-      ['output', this.settings.get().outputFolder],
+      ['output', this.ctx.settings.get().outputFolder],
     ]);
     if (this.opts.assetsDir) m.set('assets', this.opts.assetsDir);
     for (const [k, v] of this.projectRoots) m.set(k, v);
@@ -132,8 +177,28 @@ export class StudioService {
       const handler = this.handlers[method] as (p: unknown) => Promise<unknown>;
       return { ok: true, value: await handler(parsed.data) };
     } catch (e) {
-      return { ok: false, error: toServiceErrorInfo(e, `${method}`) };
+      return { ok: false, error: toServiceErrorInfo(e, DOING[method] ?? method) };
     }
+  }
+
+  /**
+   * For hosts that receive file bytes themselves (the web host's streamed upload): imports the
+   * temporary file `tmp` under the upload's `name` into the (known) project, with media.import's checks.
+   * The caller owns and removes `tmp`.
+   */
+  async importUpload(tmp: string, name: string, kind: 'image' | 'audio', project: string | undefined): Promise<DispatchResult> {
+    try {
+      const clean = checkUploadName(name, kind);
+      const value: MediaInfo = await importUploadedFile(tmp, clean, kind, await mediaDir(this.ctx, project), (abs) => mediaUrlFor(this.roots(), abs));
+      return { ok: true, value };
+    } catch (e) {
+      return { ok: false, error: toServiceErrorInfo(e, 'Importing the upload') };
+    }
+  }
+
+  /** Where a host may put upload bytes while they arrive (inside the data folder, removed after). */
+  get uploadDir(): string {
+    return path.join(this.opts.dataDir, 'uploads');
   }
 
   /** Stops the queue gracefully (a running job is left queued, to resume next time) and the engine. */
@@ -154,8 +219,8 @@ export class StudioService {
   }
 
   private setEngineState(state: EngineState, pid: number | null, message: string | null): void {
-    this.engineState = { state, pid };
-    if (state === 'crashed' || state === 'starting') this.deviceProbe = null;
+    this.engine = { state, pid };
+    if (state === 'crashed' || state === 'starting') this.probe = null;
     this.emit('engine.state', { state, pid, message });
   }
 
@@ -170,140 +235,17 @@ export class StudioService {
     return p;
   }
 
-  /**
-   * A default output name that neither an existing file nor a queued job already claims: two exports
-   * queued within the same second would otherwise get the same timestamped name and overwrite.
-   */
-  private freeOutputPath(wanted: string): string {
-    const taken = new Set(this.queue.list().map((j) => (j.params as { output?: string }).output));
-    const ext = path.extname(wanted);
-    const base = wanted.slice(0, -ext.length);
-    let candidate = wanted;
-    for (let i = 2; taken.has(candidate) || existsSync(candidate); i++) candidate = `${base}-${i}${ext}`;
-    return candidate;
-  }
-
-  private async jobParams(project: Project, mode: 'preview' | 'export', seconds: number | null, output: string, watermark: GenerateJobParams['watermark']): Promise<GenerateJobParams> {
-    if (!project.portrait) throw new ServiceError('bad-input', 'Add a portrait to the project before generating.');
-    if (!project.audio) throw new ServiceError('bad-input', 'Add a speech recording to the project before generating.');
-    for (const f of [project.portrait.path, project.audio.path]) {
-      if (!(await stat(f).then((s) => s.isFile(), () => false))) throw new ServiceError('not-found', `${f} is missing; import it into the project again.`);
-    }
-    const model = await this.models.find(project.settings.model).catch(() => null);
-    // No package folder: the pipeline uses its built-in demo model, but only when that was asked for.
-    if (!model && !BUILT_IN_MODEL_NAMES.includes(project.settings.model)) {
-      throw new ServiceError('not-found', `There is no model package named "${project.settings.model}"; import it in Settings → Models, or choose the built-in demo model.`);
-    }
-    return { mode, portrait: project.portrait, audio: project.audio, settings: project.settings, seconds, output, watermark, modelPath: model?.path ?? null };
-  }
-
-  /** Where imported media go: the project's media/ folder, or <data>/imports without a project. */
-  private mediaDir(project: string | undefined): string {
-    return project ? path.join(path.dirname(project.endsWith('.json') ? project : path.join(project, 'x')), 'media') : path.join(this.opts.dataDir, 'imports');
-  }
-
   private async probeDevice(): Promise<DeviceProbe | null> {
     const r = this.runner as Partial<EngineJobRunner>;
     if (typeof r.call !== 'function') return null;
     this.probing ??= r
       .call<DeviceProbe>('studio.device', {})
-      .then((p) => (this.deviceProbe = p))
+      .then((p) => (this.probe = p))
       .catch(() => null)
       .finally(() => (this.probing = null));
     return this.probing;
   }
-
-  private makeHandlers(): Handlers {
-    const stamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-    const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'video';
-    return {
-      'app.health': async () => ({ ok: true, version: SERVICE_VERSION, engine: this.engineState.state }),
-
-      'projects.create': async ({ name, folder }) => this.rememberProject(await this.projects.create(name, folder)),
-      'projects.open': async ({ path: p }) => this.rememberProject(await this.projects.open(p)),
-      'projects.save': async ({ project }) => this.rememberProject(await this.projects.save(project)),
-      'projects.recent': () => this.projects.recent(),
-
-      'media.import': async ({ path: src, project, kind }) => importMedia(src, this.mediaDir(project), kind, (abs) => mediaUrlFor(this.roots(), abs)),
-      'media.upload': async ({ name, dataBase64, project }) => uploadMedia(name, dataBase64, this.mediaDir(project), (abs) => mediaUrlFor(this.roots(), abs)),
-      'media.suggestCrop': async ({ path: file }) => {
-        // A failed load is not cached: the next call tries again.
-        this.detector ??= blazeFaceDetector().catch((e: unknown) => {
-          this.detector = null;
-          throw e;
-        });
-        return suggestCrop(file, await this.detector);
-      },
-
-      'generate.preview': async ({ project, seconds }) => {
-        const output = this.freeOutputPath(path.join(this.opts.dataDir, 'previews', `${project.id}-${stamp()}.mp4`));
-        await mkdir(path.dirname(output), { recursive: true });
-        const params = await this.jobParams(project, 'preview', seconds, output, this.settings.get().watermark);
-        const job = await this.queue.add({ kind: 'preview', title: `Preview · ${project.name}`, params, front: true });
-        return { jobId: job.id };
-      },
-      'generate.export': async ({ project, output, watermark }) => {
-        const out = output ?? this.freeOutputPath(path.join(this.settings.get().outputFolder, `${slug(project.name)}-${stamp()}.mp4`));
-        if (!/\.(mp4|webm)$/i.test(out)) throw new ServiceError('bad-input', `The export file must end in .mp4 or .webm; got ${path.basename(out)}.`);
-        const params = await this.jobParams(project, 'export', null, out, watermark ?? this.settings.get().watermark);
-        const job = await this.queue.add({ kind: 'export', title: `Export · ${project.name}`, params });
-        return { jobId: job.id };
-      },
-
-      'jobs.list': async () => this.queue.list().map((j) => this.view(j)),
-      'jobs.get': async ({ id }) => this.view(this.queue.get(id)),
-      'jobs.pause': async ({ id }) => this.view(await this.queue.pause(id)),
-      'jobs.resume': async ({ id }) => this.view(await this.queue.resume(id)),
-      'jobs.cancel': async ({ id }) => this.view(await this.queue.cancel(id)),
-      'jobs.retry': async ({ id }) => this.view(await this.queue.retry(id)),
-      'jobs.reorder': async ({ id, index }) => (await this.queue.reorder(id, index)).map((j) => this.view(j)),
-      'jobs.remove': async ({ id }) => {
-        await this.queue.remove(id);
-        return { removed: id };
-      },
-      'jobs.openOutput': async ({ id }) => {
-        const job = this.queue.get(id);
-        if (job.state !== 'done' || !job.output) throw new ServiceError('conflict', `Job "${job.title}" has no output yet (it is ${job.state}).`);
-        if (!(await stat(job.output).then(() => true, () => false))) throw new ServiceError('not-found', `The output file ${job.output} is gone; it may have been moved or deleted.`);
-        return { path: job.output, url: mediaUrlFor(this.roots(), job.output) };
-      },
-
-      'models.list': () => this.models.list(),
-      'models.import': ({ folder, name }) => this.models.import(folder, name, (p) => this.emit('models.progress', p)),
-      'models.verify': ({ name }) => this.models.verify(name, (p) => this.emit('models.progress', p)),
-      'models.remove': ({ name }) => this.models.remove(name),
-
-      'settings.get': async () => this.settings.get(),
-      'settings.update': async (patch) => {
-        if (patch.outputFolder) await mkdir(patch.outputFolder, { recursive: true });
-        const s = await this.settings.update(patch);
-        this.emit('settings.changed', s);
-        return s;
-      },
-
-      'device.info': async (): Promise<DeviceInfo> => {
-        const gpu = await queryNvidiaGpusAsync();
-        let probe = this.deviceProbe;
-        let note: string | null = null;
-        if (!probe) {
-          if (this.queue.runningId) note = 'The engine is busy with a job; its backends are checked when it is free.';
-          else {
-            probe = await this.probeDevice();
-            if (!probe) note = 'The engine could not be asked which backends work.';
-          }
-        }
-        return { backends: probe?.backends ?? null, backendsNote: note, gpus: gpu.gpus, gpuNote: gpu.reason, engine: { ...this.engineState } };
-      },
-
-      'training.listRuns': async () => {
-        throw new ServiceError('not-available', NOT_AVAILABLE);
-      },
-      'training.start': async () => {
-        throw new ServiceError('not-available', NOT_AVAILABLE);
-      },
-    };
-  }
 }
 
-/** For hosts that want the method list (help pages, the Electron preload's allowlist). */
+/** For hosts that want the method list (help pages). */
 export const METHOD_LIST: readonly MethodName[] = Object.keys(methods) as MethodName[];

@@ -188,7 +188,7 @@ test('the RPC body cap is 1 MiB except for media.upload, which may carry a recor
   assert.equal(info.kind, 'audio');
   assert.equal(info.bytes, wav.length);
   assert.ok(Math.abs(info.duration - n / 16000) < 0.01, String(info.duration));
-  assert.match(info.url, /^\/media\/data\/imports\/[0-9a-f]{12}-take_1\.wav$/);
+  assert.match(info.url, /^\/media\/data\/imports\/[0-9a-f]{16}-take_1\.wav$/);
 
 });
 
@@ -211,7 +211,7 @@ test('malformed RPC payloads get 400 (or 415) with a sentence; valid calls work'
   const badParams = await rpc({ method: 'projects.create', params: { name: 5 } });
   assert.equal(badParams.status, 400);
   assert.equal(badParams.json().error?.code, 'bad-input');
-  assert.match(badParams.json().error!.message, /^The input of projects\.create is not valid — name: /);
+  assert.match(badParams.json().error!.message, /^The input of projects\.create is not valid — Name: /);
   const strict = await rpc({ method: 'jobs.get', params: { id: 'abc', sneaky: 1 } });
   assert.equal(strict.status, 400);
   assert.match(strict.json().error!.message, /sneaky/);
