@@ -117,7 +117,7 @@ export class WeightIndex {
     const keys = [...raw.keys()].filter((k) => !ignore.some((p) => k.startsWith(p)));
     const want = new Map(expected.map((p) => [p.name, p.shape]));
 
-    let layout: KeyLayout = 'original';
+    let layout: KeyLayout;
     let prefix: string;
     let mapping: Map<string, string>;
     let unknown: string[];
