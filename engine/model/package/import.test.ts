@@ -4,13 +4,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { TINY, WAN22_TI2V_5B } from '../config.js';
 import { ditParams } from '../inventory/dit.js';
 import { t5Params } from '../inventory/t5.js';
 import { vaeParams } from '../inventory/vae.js';
 import { hashFile } from './hash.js';
 import { ImportError, importWanFolder } from './import.js';
 import { MANIFEST_FILE, readManifest, resolveFilePath, writeManifest } from './manifest.js';
-import { writeFakeDiffusers, writeFakeOriginal } from './testing/fake-wan.js';
+import { officialConfigJson, writeFakeComfy, writeFakeDiffusers, writeFakeOriginal } from './testing/fake-wan.js';
 import { verifyPackage } from './verify.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'refree-import-'));
@@ -138,4 +139,82 @@ test('Diffusers layout: DiT, VAE (AutoencoderKLWan names) and text encoder (HF U
   const again = await importWanFolder(fake.dir, { out: pkg, name: 'wan-diffusers' });
   assert.ok(again.notes.some((n) => n.startsWith('kept lora from the existing')), again.notes.join('\n'));
   assert.deepEqual((await readManifest(pkg)).manifest.components.lora, [lora]);
+});
+
+test('original layout with the VAE and umT5 as safetensors (official names), or the umT5 in HF names: all recognised by their tensors', async () => {
+  const fake = await writeFakeOriginal(path.join(root, 'st-official'), { vae: 'safetensors', t5: 'safetensors' });
+  const r = await importWanFolder(fake.dir, { out: path.join(root, 'pkg-st') });
+  assert.equal(r.architecture, 'tiny');
+  assert.deepEqual([r.components.vae!.keyLayout, r.components.vae!.tensors, r.components.vae!.dtype], ['original', vaeParams(TINY.vae).length, 'F32']);
+  assert.deepEqual([r.components.t5!.keyLayout, r.components.t5!.dtype], ['original', 'BF16']);
+  assert.ok(!r.notes.some((n) => /no VAE/.test(n)), r.notes.join('\n'));
+  const { manifest } = await readManifest(r.package);
+  assert.deepEqual(manifest.components.vae!.files.map((f) => [path.basename(f.path), f.format]), [['Wan2.2_VAE.safetensors', 'safetensors']]);
+  assert.ok((await verifyPackage(r.package)).ok);
+
+  const hf = await writeFakeOriginal(path.join(root, 'hf-t5'), { t5: 'hf' });
+  const h = await importWanFolder(hf.dir, { out: path.join(root, 'pkg-hf') });
+  assert.equal(h.components.t5!.keyLayout, 'diffusers');
+  assert.equal(h.components.t5!.tensors, t5Params(TINY.t5!).length);
+  assert.equal(h.components.vae!.keyLayout, 'original');
+
+  // A folder without any VAE says so, naming what will not run.
+  const none = await writeFakeOriginal(path.join(root, 'no-vae'), { vae: 'none' });
+  const n = await importWanFolder(none.dir, { out: path.join(root, 'pkg-no-vae') });
+  assert.equal(n.components.vae, undefined);
+  assert.ok(n.notes.some((x) => /no VAE weights found: the package has no VAE \(vae-encode \/ vae-decode will not run\)/.test(x)), n.notes.join('\n'));
+});
+
+test('ComfyUI models folder: DiT behind model.diffusion_model., VAE and HF-named umT5 found by their tensors', async () => {
+  const fake = await writeFakeComfy(path.join(root, 'comfy-models'));
+  const r = await importWanFolder(fake.dir, { out: path.join(root, 'pkg-comfy') });
+  assert.equal(r.layout, 'comfyui');
+  assert.equal(r.architecture, 'tiny');
+  const { manifest } = await readManifest(r.package);
+  assert.equal(manifest.components.dit!.prefix, 'model.diffusion_model.');
+  assert.equal(manifest.components.vae!.keyLayout, 'original');
+  assert.equal(manifest.components.t5!.keyLayout, 'diffusers');
+  assert.ok(r.notes.some((n) => /no tokenizer\.json/.test(n)));
+  // Two DiT files: the import will not guess, and names `models create`.
+  const { copyFileSync } = await import('node:fs');
+  copyFileSync(fake.shards[0]!, path.join(fake.dir, 'diffusion_models', 'other.safetensors'));
+  await assert.rejects(importWanFolder(fake.dir, { out: path.join(root, 'pkg-comfy2') }), /several DiT files: .*other\.safetensors.*; make a package from the one you want with `refree models create/);
+});
+
+test('a DiT of another size: one sentence naming --arch; the download\'s own config.json is used when it describes the files', async () => {
+  // No config.json, no --arch: the sizes that differ from the default architecture, and what to pass.
+  const bare = await writeFakeOriginal(path.join(root, 'size-bare'), { config: 'none' });
+  await assert.rejects(importWanFolder(bare.dir, { out: path.join(root, 'pkg-size'), arch: WAN22_TI2V_5B }), (e: unknown) => {
+    assert.ok(e instanceof ImportError);
+    assert.equal(e.problems.length, 1, e.message);
+    assert.equal(
+      e.message,
+      'the DiT files do not match --arch wan2.2-ti2v-5b: they have dim 48, 2 blocks, ffn_dim 96, in_dim 8, out_dim 8, text_dim 32 and freq_dim 16 ' +
+        'where wan2.2-ti2v-5b has dim 3072, 30 blocks, ffn_dim 14336, in_dim 48, out_dim 48, text_dim 4096 and freq_dim 256; ' +
+        "pass the --arch that describes these files (the model's config.json, or one of wan2.2-ti2v-5b, tiny)",
+    );
+    return true;
+  });
+  // A 3-block DiT no known architecture has, no config.json: the default is named and --arch suggested.
+  const three = { ...TINY, name: 'three', dit: { ...TINY.dit, layers: 3 } };
+  const odd = await writeFakeOriginal(path.join(root, 'size-odd'), { arch: three, config: 'none' });
+  await assert.rejects(importWanFolder(odd.dir, { out: path.join(root, 'pkg-odd') }), (e: unknown) => {
+    assert.ok(e instanceof ImportError);
+    assert.equal(e.problems.length, 1, e.message);
+    assert.match(e.message, /^the DiT files match no known architecture: they have dim 48, 3 blocks, .* where wan2\.2-ti2v-5b has dim 3072, 30 blocks, .*; pass --arch with the model's config\.json \(refree models import <dir> --arch <config\.json>\) or a known name \(wan2\.2-ti2v-5b, tiny\)$/);
+    return true;
+  });
+  // The same download with the config.json Wan ships: read from it; VAE and umT5 matched to the files.
+  const shipped = await writeFakeOriginal(path.join(root, 'size-shipped'), { arch: three });
+  const r = await importWanFolder(shipped.dir, { out: path.join(root, 'pkg-shipped') });
+  assert.equal(r.architecture, 'wan2.2-ti2v-d48-l3');
+  assert.ok(r.notes.some((n) => n.startsWith('architecture wan2.2-ti2v-d48-l3 read from ') && n.endsWith('config.json')), r.notes.join('\n'));
+  const { manifest } = await readManifest(r.package);
+  const arch = manifest.architecture as typeof TINY;
+  assert.equal(arch.dit.layers, 3);
+  assert.deepEqual(arch.vae, TINY.vae);
+  assert.deepEqual(arch.t5, TINY.t5);
+  // A shipped config with an option we do not implement is refused by its name.
+  const qk = await writeFakeOriginal(path.join(root, 'size-qk'), { arch: three, config: { ...officialConfigJson(three), qk_norm: false } });
+  await assert.rejects(importWanFolder(qk.dir, { out: path.join(root, 'pkg-qk') }), /config\.json: qk_norm false is not supported, only true/);
 });

@@ -92,9 +92,16 @@ async function matches(kind: WeightKind, files: readonly DetectedFile[], specs: 
   }
 }
 
-/** The known architecture whose DiT inventory the files match exactly, else null. */
+/** The known architecture whose DiT inventory and sizes (block count included) the files match, else null. */
 async function inferArchitecture(files: readonly DetectedFile[]): Promise<ModelArchitecture | null> {
-  for (const arch of Object.values(ARCHITECTURES)) if (await matches('dit', files, ditParams(arch.dit))) return arch;
+  for (const arch of Object.values(ARCHITECTURES)) {
+    const idx = await WeightIndex.open('dit', weightFiles(files), ditParams(arch.dit));
+    try {
+      if (!idx.missing.length && !idx.shapeMismatches.length && !sizeDifference(ditSizes(idx, arch.dit.patch), arch.dit)) return arch;
+    } finally {
+      await idx.close();
+    }
+  }
   return null;
 }
 
@@ -148,7 +155,6 @@ async function chooseArchitecture(found: DetectedFolder, opts: ImportOptions, no
 
 /** One sentence when the DiT files are another size than the architecture, naming --arch; else null. */
 function sizeSentence(idx: WeightIndex, chosen: ChosenArchitecture): string | null {
-  if (!idx.missing.length && !idx.shapeMismatches.length) return null;
   const { arch } = chosen;
   const d = sizeDifference(ditSizes(idx, arch.dit.patch), arch.dit);
   if (!d) return null;
@@ -183,9 +189,18 @@ export async function buildPackage(found: DetectedFolder, opts: ImportOptions = 
       if (!files.length) continue;
       const idx = await WeightIndex.open(kind, files, inventory(kind, arch));
       indexes.set(kind, idx);
-      const sentence = kind === 'dit' ? sizeSentence(idx, chosen) : null;
-      if (sentence) {
-        problems.push(sentence);
+      if (kind === 'dit') {
+        // The DiT at another size means the architecture is wrong: that one sentence says what to pass,
+        // and the VAE/umT5 complaints that would follow from the same wrong choice are left out.
+        const sentence = sizeSentence(idx, chosen);
+        if (sentence) throw new ImportError([sentence]);
+      } else if (idx.shapeMismatches.length > 3) {
+        const m = idx.shapeMismatches[0]!;
+        const what = kind === 'vae' ? 'VAE' : 'umT5';
+        problems.push(
+          `the ${what} files are another size than ${arch.name}'s ${what} ('${m.key}' is [${m.actual.join(',')}] where it needs [${m.expected.join(',')}], and ${idx.shapeMismatches.length - 1} more): ` +
+            `pass the --arch that matches them, or leave this ${what} out`,
+        );
         continue;
       }
       problems.push(...idx.problems());
@@ -196,10 +211,8 @@ export async function buildPackage(found: DetectedFolder, opts: ImportOptions = 
       }
     }
     if (problems.length) {
-      if (problems.length > 1 || !problems[0]!.startsWith('the DiT files')) {
-        const against = { arg: `the ${arch.name} architecture (--arch)`, known: `the ${arch.name} architecture`, config: `the ${arch.name} architecture (${chosen.config})`, default: `the ${arch.name} architecture (no known architecture matches the DiT files exactly; pass --arch for another one)` }[chosen.how];
-        problems.push(`keys were checked against ${against}`);
-      }
+      const against = { arg: `the ${arch.name} architecture (--arch)`, known: `the ${arch.name} architecture`, config: `the ${arch.name} architecture (${chosen.config})`, default: `the ${arch.name} architecture (no known architecture matches the DiT files exactly; pass --arch for another one)` }[chosen.how];
+      problems.push(`keys were checked against ${against}`);
       throw new ImportError(problems);
     }
 

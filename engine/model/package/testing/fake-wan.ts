@@ -70,6 +70,8 @@ export interface FakeOriginalOptions {
   t5?: 'pth' | 'safetensors' | 'hf' | 'none';
   /** config.json: as Wan ships it (default), absent, or this object. */
   config?: 'official' | 'none' | Record<string, unknown>;
+  /** The DiT's architecture (default TINY; the VAE and umT5 are always TINY's). */
+  arch?: ModelArchitecture;
 }
 
 /** The DiT config.json as Wan writes it (WanModel's ConfigMixin; text_dim only when it is not 4096). */
@@ -132,7 +134,7 @@ export function fakeVaeT5(arch: ModelArchitecture = TINY): { vae: Map<string, Fl
 
 /** The original Wan-AI/Wan2.2-TI2V-5B layout with TINY weights. */
 export async function writeFakeOriginal(dir: string, opts: FakeOriginalOptions = {}): Promise<FakeWan> {
-  const arch = TINY;
+  const arch = opts.arch ?? TINY;
   mkdirSync(dir, { recursive: true });
   const ditSpecs = ditParams(arch.dit).filter((p) => p.name !== opts.dropKey);
   const dit = fakeWeights(ditParams(arch.dit), 7);
@@ -152,14 +154,15 @@ export async function writeFakeOriginal(dir: string, opts: FakeOriginalOptions =
   const config = opts.config ?? 'official';
   if (config !== 'none') writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config === 'official' ? officialConfigJson(arch) : config));
 
-  const { vae, t5 } = fakeVaeT5(arch);
+  const { vae, t5 } = fakeVaeT5(TINY);
   const vaeFormat = opts.vae ?? 'pth';
-  if (vaeFormat === 'pth') writePth(path.join(dir, 'Wan2.2_VAE.pth'), vaeParams(arch.vae), vae, 'F32', 'Wan2.2_VAE');
-  else if (vaeFormat === 'safetensors') await writeShard(path.join(dir, 'Wan2.2_VAE.safetensors'), vaeParams(arch.vae), vae, 'F32');
+  const [vaeSpecs, t5Specs] = [vaeParams(TINY.vae), t5Params(TINY.t5!)];
+  if (vaeFormat === 'pth') writePth(path.join(dir, 'Wan2.2_VAE.pth'), vaeSpecs, vae, 'F32', 'Wan2.2_VAE');
+  else if (vaeFormat === 'safetensors') await writeShard(path.join(dir, 'Wan2.2_VAE.safetensors'), vaeSpecs, vae, 'F32');
   const t5Format = opts.t5 ?? 'pth';
-  if (t5Format === 'pth') writePth(path.join(dir, 'models_t5_umt5-xxl-enc-bf16.pth'), t5Params(arch.t5!), t5, 'BF16', 'models_t5_umt5-xxl-enc-bf16');
-  else if (t5Format === 'safetensors') await writeShard(path.join(dir, 'models_t5_umt5-xxl-enc-bf16.safetensors'), t5Params(arch.t5!), t5, 'BF16');
-  else if (t5Format === 'hf') await writeShard(path.join(dir, 'umt5-xxl-encoder.safetensors'), t5Params(arch.t5!), t5, 'BF16', t5Hf);
+  if (t5Format === 'pth') writePth(path.join(dir, 'models_t5_umt5-xxl-enc-bf16.pth'), t5Specs, t5, 'BF16', 'models_t5_umt5-xxl-enc-bf16');
+  else if (t5Format === 'safetensors') await writeShard(path.join(dir, 'models_t5_umt5-xxl-enc-bf16.safetensors'), t5Specs, t5, 'BF16');
+  else if (t5Format === 'hf') await writeShard(path.join(dir, 'umt5-xxl-encoder.safetensors'), t5Specs, t5, 'BF16', t5Hf);
   const tok = path.join(dir, 'google', 'umt5-xxl');
   mkdirSync(tok, { recursive: true });
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(TOKENIZER_FIXTURE, f), path.join(tok, f));
