@@ -1,10 +1,9 @@
-// Lip and face masks: rasterised per video frame at the training size, then brought to the latent grid
+// Lip and face masks: rasterised per video frame at the training size (landmark polygons here; the
+// synthetic truth's ellipses with engine/synth/masks.ts), then brought to the latent grid
 // the loss is weighted on. A latent cell covers spatial × spatial pixels of `stride` video frames (latent
 // frame 0 is video frame 0 alone; latent frame i ≥ 1 is video frames 4i−3 … 4i for Wan2.2's stride 4):
 // its value is the area average over its pixels (a cell half covered by the lips weighs half), and the
 // maximum over its video frames (a mouth that opens during any of them counts).
-import type { Ellipse } from '../../synth/types.js';
-
 export interface Point {
   x: number;
   y: number;
@@ -29,29 +28,6 @@ export function rasterizePolygon(points: readonly Point[], size: number, out = n
       const x0 = Math.max(0, Math.ceil(xs[k]! - 0.5));
       const x1 = Math.min(size - 1, Math.ceil(xs[k + 1]! - 0.5) - 1);
       for (let x = x0; x <= x1; x++) out[y * size + x] = 1;
-    }
-  }
-  return out;
-}
-
-/** Coverage (0/1 at pixel centres) of a rotated ellipse (angle clockwise in image axes). */
-export function rasterizeEllipse(e: Ellipse, size: number, out = new Float32Array(size * size)): Float32Array {
-  if (!(e.rx > 0 && e.ry > 0)) return out;
-  const c = Math.cos(e.angle);
-  const s = Math.sin(e.angle);
-  const r = Math.max(e.rx, e.ry);
-  const y0 = Math.max(0, Math.floor(e.cy - r));
-  const y1 = Math.min(size - 1, Math.ceil(e.cy + r));
-  const x0 = Math.max(0, Math.floor(e.cx - r));
-  const x1 = Math.min(size - 1, Math.ceil(e.cx + r));
-  for (let y = y0; y <= y1; y++) {
-    for (let x = x0; x <= x1; x++) {
-      const dx = x + 0.5 - e.cx;
-      const dy = y + 0.5 - e.cy;
-      // Into the ellipse's own axes (rotate by −angle).
-      const u = dx * c + dy * s;
-      const v = -dx * s + dy * c;
-      if ((u * u) / (e.rx * e.rx) + (v * v) / (e.ry * e.ry) <= 1) out[y * size + x] = 1;
     }
   }
   return out;

@@ -9,8 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { CancelledError } from '../../common/engine-errors.js';
 import { ensureDemoPackage, readDemoSpec } from '../../pipeline/demo-model.js';
-import type { ClipTruth, Ellipse } from '../../synth/types.js';
-import { CLIP_TRUTH_FORMAT } from '../../synth/types.js';
+import { writeClip } from '../../synth/clip.js';
+import type { ClipTruth } from '../../synth/types.js';
 import type { ClipInfo, PrepareEvent } from './index.js';
 import { DATASET_FILE, PrepareError, loadPreparedClip, prepareDataset, readDataset } from './index.js';
 import { AVATAR_MOUTH, avatarOffset, writeNotAVideo, writeTestClip } from './test-clips.test-helper.js';
@@ -48,11 +48,22 @@ function expectedMouthCell(info: ClipInfo, spatial: number, width?: number): { x
   return { x: Math.floor(((o.x + AVATAR_MOUTH.x - box.x) * k) / spatial), y: Math.floor(((o.y + AVATAR_MOUTH.y - box.y) * k) / spatial) };
 }
 
+/** Where the truth's lips of frame 0 are in the latent grid of a prepared (square-source) clip. */
+function truthMouthCell(truth: ClipTruth, info: ClipInfo, spatial: number): { x: number; y: number } {
+  const e = truth.perFrame.lips[0]!;
+  const box = info.track.first;
+  const k = info.size / box.size;
+  return { x: Math.floor(((e.cx - box.x) * k) / spatial), y: Math.floor(((e.cy - box.y) * k) / spatial) };
+}
+
 describe('train prepare', () => {
   test('prepares a real clip and refuses the ones without a face, speech, length, sound track or video', async () => {
     const clips = path.join(tmp, 'clips');
     await mkdir(clips);
-    await writeTestClip(path.join(clips, 'talk.mp4'), 'face', 30);
+    // A synthetic avatar clip without its truth file: it goes the landmark path, as a real clip does.
+    const synth = await writeClip(clips, 'avatar', { seed: 3, split: 'train', seconds: 1.4, size: 256 });
+    await rm(synth.truthFile);
+    await writeTestClip(path.join(clips, 'talk.mp4'), 'face', 23);
     await writeTestClip(path.join(clips, 'noise.mp4'), 'no-face', 30);
     await writeTestClip(path.join(clips, 'mute.mp4'), 'silent', 30);
     await writeTestClip(path.join(clips, 'blink.mp4'), 'face', 10);
@@ -63,10 +74,11 @@ describe('train prepare', () => {
     const events: PrepareEvent[] = [];
     const r = await prepareDataset({ input: clips, model, onEvent: (e) => events.push(e) });
     const byId = new Map(r.manifest.clips.map((c) => [c.id, c]));
-    assert.deepEqual([...byId.keys()].sort(), ['blink', 'mute', 'noise', 'nosound', 'notes', 'talk']);
-    assert.equal(r.accepted, 1);
+    assert.deepEqual([...byId.keys()].sort(), ['avatar', 'blink', 'mute', 'noise', 'nosound', 'notes', 'talk']);
+    assert.equal(r.accepted, 2, JSON.stringify(r.manifest.clips));
     assert.equal(r.refused, 5);
     assert.equal(byId.get('talk')!.status, 'accepted');
+    assert.equal(byId.get('avatar')!.status, 'accepted');
     assert.match(byId.get('noise')!.reason!, /no face found in .*noise\.mp4: a face was detected in 0 of \d+ sampled frames/);
     assert.match(byId.get('mute')!.reason!, /mute\.mp4 has no speech: its sound track is silent/);
     assert.match(byId.get('blink')!.reason!, /blink\.mp4 is too short: 10 frames \(0\.67 s\) at 15 fps; at least 17 frames/);
@@ -80,30 +92,30 @@ describe('train prepare', () => {
     assert.equal(onDisk.cache, path.join('cache', r.manifest.model.hash.slice(0, 12)));
     assert.equal(onDisk.size, 128);
 
-    // Shapes: 30 frames → the longest 4n+1 prefix is 29 → 8 latent frames of 16 × 8 × 8.
+    // Shapes: 23 frames → the longest 4n+1 prefix is 21 → 6 latent frames of 16 × 8 × 8.
     const talk = byId.get('talk')!;
-    assert.equal(talk.frames, 29);
-    assert.equal(talk.latentFrames, 8);
+    assert.equal(talk.frames, 21);
+    assert.equal(talk.latentFrames, 6);
     const p = await loadPreparedClip(clips, 'talk', r.manifest.model.hash);
-    assert.deepEqual(p.latentShape, [16, 8, 8, 8]);
-    assert.equal(p.latents.length, 16 * 8 * 64);
+    assert.deepEqual(p.latentShape, [16, 6, 8, 8]);
+    assert.equal(p.latents.length, 16 * 6 * 64);
     assert.ok(p.latents.every(Number.isFinite));
     assert.ok(p.latents.some((v) => v !== 0));
     assert.equal(p.speechDim, 40);
-    assert.equal(p.speech.length, 29 * 40);
-    assert.equal(p.lipMask.length, 8 * 64);
-    assert.equal(p.faceMask.length, 8 * 64);
+    assert.equal(p.speech.length, 21 * 40);
+    assert.equal(p.lipMask.length, 6 * 64);
+    assert.equal(p.faceMask.length, 6 * 64);
     assert.equal(p.info.masks.source, 'landmarks');
-    assert.equal(p.info.masks.landmarkFrames, 29);
+    assert.equal(p.info.masks.landmarkFrames, 21);
     assert.equal(p.info.track.mode, 'fixed', 'a 3-pixel sway is a nearly static clip');
 
     // Every latent frame has lips and a face; the lips sit at the avatar's mouth, inside the face.
     const hw = 64;
-    for (let f = 0; f < 8; f++) {
+    for (let f = 0; f < 6; f++) {
       assert.ok(p.lipMask.subarray(f * hw, (f + 1) * hw).some((v) => v > 0), `latent frame ${f} has a lip mask`);
       assert.ok(p.faceMask.subarray(f * hw, (f + 1) * hw).some((v) => v > 0.5), `latent frame ${f} has a face mask`);
     }
-    const lip = argmaxCell(p.lipMask, 8, 8, 8);
+    const lip = argmaxCell(p.lipMask, 6, 8, 8);
     const want = expectedMouthCell(p.info, 16);
     assert.ok(Math.abs(lip.x - want.x) <= 1 && Math.abs(lip.y - want.y) <= 1, `lip mask peak at cell ${JSON.stringify(lip)}, mouth at ${JSON.stringify(want)}`);
     let inFace = 0;
@@ -115,6 +127,14 @@ describe('train prepare', () => {
     assert.ok(inFace / lipTotal > 0.95, `lips inside the face: ${inFace / lipTotal}`);
     assert.ok(p.info.masks.lipMean < p.info.masks.faceMean);
 
+    // The synthetic avatar: landmark lips where its truth says the mouth is.
+    const a = await loadPreparedClip(clips, 'avatar', r.manifest.model.hash);
+    assert.equal(a.info.masks.source, 'landmarks');
+    assert.deepEqual(a.latentShape, [16, 6, 8, 8]);
+    const aLip = argmaxCell(a.lipMask, 6, 8, 8);
+    const aWant = truthMouthCell(synth.truth, a.info, 16);
+    assert.ok(Math.abs(aLip.x - aWant.x) <= 1 && Math.abs(aLip.y - aWant.y) <= 1, `avatar lip mask peak at ${JSON.stringify(aLip)}, truth mouth at ${JSON.stringify(aWant)}`);
+
     // The reference portrait: a 128² PNG.
     const ref = await sharp(path.join(clips, r.manifest.cache, 'talk', 'ref.png')).metadata();
     assert.equal(ref.width, 128);
@@ -125,15 +145,15 @@ describe('train prepare', () => {
     assert.ok(prog.length > 10);
     assert.ok(prog.some((e) => e.etaS !== null && e.etaS > 0));
     assert.ok(new Set(events.filter((e) => e.type === 'stage').map((e) => (e as { stage: string }).stage)).has('encode'));
-    assert.equal(events.filter((e) => e.type === 'clip-done').length, 6);
+    assert.equal(events.filter((e) => e.type === 'clip-done').length, 7);
 
     // A second run takes everything from the cache and leaves the files alone.
     const dataFile = path.join(clips, r.manifest.cache, 'talk', 'data.safetensors');
     const before = (await stat(dataFile)).mtimeMs;
     const again: PrepareEvent[] = [];
     const r2 = await prepareDataset({ input: clips, model, onEvent: (e) => again.push(e) });
-    assert.equal(r2.cached, 6);
-    assert.equal(r2.accepted, 1);
+    assert.equal(r2.cached, 7);
+    assert.equal(r2.accepted, 2);
     assert.equal((await stat(dataFile)).mtimeMs, before);
     assert.ok(again.filter((e) => e.type === 'clip-done').every((e) => (e as { cached: boolean }).cached));
     assert.ok(!again.some((e) => e.type === 'stage'), 'no clip was worked on again');
@@ -146,8 +166,8 @@ describe('train prepare', () => {
     const r3 = await prepareDataset({ input: clips, model: other });
     assert.notEqual(r3.manifest.model.hash, r.manifest.model.hash);
     assert.notEqual(r3.manifest.cache, r.manifest.cache);
-    assert.equal(r3.accepted, 1);
-    assert.equal(r3.cached, 5, 'refusals do not depend on the model; the accepted clip is prepared again');
+    assert.equal(r3.accepted, 2);
+    assert.equal(r3.cached, 5, 'refusals do not depend on the model; the accepted clips are prepared again');
     const q = await loadPreparedClip(clips, 'talk', r3.manifest.model.hash);
     assert.notDeepEqual(q.latents, p.latents, 'another VAE gives other latents');
     assert.deepEqual(q.speech, p.speech, 'same front-end, same speech features');
@@ -157,45 +177,22 @@ describe('train prepare', () => {
 
   test('a synthetic clip takes its masks from the truth beside it', async () => {
     const clips = path.join(tmp, 'synth');
-    await mkdir(clips);
-    const size = 288;
-    const frames = 21;
-    await writeTestClip(path.join(clips, 'avatar.mp4'), 'face', frames, { width: size, height: size });
-    const ell = (i: number, dx: number, dy: number, rx: number, ry: number): Ellipse => {
-      const o = avatarOffset(i, { width: size });
-      return { cx: o.x + dx, cy: o.y + dy, rx, ry, angle: 0 };
-    };
-    const idx = [...Array(frames).keys()];
-    const truth: Partial<ClipTruth> = {
-      format: CLIP_TRUTH_FORMAT,
-      seed: 1,
-      split: 'train',
-      fps: 15,
-      sampleRate: 16000,
-      size,
-      frames,
-      duration: frames / 15,
-      perFrame: {
-        mouthOpen: [], mouthWidth: [], mouthRound: [], brow: [], headYaw: [], headPitch: [], headRoll: [], blink: [], envelope: [],
-        lips: idx.map((i) => ell(i, AVATAR_MOUTH.x, AVATAR_MOUTH.y, 22, 8)),
-        face: idx.map((i) => ell(i, 128, 115, 55, 68)),
-      },
-    };
-    await writeFile(path.join(clips, 'avatar.json'), JSON.stringify(truth));
+    const w = await writeClip(clips, 'avatar', { seed: 4, split: 'train', seconds: 1.4, size: 192 });
     const r = await prepareDataset({ input: clips, model, out: path.join(tmp, 'synth-out') });
     assert.equal(r.accepted, 1, JSON.stringify(r.manifest.clips));
     const p = await loadPreparedClip(path.join(tmp, 'synth-out'), 'avatar', r.manifest.model.hash);
     assert.equal(p.info.masks.source, 'truth');
-    assert.equal(p.info.masks.truthFile, path.join(clips, 'avatar.json'));
+    assert.equal(p.info.masks.truthFile, w.truthFile);
     assert.deepEqual(p.latentShape, [16, 6, 8, 8]);
     const lip = argmaxCell(p.lipMask, 6, 8, 8);
-    const want = expectedMouthCell(p.info, 16, size);
-    assert.ok(Math.abs(lip.x - want.x) <= 1 && Math.abs(lip.y - want.y) <= 1, `lip mask peak at ${JSON.stringify(lip)}, mouth at ${JSON.stringify(want)}`);
-    // The truth's lip ellipse (22 × 8 px in the 288 frame) mapped to 128 px covers about π·22·8·(128/crop)² px per frame.
+    const want = truthMouthCell(w.truth, p.info, 16);
+    assert.ok(Math.abs(lip.x - want.x) <= 1 && Math.abs(lip.y - want.y) <= 1, `lip mask peak at ${JSON.stringify(lip)}, truth mouth at ${JSON.stringify(want)}`);
+    // The face mask's mean is close to the truth's face ellipse area share (max over 4 frames makes it a little larger).
     const k = 128 / p.info.track.cropSize;
-    const area = (Math.PI * 22 * 8 * k * k) / (128 * 128);
-    assert.ok(Math.abs(p.info.masks.lipMean - area) < area * 0.35, `lip mask mean ${p.info.masks.lipMean}, ellipse share ${area}`);
-    // The dataset went to --out; nothing was written into the clips folder but the clips.
+    const f0 = w.truth.perFrame.face[0]!;
+    const share = (Math.PI * f0.rx * f0.ry * k * k) / (128 * 128);
+    assert.ok(p.info.masks.faceMean > share * 0.8 && p.info.masks.faceMean < share * 1.4, `face mask mean ${p.info.masks.faceMean}, ellipse share ${share}`);
+    // The dataset went to --out; nothing was written into the clips folder.
     assert.deepEqual((await readdir(clips)).sort(), ['avatar.json', 'avatar.mp4']);
     assert.ok((await stat(path.join(tmp, 'synth-out', DATASET_FILE))).isFile());
   });
