@@ -4,6 +4,7 @@
 // tested in Node without Electron.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { contentType } from '../engine/common/http-media.js';
 
 export const APP_SCHEME = 'refree-app';
 export const APP_ORIGIN = `${APP_SCHEME}://app`;
@@ -22,16 +23,6 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-};
-
 export function createAppHandler(rendererDir: string): (req: Request) => Promise<Response> {
   const rootDir = path.resolve(rendererDir);
   return async (req) => {
@@ -42,7 +33,7 @@ export function createAppHandler(rendererDir: string): (req: Request) => Promise
     if (file !== rootDir && !file.startsWith(rootDir + path.sep)) return new Response('Forbidden', { status: 403 });
     try {
       const body = await readFile(file);
-      return new Response(body, { status: 200, headers: { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' } });
+      return new Response(body, { status: 200, headers: { 'content-type': contentType(file), 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' } });
     } catch {
       return new Response('Not found', { status: 404 });
     }

@@ -3,28 +3,12 @@
 // Request/Response only, so it is tested in Node without Electron; main.ts hands it to protocol.handle.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Roots } from '../engine/service/media-roots.js';
 import { resolveMediaPath } from '../engine/service/media-roots.js';
-import { contentRange, parseRange } from './range.js';
+import { contentRange, contentType, parseRange } from '../engine/common/http-media.js';
 
 export const MEDIA_SCHEME = 'refree-media';
-
-const TYPES: Record<string, string> = {
-  '.mp4': 'video/mp4',
-  '.webm': 'video/webm',
-  '.mov': 'video/quicktime',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.wav': 'audio/wav',
-  '.mp3': 'audio/mpeg',
-  '.m4a': 'audio/mp4',
-  '.ogg': 'audio/ogg',
-  '.flac': 'audio/flac',
-};
 
 function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
@@ -41,14 +25,14 @@ export function createMediaHandler(getRoots: () => Roots): (req: Request) => Pro
     const st = await stat(resolved.file);
     if (!st.isFile()) return text(404, 'Not a file.');
     const size = st.size;
-    const type = TYPES[path.extname(resolved.file).toLowerCase()] ?? 'application/octet-stream';
+    const type = contentType(resolved.file);
     const base = { 'content-type': type, 'accept-ranges': 'bytes', 'cache-control': 'no-cache' };
     const range = parseRange(req.headers.get('range'), size);
-    if (range.kind === 'unsatisfiable') return new Response(null, { status: 416, headers: { ...base, 'content-range': `bytes */${size}` } });
-    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1];
+    if (range.kind === 'bad') return new Response(null, { status: 416, headers: { ...base, 'content-range': `bytes */${size}` } });
+    const [start, end] = range.kind === 'range' ? [range.start, range.end] : [0, size - 1];
     const length = size === 0 ? 0 : end - start + 1;
-    const headers = { ...base, 'content-length': String(length), ...(range.kind === 'partial' ? { 'content-range': contentRange(range, size) } : {}) };
+    const headers = { ...base, 'content-length': String(length), ...(range.kind === 'range' ? { 'content-range': contentRange(range, size) } : {}) };
     const body = req.method === 'HEAD' || length === 0 ? null : (Readable.toWeb(createReadStream(resolved.file, { start, end })) as ReadableStream<Uint8Array>);
-    return new Response(body, { status: range.kind === 'partial' ? 206 : 200, headers });
+    return new Response(body, { status: range.kind === 'range' ? 206 : 200, headers });
   };
 }

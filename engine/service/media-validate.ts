@@ -23,7 +23,8 @@ const CUT_SHORT_TOLERANCE_S = 0.5;
 /** "the speech from /tmp/x.wav is …" → "The speech from voice.wav is …." (the name the person knows). */
 export function mediaSentence(message: string, file: string, displayName: string): string {
   const named = displayName === file ? message : message.split(file).join(displayName);
-  const s = named.charAt(0).toUpperCase() + named.slice(1);
+  // A sentence that starts with the file name keeps the name as it is spelled.
+  const s = named.startsWith(displayName) ? named : named.charAt(0).toUpperCase() + named.slice(1);
   return /[.!?]$/.test(s) ? s : `${s}.`;
 }
 

@@ -1,64 +1,10 @@
-// Serves one file with HTTP Range support, so <video> and <audio> can seek: `Range: bytes=a-b`,
-// `bytes=a-` and `bytes=-n` answer 206 with Content-Range; a range outside the file, or a malformed
-// one, answers 416 with `Content-Range: bytes */<size>`. Several ranges at once (never sent by media
-// elements) get the whole file, which RFC 9110 allows.
+// Serves one file with HTTP Range support, so <video> and <audio> can seek (the parser and the types
+// are engine/common/http-media.ts, shared with Electron's protocols). `?download=1` adds
+// Content-Disposition: attachment, so a link saves the file under its own name.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import path from 'node:path';
-
-const TYPES: Record<string, string> = {
-  '.mp4': 'video/mp4',
-  '.webm': 'video/webm',
-  '.mov': 'video/quicktime',
-  '.mkv': 'video/x-matroska',
-  '.wav': 'audio/wav',
-  '.mp3': 'audio/mpeg',
-  '.m4a': 'audio/mp4',
-  '.ogg': 'audio/ogg',
-  '.flac': 'audio/flac',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json',
-  '.txt': 'text/plain; charset=utf-8',
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.woff2': 'font/woff2',
-  '.ico': 'image/x-icon',
-  '.wasm': 'application/wasm',
-};
-
-export function contentType(file: string): string {
-  return TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-}
-
-export type RangeResult = { kind: 'full' } | { kind: 'range'; start: number; end: number } | { kind: 'bad' };
-
-/** Parses a Range header against a file of `size` bytes (end inclusive). */
-export function parseRange(header: string | undefined, size: number): RangeResult {
-  if (header === undefined) return { kind: 'full' };
-  const m = /^\s*bytes\s*=\s*(.*)$/i.exec(header);
-  if (!m) return { kind: 'full' }; // another unit: ignore the header
-  const specs = m[1]!.split(',').map((s) => s.trim());
-  if (specs.length > 1) return specs.every((s) => /^(\d+-\d*|-\d+)$/.test(s)) ? { kind: 'full' } : { kind: 'bad' };
-  const one = /^(\d*)-(\d*)$/.exec(specs[0]!);
-  if (!one || (one[1] === '' && one[2] === '')) return { kind: 'bad' };
-  if (one[1] === '') {
-    const n = Number(one[2]);
-    if (n === 0 || size === 0) return { kind: 'bad' };
-    return { kind: 'range', start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(one[1]);
-  const end = one[2] === '' ? size - 1 : Math.min(Number(one[2]), size - 1);
-  if (start >= size || end < start) return { kind: 'bad' };
-  return { kind: 'range', start, end };
-}
+import { contentType, parseRange } from '../common/http-media.js';
 
 export async function serveFile(req: IncomingMessage, res: ServerResponse, file: string, extraHeaders: Record<string, string> = {}): Promise<void> {
   const st = await stat(file);

@@ -3,16 +3,21 @@
 //   GET  /api/health                → the service's app.health          (token)
 //   POST /api/rpc  {method, params} → {ok, value} | {ok:false, error}   (token, JSON only)
 //   WS   /api/events                → {event, payload} messages          (token: ?token= or subprotocol)
-//   GET  /media/<root>/<path>       → a file under an allowed root, with Range support (token)
+//   POST /api/upload?name=&kind=&project= (raw bytes, streamed) → {ok, value: MediaInfo}  (token)
+//   GET  /media/<root>/<path>       → a file under an allowed root, with Range support (token);
+//                                     ?download=1 saves it (Content-Disposition: attachment)
 //   GET  /*                         → the built renderer (static, with a CSP), index.html for app routes
 // Every request must carry an allowed Host header (guards.ts). Errors are JSON `{code, message}`.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { MAX_UPLOAD_BYTES } from '../service/contract.js';
+import { ABSOLUTE_PATH, MAX_FILE_UPLOAD_BYTES, MAX_UPLOAD_BYTES } from '../service/contract.js';
 import type { ErrorCode, ErrorInfo } from '../service/errors.js';
 import type { Roots } from '../service/media-roots.js';
 import { resolveMediaPath } from '../service/media-roots.js';
@@ -25,6 +30,10 @@ export interface HostedService {
   dispatch(method: unknown, params: unknown): Promise<DispatchResult>;
   on(cb: (event: string, payload: unknown) => void): () => void;
   roots(): Roots;
+  /** Where upload bytes are written while they arrive; without it /api/upload is not offered. */
+  readonly uploadDir?: string;
+  /** Imports a finished upload (the host removes `tmp` afterwards). */
+  importUpload?(tmp: string, name: string, kind: 'image' | 'audio', project: string | undefined): Promise<DispatchResult>;
 }
 
 export interface WebHostOptions {
@@ -39,6 +48,8 @@ export interface WebHostOptions {
   maxBodyBytes?: number;
   /** Largest accepted body of a media.upload call, the one method that carries file bytes (default: 50 MB as base64, plus 64 KiB). */
   maxUploadBodyBytes?: number;
+  /** Largest file /api/upload accepts (default MAX_FILE_UPLOAD_BYTES). */
+  maxFileUploadBytes?: number;
 }
 
 export interface WebHost {
@@ -117,6 +128,44 @@ function readBody(req: IncomingMessage, max: number): Promise<{ ok: true; text: 
   });
 }
 
+const sizeText = (n: number): string => (n >= 1 << 20 ? `${Math.round(n / (1 << 20))} MB` : `${Math.round(n / 1024)} KB`);
+
+type UploadOutcome = { ok: true; bytes: number } | { ok: false; status: number; error: ErrorInfo };
+
+/** Streams the request body into `file`, stopping (and reporting 413) past `max` bytes. */
+function receiveFile(req: IncomingMessage, file: string, max: number): Promise<UploadOutcome> {
+  return new Promise((resolve) => {
+    const out = createWriteStream(file, { flags: 'wx' });
+    let n = 0;
+    let settled = false;
+    const finish = (r: UploadOutcome): void => {
+      if (settled) return;
+      settled = true;
+      resolve(r);
+    };
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > max) {
+        req.unpipe(out);
+        out.destroy();
+        req.resume();
+        finish({ ok: false, status: 413, error: { code: 'bad-input', message: `The file is larger than ${sizeText(max)}, the most the studio takes as an upload; shorten or compress it first.` } });
+      }
+    });
+    req.on('aborted', () => finish({ ok: false, status: 400, error: { code: 'bad-input', message: 'The upload was interrupted before the whole file arrived; try again.' } }));
+    req.on('error', () => finish({ ok: false, status: 400, error: { code: 'bad-input', message: 'The upload was interrupted before the whole file arrived; try again.' } }));
+    out.on('error', (e) => finish({ ok: false, status: 500, error: { code: 'internal', message: `The upload could not be stored: ${e.message}` } }));
+    out.on('finish', () => finish({ ok: true, bytes: n }));
+    req.pipe(out);
+  });
+}
+
+/** Content-Disposition for a download, with an ASCII fallback name and the exact name in RFC 5987 form. */
+export function attachmentHeader(file: string): string {
+  const name = path.basename(file);
+  return `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>ReFree Studio</title>
 <p>The studio's renderer is not built yet. Build it (it goes to out/renderer) and restart <code>npm run serve</code>.
 The service itself is running: <code>POST /api/rpc</code> with the token.</p>`;
@@ -125,6 +174,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
   const token = opts.token ?? newToken();
   const maxBody = opts.maxBodyBytes ?? 1 << 20;
   const maxUploadBody = Math.max(maxBody, opts.maxUploadBodyBytes ?? Math.ceil(MAX_UPLOAD_BYTES / 3) * 4 + (64 << 10));
+  const maxFileUpload = opts.maxFileUploadBytes ?? MAX_FILE_UPLOAD_BYTES;
   const staticRoots: Roots | null = opts.staticDir ? new Map([['app', path.resolve(opts.staticDir)]]) : null;
   let port = 0;
 
@@ -186,6 +236,40 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
         const r = await opts.service.dispatch(method, params);
         return r.ok ? sendJson(res, 200, r) : sendError(res, STATUS[r.error.code], r.error);
       }
+      if (rawPath === '/api/upload' && opts.service.importUpload && opts.service.uploadDir) {
+        if (req.method !== 'POST') return sendError(res, 405, { code: 'bad-input', message: 'Use POST for /api/upload, with the file as the body.' });
+        const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        // Not a type a cross-site form can send: a browser asks first (CORS preflight), and this server never allows it.
+        if (ct !== 'application/octet-stream') return sendError(res, 415, { code: 'bad-input', message: 'An upload must be sent as Content-Type: application/octet-stream.' });
+        const name = url.searchParams.get('name') ?? '';
+        const kind = url.searchParams.get('kind');
+        const project = url.searchParams.get('project') ?? undefined;
+        if (!name) return sendError(res, 400, { code: 'bad-input', message: 'The upload needs the file name (?name=…).' });
+        if (kind !== 'image' && kind !== 'audio') return sendError(res, 400, { code: 'bad-input', message: 'The upload needs ?kind=image (a portrait) or ?kind=audio (speech).' });
+        if (project !== undefined && !ABSOLUTE_PATH.test(project)) return sendError(res, 400, { code: 'bad-input', message: 'project: give the full path of the project file; a relative path is not accepted.' });
+        if (Number(req.headers['content-length'] ?? 0) > maxFileUpload) {
+          res.setHeader('Connection', 'close');
+          return sendError(res, 413, { code: 'bad-input', message: `${name} is larger than ${sizeText(maxFileUpload)}, the most the studio takes as an upload; shorten or compress it first.` });
+        }
+        await mkdir(opts.service.uploadDir, { recursive: true });
+        const tmp = path.join(opts.service.uploadDir, `.upload-${randomBytes(8).toString('hex')}${path.extname(name).toLowerCase().replace(/[^.a-z0-9]/g, '')}`);
+        // The temporary file is gone before the answer leaves, whatever the outcome.
+        let answer: { status: number; body: DispatchResult };
+        try {
+          const got = await receiveFile(req, tmp, maxFileUpload);
+          if (!got.ok) {
+            if (got.status === 413) res.setHeader('Connection', 'close');
+            answer = { status: got.status, body: { ok: false, error: got.error } };
+          } else if (got.bytes === 0) answer = { status: 400, body: { ok: false, error: { code: 'bad-input', message: `${name} is empty (0 bytes); choose another file.` } } };
+          else {
+            const r = await opts.service.importUpload(tmp, name, kind, project);
+            answer = { status: r.ok ? 200 : STATUS[r.error.code], body: r };
+          }
+        } finally {
+          await rm(tmp, { force: true });
+        }
+        return answer.body.ok ? sendJson(res, 200, answer.body) : sendError(res, answer.status, answer.body.error);
+      }
       return sendError(res, 404, { code: 'not-found', message: `There is no API route ${rawPath}.` });
     }
 
@@ -193,7 +277,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, { code: 'bad-input', message: 'Media can only be read (GET or HEAD).' });
       const r = await resolveMediaPath(opts.service.roots(), rawPath.slice('/media/'.length));
       if (!r.ok) return sendError(res, r.status, { code: r.status === 403 ? 'forbidden' : 'not-found', message: `Refused: ${r.reason}.` });
-      return serveFile(req, res, r.file, { ...SECURITY_HEADERS, 'Cache-Control': 'no-cache' });
+      return serveFile(req, res, r.file, { ...SECURITY_HEADERS, 'Cache-Control': 'no-cache', ...(url.searchParams.get('download') === '1' ? { 'Content-Disposition': attachmentHeader(r.file) } : {}) });
     }
 
     // Static renderer.
