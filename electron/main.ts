@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { tsxExecArgv } from '../engine/runtime/transport.js';
 import { StudioService } from '../engine/service/service.js';
 import { APP_ORIGIN, APP_SCHEME, createAppHandler, isAppUrl } from './app-protocol.js';
-import { IPC } from './ipc-channels.js';
+import { handle, IPC } from './ipc-channels.js';
+import type { MethodName, RpcResult } from '../engine/service/contract.js';
+import { UPLOAD_AUDIO_EXTENSIONS, UPLOAD_IMAGE_EXTENSIONS } from '../engine/service/contract.js';
 import { createMediaHandler, MEDIA_SCHEME } from './media-protocol.js';
 import { UtilityEngineRunner } from './utility-runner.js';
 
@@ -93,29 +95,36 @@ function menu(): void {
 }
 
 function ipc(svc: StudioService): void {
-  ipcMain.handle(IPC.rpc, async (e, method: unknown, params: unknown) => {
+  handle(ipcMain, IPC.rpc, async (e, method, params) => {
     if (!fromApp(e)) return { ok: false, error: { code: 'forbidden', message: 'Only the studio window may call the service.' } };
-    return svc.dispatch(method, params);
+    return (await svc.dispatch(method, params)) as RpcResult<MethodName>;
   });
-  ipcMain.handle(IPC.openDialog, async (e, opts: { kind?: unknown; title?: unknown }) => {
+  handle(ipcMain, IPC.openDialog, async (e, opts) => {
     if (!fromApp(e) || !win) return null;
-    const kind = opts?.kind === 'image' || opts?.kind === 'audio' || opts?.kind === 'folder' ? opts.kind : 'image';
+    const o0 = (typeof opts === 'object' && opts !== null ? opts : {}) as { kind?: unknown; title?: unknown };
+    const kind = o0.kind === 'image' || o0.kind === 'audio' || o0.kind === 'folder' ? o0.kind : 'image';
     const o: OpenDialogOptions = {
-      title: typeof opts?.title === 'string' ? opts.title.slice(0, 200) : 'Open',
-      properties: kind === 'folder' ? ['openDirectory'] : ['openFile'],
-      filters: kind === 'image' ? [{ name: 'Images', extensions: ['png', 'jpg', 'jpeg', 'webp'] }] : kind === 'audio' ? [{ name: 'Audio', extensions: ['wav', 'mp3', 'm4a', 'flac', 'ogg'] }] : [],
+      title: typeof o0.title === 'string' ? o0.title.slice(0, 200) : 'Open',
+      properties: kind === 'folder' ? ['openDirectory', 'createDirectory'] : ['openFile'],
+      filters: kind === 'image' ? [{ name: 'Images', extensions: [...UPLOAD_IMAGE_EXTENSIONS] }] : kind === 'audio' ? [{ name: 'Audio', extensions: [...UPLOAD_AUDIO_EXTENSIONS] }] : [],
     };
     const r = await dialog.showOpenDialog(win, o);
     return r.canceled ? null : (r.filePaths[0] ?? null);
   });
-  ipcMain.handle(IPC.saveDialog, async (e, defaultPath: unknown) => {
+  handle(ipcMain, IPC.saveDialog, async (e, defaultPath) => {
     if (!fromApp(e) || !win) return null;
     const r = await dialog.showSaveDialog(win, { defaultPath: typeof defaultPath === 'string' ? defaultPath : 'refree-export.mp4', filters: [{ name: 'Video', extensions: ['mp4', 'webm'] }] });
     return r.canceled ? null : (r.filePath ?? null);
   });
-  ipcMain.handle(IPC.reveal, (e, p: unknown) => {
+  handle(ipcMain, IPC.reveal, (e, p) => {
     if (!fromApp(e) || typeof p !== 'string' || !path.isAbsolute(p)) return;
     shell.showItemInFolder(p);
+  });
+  handle(ipcMain, IPC.openPath, async (e, p) => {
+    if (!fromApp(e) || typeof p !== 'string' || !path.isAbsolute(p)) return 'Only a finished file of the studio can be opened.';
+    // shell.openPath answers '' on success, else a reason.
+    const problem = await shell.openPath(p);
+    return problem ? `${p} could not be opened: ${problem}` : null;
   });
   svc.on((event, payload) => {
     if (win && !win.isDestroyed()) win.webContents.send(IPC.event, event, payload);

@@ -1,22 +1,16 @@
-// The preload (sandboxed, context-isolated): exposes `window.refree`, a narrow named API — one function
-// per contract method, an event subscription, dialogs, a dropped file's path and reveal — and nothing
-// else. No ipcRenderer, no Node. Bundled to CommonJS by build.mjs (sandboxed preloads cannot be ESM).
+// The preload (sandboxed, context-isolated): exposes `window.refree`, a narrow API — one `call` for
+// the service contract (main validates the method name and params), event subscription, dialogs, a
+// dropped file's path, reveal and open — and nothing else. No ipcRenderer, no Node. It imports only
+// electron and the channel map (type-only imports of the contract), so the bundle stays small.
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { IpcRendererEvent } from 'electron';
-import type { EventName, MethodName } from '../engine/service/contract.js';
-import { METHOD_NAMES } from '../engine/service/contract.js';
-import type { PreloadMethods, RefreePreloadApi } from '../renderer/src/host/preload-api.js';
-import { IPC } from './ipc-channels.js';
-
-function makeMethods(): PreloadMethods {
-  const out: Partial<Record<MethodName, (params: unknown) => Promise<unknown>>> = {};
-  for (const m of METHOD_NAMES) out[m] = (params: unknown) => ipcRenderer.invoke(IPC.rpc, m, params);
-  return out as PreloadMethods;
-}
+import type { EventName } from '../engine/service/contract.js';
+import type { RefreePreloadApi } from '../renderer/src/host/preload-api.js';
+import { invoke, IPC } from './ipc-channels.js';
 
 const api: RefreePreloadApi = {
-  version: 1,
-  methods: makeMethods(),
+  version: 2,
+  call: (method, params) => invoke(ipcRenderer, IPC.rpc, method, params) as never,
   on(event: EventName, cb: (payload: never) => void) {
     const listener = (_e: IpcRendererEvent, name: string, payload: unknown) => {
       if (name === event) (cb as (p: unknown) => void)(payload);
@@ -26,10 +20,11 @@ const api: RefreePreloadApi = {
       ipcRenderer.removeListener(IPC.event, listener);
     };
   },
-  openDialog: (opts) => ipcRenderer.invoke(IPC.openDialog, opts),
-  saveDialog: (defaultPath) => ipcRenderer.invoke(IPC.saveDialog, defaultPath),
+  openDialog: (opts) => invoke(ipcRenderer, IPC.openDialog, opts),
+  saveDialog: (defaultPath) => invoke(ipcRenderer, IPC.saveDialog, defaultPath),
   pathForFile: (file) => webUtils.getPathForFile(file),
-  reveal: (path) => ipcRenderer.invoke(IPC.reveal, path),
+  reveal: (path) => invoke(ipcRenderer, IPC.reveal, path),
+  openPath: (path) => invoke(ipcRenderer, IPC.openPath, path),
 };
 
 contextBridge.exposeInMainWorld('refree', api);

@@ -1,4 +1,4 @@
-// The Electron host's client: everything goes through `window.refree`, the preload's named API. Media
+// The Electron host's client: everything goes through `window.refree`, the preload's narrow API. Media
 // URLs (/media/…) become refree-media://media/… so the main process's Range-aware protocol serves them.
 import type { EventName, Events, MethodInput, MethodName, MethodOutput, RpcResult } from '../../../engine/service/contract.js';
 import type { OpenDialogOptions, StudioHost } from './host.js';
@@ -11,8 +11,7 @@ export class ElectronHost implements StudioHost {
   constructor(private readonly api: RefreePreloadApi) {}
 
   async call<M extends MethodName>(method: M, params: MethodInput<M>): Promise<MethodOutput<M>> {
-    const fn = this.api.methods[method] as (p: MethodInput<M>) => Promise<RpcResult<M>>;
-    const r = await fn(params);
+    const r: RpcResult<M> = await this.api.call(method, params);
     if (r.ok) return r.value;
     throw new HostCallError(r.error.code, r.error.message);
   }
@@ -49,5 +48,10 @@ export class ElectronHost implements StudioHost {
 
   reveal(path: string): Promise<void> {
     return this.api.reveal(path);
+  }
+
+  async openPath(path: string): Promise<void> {
+    const problem = await this.api.openPath(path);
+    if (problem) throw new HostCallError('not-found', problem);
   }
 }

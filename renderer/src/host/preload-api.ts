@@ -3,12 +3,10 @@
 // its object against this type, so the two cannot drift.
 import type { EventName, Events, MethodInput, MethodName, RpcResult } from '../../../engine/service/contract.js';
 
-/** One named function per contract method: `refree.methods['jobs.list']({})`. */
-export type PreloadMethods = { [M in MethodName]: (params: MethodInput<M>) => Promise<RpcResult<M>> };
-
 export interface RefreePreloadApi {
-  readonly version: 1;
-  readonly methods: PreloadMethods;
+  readonly version: 2;
+  /** Calls one contract method; main validates the name and the params. */
+  call<M extends MethodName>(method: M, params: MethodInput<M>): Promise<RpcResult<M>>;
   /** Subscribes to one service event; returns the unsubscribe. */
   on<E extends EventName>(event: E, cb: (payload: Events[E]) => void): () => void;
   openDialog(opts: { kind: 'image' | 'audio' | 'folder'; title: string }): Promise<string | null>;
@@ -17,6 +15,8 @@ export interface RefreePreloadApi {
   pathForFile(file: File): string;
   /** shell.showItemInFolder for a finished output. */
   reveal(path: string): Promise<void>;
+  /** shell.openPath: opens a file with its default application; a sentence when that fails, else null. */
+  openPath(path: string): Promise<string | null>;
 }
 
 /** The scheme the Electron host serves /media/ URLs under (Range-aware, see electron/media-protocol.ts). */
