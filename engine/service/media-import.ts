@@ -52,12 +52,12 @@ export async function importMedia(src: string, destDir: string, want: 'image' | 
   if (want === 'audio' && !audioStream) {
     throw new ServiceError('bad-input', probed && video ? `${path.basename(shown)} is a video without a sound track; choose a file with the speech.` : `${path.basename(shown)} is not an audio file the studio can read; choose a WAV, MP3, M4A, OGG or WebM file with the speech.`);
   }
-  const checked = await validateMedia(src, kind, shown);
-
   const hash = await sha256File(src);
-  // A file that already is a registered copy (re-import on open) stays as it is; older copies carry 12 hex digits.
+  // A file that already is a registered copy (re-import on open) stays as it is; older copies carry 12
+  // hex digits. Its content still matches its name, so the door check it passed then still holds.
   const prefix = /^([0-9a-f]{12,16})-/.exec(path.basename(src))?.[1];
   const already = path.resolve(path.dirname(src)) === path.resolve(destDir) && !!prefix && hash.startsWith(prefix);
+  const checked = already ? null : await validateMedia(src, kind, shown);
   const dest = already ? src : path.join(destDir, `${hash.slice(0, HASH_PREFIX_HEX)}-${safeFileName(opts.displayName ?? src)}`);
   if (!already) {
     await mkdir(destDir, { recursive: true });
@@ -79,11 +79,11 @@ export async function importMedia(src: string, destDir: string, want: 'image' | 
     url: urlFor(dest),
     kind: kind === 'audio' ? 'audio' : 'image',
     bytes: st.size,
-    width: checked.width ?? vs?.width ?? null,
-    height: checked.height ?? vs?.height ?? null,
-    duration: kind === 'audio' ? (checked.duration ?? probed?.duration ?? null) : null,
+    width: checked?.width ?? vs?.width ?? null,
+    height: checked?.height ?? vs?.height ?? null,
+    duration: kind === 'audio' ? (checked?.duration ?? probed?.duration ?? audioStream?.duration ?? null) : null,
     sampleRate: audioStream?.sampleRate ?? null,
     channels: audioStream?.channels ?? null,
-    warnings: checked.warnings,
+    warnings: checked?.warnings ?? [],
   };
 }
