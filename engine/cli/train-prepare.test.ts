@@ -40,6 +40,7 @@ test('usage errors: no folder, no model, bad numbers', async () => {
   await assert.rejects(trainPrepareCommand(ctx(['prepare'], { model }, false).c), (e: unknown) => e instanceof UsageError && /give the folder of clips/.test((e as Error).message));
   await assert.rejects(trainPrepareCommand(ctx([tmp], {}, false).c), /--model <package> is required/);
   await assert.rejects(trainPrepareCommand(ctx([tmp], { model, size: 'big' }, false).c), /--size must be a positive whole number, got "big"/);
+  await assert.rejects(trainPrepareCommand(ctx([tmp], { model, 'max-seconds': '0.5' }, false).c), /--max-seconds must be at least 1\.13 \(17 frames at 15 fps\), got 0\.5/);
 });
 
 test('a missing folder is one JSON error object; a folder of clips gives JSON progress and one result', async () => {
@@ -54,11 +55,15 @@ test('a missing folder is one JSON error object; a folder of clips gives JSON pr
   await mkdir(clips);
   await writeTestClip(path.join(clips, 'talk.mp4'), 'face', 20);
   await writeTestClip(path.join(clips, 'short.mp4'), 'face', 12);
-  const run = ctx(['prepare', clips], { model, out: path.join(tmp, 'ds') }, true);
+  // --max-seconds 1.2 cuts the 20-frame clip to 18 frames (17 kept) with a warning.
+  const run = ctx(['prepare', clips], { model, out: path.join(tmp, 'ds'), 'max-seconds': '1.2' }, true);
   assert.equal(await trainPrepareCommand(run.c), 0);
   assert.equal(run.out.length, 1);
-  const r = JSON.parse(run.out[0]!) as { ok: boolean; accepted: number; refused: number; clips: { id: string; status: string; reason?: string }[] };
+  const r = JSON.parse(run.out[0]!) as { ok: boolean; accepted: number; refused: number; clips: { id: string; status: string; reason?: string; frames?: number; warnings?: string[] }[] };
   assert.equal(r.ok, true);
+  const talk = r.clips.find((c) => c.id === 'talk')!;
+  assert.equal(talk.frames, 17);
+  assert.match(talk.warnings!.join(' '), /talk\.mp4 is 1\.33 s long; only its first 1\.2 s are used/);
   assert.equal(r.accepted, 1);
   assert.equal(r.refused, 1);
   assert.match(r.clips.find((c) => c.id === 'short')!.reason!, /too short: 12 frames/);
@@ -67,7 +72,7 @@ test('a missing folder is one JSON error object; a folder of clips gives JSON pr
   assert.ok(events.some((e) => e.type === 'clip-done'));
 
   // Text mode, second run: everything from the cache, the refusal repeated with its reason.
-  const text = ctx([clips], { model, out: path.join(tmp, 'ds') }, false);
+  const text = ctx([clips], { model, out: path.join(tmp, 'ds'), 'max-seconds': '1.2' }, false);
   assert.equal(await trainPrepareCommand(text.c), 0);
   assert.match(text.out.join(''), /1 clip\(s\) prepared, 1 refused, 2 from the cache/);
   assert.match(text.out.join(''), /refused short: .*too short/);

@@ -94,6 +94,7 @@ export async function trainPrepareCommand(ctx: CommandContext): Promise<number> 
   if (backend !== undefined && !['cuda', 'webgpu', 'cpu'].includes(backend)) throw new UsageError(`--backend must be cuda, webgpu or cpu, got "${backend}"`);
   const size = num(v.size, 'size', true);
   const maxSeconds = num(v['max-seconds'], 'max-seconds', false);
+  if (maxSeconds !== undefined && maxSeconds * PREPARE_FPS < MIN_FRAMES) throw new UsageError(`--max-seconds must be at least ${(MIN_FRAMES / PREPARE_FPS).toFixed(2)} (${MIN_FRAMES} frames at ${PREPARE_FPS} fps), got ${maxSeconds}`);
   const onEvent = ctx.json ? (e: PrepareEvent): void => ctx.io.stderr(`${JSON.stringify(e)}\n`) : humanProgress(ctx.io);
   try {
     const r = await prepareDataset({

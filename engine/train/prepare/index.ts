@@ -20,7 +20,7 @@ import { faceMeshDetector } from './landmarks.js';
 import { listSourceClips } from './scan.js';
 import { readTruthBeside } from './truth.js';
 import type { DatasetClip, DatasetManifest, PrepareEvent, PrepareOptions, PrepareStage } from './types.js';
-import { DATASET_FILE, DATASET_FORMAT, DEFAULT_MAX_SECONDS, PREPARE_FPS, PrepareError } from './types.js';
+import { DATASET_FILE, DATASET_FORMAT, DEFAULT_MAX_SECONDS, MIN_FRAMES, PREPARE_FPS, PrepareError } from './types.js';
 import { StreamingVaeEncoder } from './vae-encoder.js';
 
 export * from './types.js';
@@ -62,10 +62,12 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
   const emit = (e: PrepareEvent): void => opts.onEvent?.(e);
   const maxSeconds = opts.maxSeconds ?? DEFAULT_MAX_SECONDS;
   const detectEvery = opts.detectEvery ?? 3;
-  checkNumber(opts.maxSeconds, 'maxSeconds', 2, false);
+  const fps = PREPARE_FPS;
+  if (opts.maxSeconds !== undefined && !(Number.isFinite(opts.maxSeconds) && opts.maxSeconds * fps >= MIN_FRAMES)) {
+    throw new PrepareError(`maxSeconds must be at least ${(MIN_FRAMES / fps).toFixed(2)} (${MIN_FRAMES} frames at ${fps} fps), got ${opts.maxSeconds}`);
+  }
   checkNumber(opts.detectEvery, 'detectEvery', 1, true);
   checkNumber(opts.size, 'size', 1, true);
-  const fps = PREPARE_FPS;
 
   // Folder checks first: nothing is written for a folder that cannot be prepared.
   const clips = await listSourceClips(opts.input);
@@ -169,8 +171,11 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
         entry = { ...base, status: 'accepted', frames: info.frames, latentFrames: info.latentFrames, seconds: info.duration, ...(warnings.length ? { warnings } : {}) };
       } catch (e) {
         if (e instanceof CancelledError || opts.signal?.aborted) throw e instanceof CancelledError ? e : new CancelledError('preparation cancelled');
-        const reason = e instanceof ClipRefused ? e.message : `${clip.file} could not be prepared: ${(e as Error).message}`;
-        entry = { ...base, status: 'refused', reason, ...(warnings.length ? { warnings } : {}) };
+        // A refusal is about the clip and is remembered (by its fingerprint) for the next run; any other
+        // failure may be passing (memory, a backend), so that clip is tried again next time.
+        const refused = e instanceof ClipRefused;
+        const reason = refused ? e.message : `${clip.file} could not be prepared: ${(e as Error).message}`;
+        entry = { id: clip.id, source: clip.file, ...(refused ? { fingerprint } : {}), status: 'refused', reason, ...(warnings.length ? { warnings } : {}) };
       }
       done += w;
       workDone += w;

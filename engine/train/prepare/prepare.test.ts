@@ -2,13 +2,13 @@
 // demo package's VAE run by onnxruntime, files on disk. One folder holds a usable clip and every kind of
 // bad clip; each bad one must be refused with its reason while the good one is prepared.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { CancelledError } from '../../common/engine-errors.js';
-import { ensureDemoPackage, readDemoSpec } from '../../pipeline/demo-model.js';
+import { ASSETS_DEMO_DIR, ensureDemoPackage, readDemoSpec } from '../../pipeline/demo-model.js';
 import { writeClip } from '../../synth/clip.js';
 import type { ClipTruth } from '../../synth/types.js';
 import type { ClipInfo, PrepareEvent } from './index.js';
@@ -69,14 +69,15 @@ describe('train prepare', () => {
     await writeTestClip(path.join(clips, 'blink.mp4'), 'face', 10);
     await writeTestClip(path.join(clips, 'nosound.mov'), 'no-audio', 30);
     await writeNotAVideo(path.join(clips, 'notes.mkv'));
+    await copyFile(path.join(ASSETS_DEMO_DIR, 'speech.wav'), path.join(clips, 'voice.mp4'));
     await writeFile(path.join(clips, 'readme.txt'), 'not a clip');
 
     const events: PrepareEvent[] = [];
     const r = await prepareDataset({ input: clips, model, onEvent: (e) => events.push(e) });
     const byId = new Map(r.manifest.clips.map((c) => [c.id, c]));
-    assert.deepEqual([...byId.keys()].sort(), ['avatar', 'blink', 'mute', 'noise', 'nosound', 'notes', 'talk']);
+    assert.deepEqual([...byId.keys()].sort(), ['avatar', 'blink', 'mute', 'noise', 'nosound', 'notes', 'talk', 'voice']);
     assert.equal(r.accepted, 2, JSON.stringify(r.manifest.clips));
-    assert.equal(r.refused, 5);
+    assert.equal(r.refused, 6);
     assert.equal(byId.get('talk')!.status, 'accepted');
     assert.equal(byId.get('avatar')!.status, 'accepted');
     assert.match(byId.get('noise')!.reason!, /no face found in .*noise\.mp4: a face was detected in 0 of \d+ sampled frames/);
@@ -84,6 +85,7 @@ describe('train prepare', () => {
     assert.match(byId.get('blink')!.reason!, /blink\.mp4 is too short: 10 frames \(0\.67 s\) at 15 fps; at least 17 frames/);
     assert.match(byId.get('nosound')!.reason!, /nosound\.mov has no sound track/);
     assert.match(byId.get('notes')!.reason!, /notes\.mkv is not a video ffmpeg can read/);
+    assert.match(byId.get('voice')!.reason!, /voice\.mp4 has no video stream/);
 
     // The manifest on disk says the same, with the model's hash and the cache key.
     const onDisk = await readDataset(clips);
@@ -145,14 +147,14 @@ describe('train prepare', () => {
     assert.ok(prog.length > 10);
     assert.ok(prog.some((e) => e.etaS !== null && e.etaS > 0));
     assert.ok(new Set(events.filter((e) => e.type === 'stage').map((e) => (e as { stage: string }).stage)).has('encode'));
-    assert.equal(events.filter((e) => e.type === 'clip-done').length, 7);
+    assert.equal(events.filter((e) => e.type === 'clip-done').length, 8);
 
     // A second run takes everything from the cache and leaves the files alone.
     const dataFile = path.join(clips, r.manifest.cache, 'talk', 'data.safetensors');
     const before = (await stat(dataFile)).mtimeMs;
     const again: PrepareEvent[] = [];
     const r2 = await prepareDataset({ input: clips, model, onEvent: (e) => again.push(e) });
-    assert.equal(r2.cached, 7);
+    assert.equal(r2.cached, 8);
     assert.equal(r2.accepted, 2);
     assert.equal((await stat(dataFile)).mtimeMs, before);
     assert.ok(again.filter((e) => e.type === 'clip-done').every((e) => (e as { cached: boolean }).cached));
@@ -167,7 +169,7 @@ describe('train prepare', () => {
     assert.notEqual(r3.manifest.model.hash, r.manifest.model.hash);
     assert.notEqual(r3.manifest.cache, r.manifest.cache);
     assert.equal(r3.accepted, 2);
-    assert.equal(r3.cached, 5, 'refusals do not depend on the model; the accepted clips are prepared again');
+    assert.equal(r3.cached, 6, 'refusals do not depend on the model; the accepted clips are prepared again');
     const q = await loadPreparedClip(clips, 'talk', r3.manifest.model.hash);
     assert.notDeepEqual(q.latents, p.latents, 'another VAE gives other latents');
     assert.deepEqual(q.speech, p.speech, 'same front-end, same speech features');
