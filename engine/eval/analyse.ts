@@ -7,7 +7,8 @@
 // interpolation, longer ones stay NaN and drop out of correlations. The counts are reported.
 import { MediaError } from '../media/errors.js';
 import { probeVideo, readFrames } from '../media/video-reader.js';
-import { speechEnvelope } from './envelope.js';
+import { loadAudio } from '../media/audio-input.js';
+import { frameEnvelope } from './envelope.js';
 import { EvalError } from './errors.js';
 import { faceMesher } from './face-mesh.js';
 import type { SignalKey } from './face-signals.js';
@@ -92,7 +93,7 @@ export async function analyseVideo(file: string, opts: AnalyseOptions = {}): Pro
   tick('audio', 0, 1);
   let audio;
   try {
-    audio = await speechEnvelope(file, fps, expected, opts.signal ? { signal: opts.signal } : {});
+    audio = await loadAudio(file, { maxDuration: 3600, ...(opts.signal ? { signal: opts.signal } : {}) });
   } catch (e) {
     if (e instanceof MediaError && (e.code === 'no-audio-track' || e.code === 'not-audio' || e.code === 'empty-audio')) {
       throw new EvalError('no-audio', `${file} has no sound track: lip sync is measured against the speech, so give the video with its audio`);
@@ -151,13 +152,7 @@ export async function analyseVideo(file: string, opts: AnalyseOptions = {}): Pro
   const z = (['mouthLandmark', 'mouthDarkArea', 'mouthDarkness'] as const).map((k) => standardize(signals[k]));
   signals.combined = Float64Array.from({ length: n }, (_, i) => (z[0]![i]! + z[1]![i]! + z[2]![i]!) / 3);
 
-  // The envelope was sized from the container's frame count; fit it to the frames really decoded.
-  const envelope = new Float64Array(n);
-  envelope.set(audio.envelope.subarray(0, Math.min(n, audio.envelope.length)));
-  if (n > audio.envelope.length) {
-    const again = await speechEnvelope(file, fps, n, opts.signal ? { signal: opts.signal } : {});
-    envelope.set(again.envelope);
-  }
+  const envelope = frameEnvelope(audio.samples, audio.sampleRate, fps, n);
 
   const threshold = motionThreshold(info.width, info.height);
   const moving = pairs.filter((p) => p.top5Flow > threshold).length;

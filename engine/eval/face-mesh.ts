@@ -17,6 +17,8 @@ export interface FaceLandmarks {
   /** Detector confidence and mesh confidence, 0..1. */
   boxScore: number;
   meshScore: number;
+  /** human's own head angles from the mesh, radians (null when it gives none). */
+  angles: { yaw: number; pitch: number; roll: number } | null;
 }
 
 export interface FaceMesher {
@@ -38,7 +40,7 @@ interface HumanTensor {
 }
 interface HumanLike {
   load(): Promise<void>;
-  detect(input: HumanTensor): Promise<{ face: { boxScore: number; faceScore: number; score: number; mesh: [number, number, number?][] }[] }>;
+  detect(input: HumanTensor): Promise<{ face: { boxScore: number; faceScore: number; score: number; mesh: [number, number, number?][]; rotation?: { angle: { yaw: number; pitch: number; roll: number } } | null }[] }>;
   tf: {
     ready(): Promise<void>;
     getBackend(): string;
@@ -151,7 +153,8 @@ export async function faceMesher(opts: FaceMeshOptions = {}): Promise<FaceMesher
           points[2 * i] = (p[0] + 0.5) / factor - 0.5;
           points[2 * i + 1] = (p[1] + 0.5) / factor - 0.5;
         }
-        return { points, boxScore: f.boxScore, meshScore: f.faceScore };
+        const a = f.rotation?.angle;
+        return { points, boxScore: f.boxScore, meshScore: f.faceScore, angles: a ? { yaw: a.yaw, pitch: a.pitch, roll: a.roll } : null };
       } finally {
         t.dispose();
       }

@@ -27,7 +27,7 @@ export interface FaceSignals {
   roll: number;
   /** Nose tip's offset from the middle of the face sides, / face width (positive: towards image right). */
   yaw: number;
-  /** Nose tip's height between the eye line (0) and the upper lip (1). */
+  /** Nose tip's height above the upper lip over the eye-line-to-lip height (larger: head tipped up). */
   pitch: number;
   /** Brow-to-eye distance / face height (forehead–chin), mean of both sides. */
   brow: number;
@@ -125,7 +125,8 @@ export function faceSignals(points: Float32Array, rgb: Uint8Array, width: number
     mouthDarkness: mouth.darkness,
     roll: (Math.atan2(py(p, 263) - py(p, 33), px(p, 263) - px(p, 33)) * 180) / Math.PI,
     yaw: (px(p, 1) - (px(p, 234) + px(p, 454)) / 2) / faceW,
-    pitch: (py(p, 1) - eyeMidY) / Math.max(1e-6, lipY - eyeMidY),
+    // The nose tip stands out of the face, so tipping the head up lifts it towards the eye line.
+    pitch: (lipY - py(p, 1)) / Math.max(1e-6, lipY - eyeMidY),
     // Each side: (brow→outer corner + brow→inner corner) / 2, a height that ignores the lid (blinks).
     brow: (browL + browR) / 4 / faceH,
     eyeOpen: (eyeL + eyeR) / 2,
