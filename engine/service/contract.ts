@@ -152,6 +152,8 @@ export interface CropSuggestion {
   /** In the portrait's stored pixel coordinates (as MediaInfo width/height). */
   box: { x: number; y: number; size: number };
   faceFound: boolean;
+  /** The detector's confidence for the face used (or the closest match when none passed); null when nothing was detected. */
+  score: number | null;
   /** A sentence for the person (no face, several faces); absent when there is nothing to say. */
   warning?: string;
 }
