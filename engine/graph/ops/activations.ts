@@ -4,7 +4,7 @@
 import type { Node, Tensor } from '../graph.js';
 import { str } from '../graph.js';
 import { GraphBuildError } from '../errors.js';
-import { registerVjp } from '../vjp-registry.js';
+import type { VjpRule } from '../vjp-types.js';
 import { add, erf, exp, mul, sigmoid, sub, tanh } from './elementwise.js';
 
 /** 'tanh': the tanh approximation (PyTorch approximate='tanh'); 'erf': the exact form ('none' in ONNX). */
@@ -41,7 +41,7 @@ export function geluFused(x: Tensor, approx: GeluApprox | 'none' = 'tanh'): Tens
   return x.graph.node('Gelu', [x], { approximate: str(a === 'tanh' ? 'tanh' : 'none') }, [{ dtype: x.dtype, shape: x.shape }], { lowering })[0]!;
 }
 
-registerVjp('Gelu', ({ node }, [g]) => {
+export const vjpGelu: VjpRule = ({ node }, [g]) => {
   const x = node.inputs[0]!;
   let d: Tensor;
   if (node.attrString('approximate', 'none') === 'tanh') {
@@ -57,4 +57,4 @@ registerVjp('Gelu', ({ node }, [g]) => {
     d = add(cdf, mul(x, pdf));
   }
   return [mul(g!, d)];
-});
+};

@@ -19,7 +19,7 @@
 import type { Node, Tensor } from '../graph.js';
 import { float, int } from '../graph.js';
 import { GraphBuildError } from '../errors.js';
-import { registerVjp } from '../vjp-registry.js';
+import type { VjpRule } from '../vjp-types.js';
 import type { AttentionOptions } from './attention-naive.js';
 import { checkAttention } from './attention-naive.js';
 import { add, div, exp, log, mul, sub } from './elementwise.js';
@@ -117,9 +117,7 @@ export function attentionBlockwiseWithLse(q: Tensor, k: Tensor, v: Tensor, opts:
 
 // --- backward --------------------------------------------------------------------------------------
 
-registerVjp(
-  BLOCKWISE_OP,
-  ({ node, needs }, [gOut, gLse]) => {
+export const vjpBlockwiseAttention: VjpRule = ({ node, needs }, [gOut, gLse]) => {
     const [q, k, v] = node.inputs as [Tensor, Tensor, Tensor];
     const [o, lse] = node.outputs as [Tensor, Tensor];
     const scale = node.attrFloat('scale');
@@ -164,6 +162,4 @@ registerVjp(
       }
     }
     return [needQ ? concat(dQ, 2) : null, needK && dKT ? transposeLast2(dKT) : null, needV && dVT ? transposeLast2(dVT) : null];
-  },
-  REFREE_DOMAIN,
-);
+  };

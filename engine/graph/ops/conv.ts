@@ -15,7 +15,7 @@ import type { Shape, Tensor } from '../graph.js';
 import { int, ints } from '../graph.js';
 import { ShapeError } from '../errors.js';
 import { isFloat } from '../dtype.js';
-import { registerVjp } from '../vjp-registry.js';
+import type { VjpRule } from '../vjp-types.js';
 import { reduceSum } from './reduce.js';
 import { expandTo, reshape, transpose } from './shape.js';
 import type { ConvAttrs } from './conv-lowering.js';
@@ -191,7 +191,7 @@ function biasGrad(g: Tensor): Tensor {
   return reduceSum(g, [0, ...g.shape.slice(2).map((_, j) => 2 + j)]);
 }
 
-registerVjp('Conv', ({ node, needs }, [gy]) => {
+export const vjpConv: VjpRule = ({ node, needs }, [gy]) => {
   const [x, w, b] = node.inputs as [Tensor, Tensor, Tensor | null | undefined];
   const p = readConvAttrs(node);
   let dx: Tensor | null = null;
@@ -207,9 +207,9 @@ registerVjp('Conv', ({ node, needs }, [gy]) => {
   const dw = needs(1) ? convWeightGrad(x, gy!, p.kernel, p) : null;
   const db = b && needs(2) ? biasGrad(gy!) : null;
   return [dx, dw, db];
-});
+};
 
-registerVjp('ConvTranspose', ({ node, needs }, [gy]) => {
+export const vjpConvTranspose: VjpRule = ({ node, needs }, [gy]) => {
   const [x, w, b] = node.inputs as [Tensor, Tensor, Tensor | null | undefined];
   const p = readConvAttrs(node);
   let dx: Tensor | null = null;
@@ -221,4 +221,4 @@ registerVjp('ConvTranspose', ({ node, needs }, [gy]) => {
   const dw = needs(1) ? convWeightGrad(gy!, x, p.kernel, p) : null;
   const db = b && needs(2) ? biasGrad(gy!) : null;
   return [dx, dw, db];
-});
+};

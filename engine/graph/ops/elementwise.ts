@@ -1,13 +1,12 @@
 // Elementwise math with numpy broadcasting. Numbers are accepted where a tensor is expected and
-// become scalar constants of the other operand's dtype: mul(x, 0.5).
+// become scalar constants of the other operand's dtype: mul(x, 0.5). The VJPs are in elementwise-vjp.ts
+// (they need reductions, which need these ops: keeping them apart keeps the op files free of cycles).
 import type { Tensor } from '../graph.js';
 import { int } from '../graph.js';
 import type { DType } from '../dtype.js';
 import { ONNX_DTYPE } from '../dtype.js';
 import { ShapeError } from '../errors.js';
-import { registerVjp } from '../vjp-registry.js';
 import { broadcastShapes } from './broadcast.js';
-import { unbroadcast } from './shape.js';
 
 export type Operand = Tensor | number;
 
@@ -59,65 +58,6 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   return x.graph.node('Cast', [x], { to: int(ONNX_DTYPE[dtype]) }, [{ dtype, shape: x.shape }])[0]!;
 }
-
-// --- VJPs -------------------------------------------------------------------------------------------
-registerVjp('Add', ({ node, needs }, [g]) => [
-  needs(0) ? unbroadcast(g!, node.inputs[0]!.shape) : null,
-  needs(1) ? unbroadcast(g!, node.inputs[1]!.shape) : null,
-]);
-registerVjp('Sub', ({ node, needs }, [g]) => [
-  needs(0) ? unbroadcast(g!, node.inputs[0]!.shape) : null,
-  needs(1) ? unbroadcast(neg(g!), node.inputs[1]!.shape) : null,
-]);
-registerVjp('Mul', ({ node, needs }, [g]) => {
-  const [a, b] = node.inputs as [Tensor, Tensor];
-  return [needs(0) ? unbroadcast(mul(g!, b), a.shape) : null, needs(1) ? unbroadcast(mul(g!, a), b.shape) : null];
-});
-registerVjp('Div', ({ node, needs }, [g]) => {
-  const [a, b] = node.inputs as [Tensor, Tensor];
-  const y = node.outputs[0]!;
-  return [needs(0) ? unbroadcast(div(g!, b), a.shape) : null, needs(1) ? unbroadcast(neg(div(mul(g!, y), b)), b.shape) : null];
-});
-registerVjp('Pow', ({ node, needs }, [g]) => {
-  const [a, p] = node.inputs as [Tensor, Tensor];
-  const y = node.outputs[0]!;
-  // d/da a^p = p * a^(p-1); d/dp a^p = a^p * ln(a) (only meaningful for a > 0).
-  return [needs(0) ? unbroadcast(mul(g!, mul(p, pow(a, sub(p, 1)))), a.shape) : null, needs(1) ? unbroadcast(mul(g!, mul(y, log(a))), p.shape) : null];
-});
-function minMaxVjp(op: 'Max' | 'Min') {
-  return registerVjp(op, ({ node, needs }, [g]) => {
-    const [a, b] = node.inputs as [Tensor, Tensor];
-    const y = node.outputs[0]!;
-    // Ties send the gradient to the first operand, as PyTorch's maximum does for a == b halves; we pick a.
-    const pickA = cast(compare('Equal', a, y), g!.dtype);
-    const pickB = sub(1, pickA);
-    return [needs(0) ? unbroadcast(mul(g!, pickA), a.shape) : null, needs(1) ? unbroadcast(mul(g!, pickB), b.shape) : null];
-  });
-}
-minMaxVjp('Max');
-minMaxVjp('Min');
-registerVjp('Neg', (_c, [g]) => [neg(g!)]);
-registerVjp('Exp', ({ node }, [g]) => [mul(g!, node.outputs[0]!)]);
-registerVjp('Log', ({ node }, [g]) => [div(g!, node.inputs[0]!)]);
-registerVjp('Sqrt', ({ node }, [g]) => [div(mul(g!, 0.5), node.outputs[0]!)]);
-registerVjp('Tanh', ({ node }, [g]) => {
-  const y = node.outputs[0]!;
-  return [mul(g!, sub(1, mul(y, y)))];
-});
-registerVjp('Sigmoid', ({ node }, [g]) => {
-  const y = node.outputs[0]!;
-  return [mul(g!, mul(y, sub(1, y)))];
-});
-registerVjp('Reciprocal', ({ node }, [g]) => {
-  const y = node.outputs[0]!;
-  return [neg(mul(g!, mul(y, y)))];
-});
-registerVjp('Abs', ({ node }, [g]) => {
-  const x = node.inputs[0]!;
-  const sign = sub(cast(compare('Greater', x, 0), x.dtype), cast(compare('Less', x, 0), x.dtype));
-  return [mul(g!, sign)];
-});
-registerVjp('Cast', ({ node }, [g]) => [cast(g!, node.inputs[0]!.dtype)]);
 
 // --- Transcendental activations (added by the activations/normalization family) ---------------------
 // Erf and Softplus have no float64 kernel on ORT CPU 1.30 (probed), so they carry a primitive lowering
@@ -191,13 +131,3 @@ export function softplus(x: Tensor): Tensor {
   return x.graph.node('Softplus', [x], {}, [{ dtype: x.dtype, shape: x.shape }], { lowering: { when: isF64, build: ([t]) => [softplusPrimitive(t!)] } })[0]!;
 }
 
-registerVjp('Erf', ({ node }, [g]) => {
-  const x = node.inputs[0]!;
-  return [mul(g!, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))];
-});
-registerVjp('Cos', ({ node }, [g]) => [neg(mul(g!, sin(node.inputs[0]!)))]);
-registerVjp('Sin', ({ node }, [g]) => [mul(g!, cos(node.inputs[0]!))]);
-// d softplus/dx = sigmoid(x).
-registerVjp('Softplus', ({ node }, [g]) => [mul(g!, sigmoid(node.inputs[0]!))]);
-// Relu'(0) is taken as 0 (as PyTorch does).
-registerVjp('Relu', ({ node }, [g]) => [mul(g!, cast(compare('Greater', node.inputs[0]!, 0), g!.dtype))]);

@@ -1,4 +1,4 @@
-// Loads every op family so that its VJPs are registered, and re-exports the op functions.
+// Re-exports the op functions of every family (their VJPs are registered in ../vjp-rules.ts).
 export * from './broadcast.js';
 export * from './elementwise.js';
 export * from './shape.js';

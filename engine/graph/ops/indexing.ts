@@ -6,11 +6,12 @@
 import type { Shape, Tensor } from '../graph.js';
 import { int, str } from '../graph.js';
 import { ShapeError } from '../errors.js';
-import { registerVjp } from '../vjp-registry.js';
+import type { VjpRule } from '../vjp-types.js';
 import { broadcastShapes, normAxis, sizeOf } from './broadcast.js';
 import { add, cast, compare } from './elementwise.js';
 import type { Operand } from './elementwise.js';
-import { expandTo, reshape, transpose, unbroadcast } from './shape.js';
+import { expandTo, reshape, transpose } from './shape.js';
+import { unbroadcast } from './reduce.js';
 
 /** A zero tensor of the given shape (a broadcast scalar, so it costs no constant storage). */
 export function zeros(like: Tensor, shape: Shape): Tensor {
@@ -50,13 +51,13 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   return first.graph.node('Concat', xs, { axis: int(a) }, [{ dtype: first.dtype, shape }])[0]!;
 }
 
-registerVjp('Concat', ({ node, needs }, [g]) => {
+export const vjpConcat: VjpRule = ({ node, needs }, [g]) => {
   const axis = node.attrInt('axis');
   const sizes = node.inputs.map((t) => t!.shape[axis]!);
   // One Split hands every input its part; unneeded parts are simply dropped.
   const parts = split(g!, sizes, axis);
   return parts.map((p, i) => (needs(i) ? p : null));
-});
+};
 
 // --- Slice -------------------------------------------------------------------------------------------
 
@@ -183,13 +184,13 @@ function mergeDilated(shape: Shape, dilated: ReadonlySet<number>, rank: number):
   return out;
 }
 
-registerVjp('Slice', ({ node }, [g]) => {
+export const vjpSlice: VjpRule = ({ node }, [g]) => {
   const x = node.inputs[0]!;
   const starts = constInts(node.inputs[1]);
   const axes = constInts(node.inputs[3]);
   const steps = node.inputs[4] ? constInts(node.inputs[4]) : axes.map(() => 1);
   return [sliceGrad(g!, x.shape, axes.map((axis, i) => ({ axis, start: starts[i]!, step: steps[i]! }))), null, null, null, null];
-});
+};
 
 // --- Split -------------------------------------------------------------------------------------------
 
@@ -214,11 +215,11 @@ export function chunk(x: Tensor, n: number, axis: number): Tensor[] {
   return split(x, new Array<number>(n).fill(d / n), a);
 }
 
-registerVjp('Split', ({ node }, gOuts) => {
+export const vjpSplit: VjpRule = ({ node }, gOuts) => {
   // Outputs nobody used have no gradient: their slot gets zeros so Concat sees the full axis.
   const parts = node.outputs.map((o, i) => gOuts[i] ?? zeros(o, o.shape));
   return [concat(parts, node.attrInt('axis')), null];
-});
+};
 
 // --- Gather ------------------------------------------------------------------------------------------
 
@@ -250,7 +251,7 @@ export function gather(x: Tensor, indices: Tensor | readonly number[] | number, 
  * The gathered axis is moved to the front ([D, rest]) so each index addresses one row; for axis 0
  * (embedding lookups) no transpose is needed and the index tensor stays [K, 1].
  */
-registerVjp('Gather', ({ node }, [g]) => {
+export const vjpGather: VjpRule = ({ node }, [g]) => {
   const [x, idx0] = node.inputs as [Tensor, Tensor];
   const axis = node.attrInt('axis');
   const D = x.shape[axis]!;
@@ -269,7 +270,7 @@ registerVjp('Gather', ({ node }, [g]) => {
   const scattered = x.graph.node('ScatterND', [zeros(x, [D, pre * post]), reshape(idx, [K, 1]), rows], { reduction: str('add') }, [{ dtype: x.dtype, shape: [D, pre * post] }])[0]!;
   const back = pre > 1 ? transpose(reshape(scattered, [D, pre, post]), [1, 0, 2]) : scattered;
   return [reshape(back, x.shape), null];
-});
+};
 
 // --- Pad ---------------------------------------------------------------------------------------------
 
@@ -298,7 +299,7 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   return g.node('Pad', inputs, { mode: str('constant') }, [{ dtype: x.dtype, shape }])[0]!;
 }
 
-registerVjp('Pad', ({ node }, [g]) => {
+export const vjpPad: VjpRule = ({ node }, [g]) => {
   const x = node.inputs[0]!;
   if (node.attrString('mode', 'constant') !== 'constant') throw new ShapeError('Pad VJP', [x.shape], `mode ${node.attrString('mode')} has no gradient rule`);
   const pads = constInts(node.inputs[1]);
@@ -306,7 +307,7 @@ registerVjp('Pad', ({ node }, [g]) => {
   // Our Pad nodes only carry non-negative pads: the gradient is the interior block of g.
   const axes = x.shape.map((_, i) => i).filter((i) => pads[i]! !== 0 || pads[i + r]! !== 0);
   return [slice(g!, axes.map((i) => pads[i]!), axes.map((i) => pads[i]! + x.shape[i]!), axes), null, null];
-});
+};
 
 // --- Where -------------------------------------------------------------------------------------------
 
@@ -323,11 +324,11 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   return cond.graph.node('Where', [cond, ta, tb], {}, [{ dtype: ta.dtype, shape }])[0]!;
 }
 
-registerVjp('Where', ({ node, needs }, [g]) => {
+export const vjpWhere: VjpRule = ({ node, needs }, [g]) => {
   const [cond, a, b] = node.inputs as [Tensor, Tensor, Tensor];
   return [
     null,
     needs(1) ? unbroadcast(where(cond, g!, 0), a.shape) : null,
     needs(2) ? unbroadcast(where(cond, 0, g!), b.shape) : null,
   ];
-});
+};

@@ -4,9 +4,10 @@
 import type { Tensor } from '../graph.js';
 import { float, int } from '../graph.js';
 import { ShapeError } from '../errors.js';
-import { registerVjp } from '../vjp-registry.js';
+import type { VjpRule } from '../vjp-types.js';
 import { broadcastShapes } from './broadcast.js';
-import { reshape, transposeLast2, unbroadcast } from './shape.js';
+import { reshape, transposeLast2 } from './shape.js';
+import { unbroadcast } from './reduce.js';
 import { add } from './elementwise.js';
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -38,7 +39,7 @@ export function linear(x: Tensor, weightOutIn: Tensor, bias?: Tensor | null): Te
   return bias ? add(y, bias) : y;
 }
 
-registerVjp('MatMul', ({ node, needs }, [g]) => {
+export const vjpMatMul: VjpRule = ({ node, needs }, [g]) => {
   const [a, b] = node.inputs as [Tensor, Tensor];
   let da: Tensor | null = null;
   let db: Tensor | null = null;
@@ -53,9 +54,9 @@ registerVjp('MatMul', ({ node, needs }, [g]) => {
     }
   }
   return [da, db];
-});
+};
 
-registerVjp('Gemm', ({ node, needs }, [g]) => {
+export const vjpGemm: VjpRule = ({ node, needs }, [g]) => {
   const [a, b, c] = node.inputs as [Tensor, Tensor, Tensor | null];
   const tA = node.attrInt('transA', 0) === 1;
   const tB = node.attrInt('transB', 0) === 1;
@@ -70,4 +71,4 @@ registerVjp('Gemm', ({ node, needs }, [g]) => {
     dc = unbroadcast(scaled, c.shape);
   }
   return [da, db, dc];
-});
+};

@@ -12,11 +12,10 @@ import type { Graph, Node, Tensor } from '../graph.js';
 import { float, int } from '../graph.js';
 import type { DType } from '../dtype.js';
 import { ShapeError, fmtShape } from '../errors.js';
-import { registerVjp } from '../vjp-registry.js';
+import type { VjpRule } from '../vjp-types.js';
 import { normAxis, sameShape } from './broadcast.js';
 import { add, cast, mul, reciprocal, sqrt, sub } from './elementwise.js';
-import { reduceMean, reduceSum } from './reduce.js';
-import { unbroadcast } from './shape.js';
+import { reduceMean, reduceSum, unbroadcast } from './reduce.js';
 
 // --- Softmax ------------------------------------------------------------------------------------------
 
@@ -28,11 +27,11 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 }
 
 // dx = y·(g − Σ_axis g·y).
-registerVjp('Softmax', ({ node }, [g]) => {
+export const vjpSoftmax: VjpRule = ({ node }, [g]) => {
   const y = node.outputs[0]!;
   const axis = normAxis(node.attrInt('axis', -1), y.rank);
   return [mul(y, sub(g!, reduceSum(mul(g!, y), [axis], true)))];
-});
+};
 
 // --- shared helpers -----------------------------------------------------------------------------------
 
@@ -119,7 +118,7 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
 
 // With x̂ = (x − μ)·r, r = 1/√(var + eps), ĝ = g·w:  dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),
 // dw = Σ_batch g·x̂, db = Σ_batch g. μ and r are recomputed from x (see the header).
-registerVjp('LayerNormalization', ({ node, needs }, [g]) => {
+export const vjpLayerNormalization: VjpRule = ({ node, needs }, [g]) => {
   const [x, w, b] = node.inputs as [Tensor, Tensor, Tensor | undefined];
   const axes = x.shape.map((_, i) => i).filter((i) => i >= normAxis(node.attrInt('axis', -1), x.rank));
   const d = sub(x, reduceMean(x, axes, true));
@@ -131,7 +130,7 @@ registerVjp('LayerNormalization', ({ node, needs }, [g]) => {
     dx = mul(r, sub(sub(gh, reduceMean(gh, axes, true)), mul(xhat, reduceMean(mul(gh, xhat), axes, true))));
   }
   return [dx, needs(1) ? unbroadcast(mul(g!, xhat), w.shape) : null, b && needs(2) ? unbroadcast(g!, b.shape) : null];
-});
+};
 
 // --- RMSNorm ------------------------------------------------------------------------------------------
 
@@ -157,7 +156,7 @@ export function rmsNorm(x: Tensor, weight: Tensor | null, opts: NormOptions = {}
 }
 
 // With x̂ = x·r, r = 1/√(mean(x²) + eps), ĝ = g·w:  dx = r·(ĝ − x̂·mean(ĝ·x̂)), dw = Σ_batch g·x̂.
-registerVjp('RMSNormalization', ({ node, needs }, [g]) => {
+export const vjpRMSNormalization: VjpRule = ({ node, needs }, [g]) => {
   const [x, w] = node.inputs as [Tensor, Tensor];
   const axes = x.shape.map((_, i) => i).filter((i) => i >= normAxis(node.attrInt('axis', -1), x.rank));
   const r = reciprocal(sqrt(add(reduceMean(mul(x, x), axes, true), epsOf(node))));
@@ -168,4 +167,4 @@ registerVjp('RMSNormalization', ({ node, needs }, [g]) => {
     dx = mul(r, sub(gh, mul(xhat, reduceMean(mul(gh, xhat), axes, true))));
   }
   return [dx, needs(1) ? unbroadcast(mul(g!, xhat), w.shape) : null];
-});
+};

@@ -1,11 +1,11 @@
-// Reductions over axes (axes are an int64 input since opset 18).
+// Reductions over axes (axes are an int64 input since opset 18), and unbroadcast, the sum that every
+// broadcasting op's gradient needs. The VJPs are in reduce-vjp.ts.
 import type { Tensor } from '../graph.js';
 import { int } from '../graph.js';
 import { ShapeError } from '../errors.js';
-import { registerVjp } from '../vjp-registry.js';
-import { normAxis } from './broadcast.js';
-import { expandTo, reshape } from './shape.js';
-import { cast, compare, div, exp, mul, sub } from './elementwise.js';
+import type { Shape } from '../graph.js';
+import { broadcastAxes, normAxis, sameShape } from './broadcast.js';
+import { reshape } from './shape.js';
 
 function reduceShape(op: string, x: Tensor, axes: readonly number[], keepdims: boolean): { axes: number[]; shape: number[] } {
   const norm = axes.map((a) => normAxis(a, x.rank));
@@ -38,37 +38,10 @@ export function reduceLogSumExp(x: Tensor, axes?: readonly number[], keepdims = 
   return reduce('ReduceLogSumExp', x, axes ?? x.shape.map((_, i) => i), keepdims);
 }
 
-/** The reduced axes of a reduction node (all when it has no axes input). */
-function axesOf(x: Tensor, axesT: Tensor | null): number[] {
-  return axesT ? Array.from(x.graph.inlineData(axesT) as BigInt64Array, Number) : x.shape.map((_, i) => i);
+/** Sums a broadcast gradient back to the shape of the operand it came from. */
+export function unbroadcast(gradient: Tensor, shape: Shape): Tensor {
+  if (sameShape(gradient.shape, shape)) return gradient;
+  const axes = broadcastAxes(shape, gradient.shape);
+  const summed = axes.length ? reduceSum(gradient, axes, true) : gradient;
+  return reshape(summed, shape);
 }
-/** The gradient of a reduction: reshape to keepdims form, then broadcast back over the input. */
-function spreadBack(g: Tensor, x: Tensor, axesT: Tensor | null): Tensor {
-  const axes = axesOf(x, axesT);
-  const keep = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  return expandTo(reshape(g, keep), x.shape);
-}
-
-registerVjp('ReduceSum', ({ node }, [g]) => [spreadBack(g!, node.inputs[0]!, node.inputs[1] ?? null), null]);
-registerVjp('ReduceMean', ({ node }, [g]) => {
-  const x = node.inputs[0]!;
-  const y = node.outputs[0]!;
-  return [mul(spreadBack(g!, x, node.inputs[1] ?? null), y.size / x.size), null];
-});
-
-// The gradient goes to the positions equal to the max. Ties share it equally (mask / count), which is
-// the subgradient torch.amax uses; with distinct values it is exactly the arg-max indicator.
-registerVjp('ReduceMax', ({ node }, [g]) => {
-  const x = node.inputs[0]!;
-  const axesT = node.inputs[1] ?? null;
-  const mask = cast(compare('Equal', x, spreadBack(node.outputs[0]!, x, axesT)), x.dtype);
-  const count = reduceSum(mask, axesOf(x, axesT), true);
-  return [mul(spreadBack(g!, x, axesT), div(mask, count)), null];
-});
-// d lse / dx = softmax(x) over the reduced axes = exp(x - lse).
-registerVjp('ReduceLogSumExp', ({ node }, [g]) => {
-  const x = node.inputs[0]!;
-  const axesT = node.inputs[1] ?? null;
-  const p = exp(sub(x, spreadBack(node.outputs[0]!, x, axesT)));
-  return [mul(spreadBack(g!, x, axesT), p), null];
-});

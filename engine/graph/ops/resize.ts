@@ -10,7 +10,7 @@
 import type { Node, Shape, Tensor } from '../graph.js';
 import { str } from '../graph.js';
 import { ShapeError, GraphBuildError } from '../errors.js';
-import { registerVjp } from '../vjp-registry.js';
+import type { VjpRule } from '../vjp-types.js';
 import { expandTo, reshape } from './shape.js';
 import { reduceSum } from './reduce.js';
 
@@ -86,8 +86,8 @@ function resizeFactors(node: Node): number[] {
 }
 
 // The gradient of nearest upsampling sums each s_1 x s_2 x ... block of g onto its source element.
-registerVjp('Resize', ({ node }, [g]) => {
+export const vjpResize: VjpRule = ({ node }, [g]) => {
   const x = node.inputs[0]!;
   const p = plan('Resize', x.shape, resizeFactors(node));
   return [reduceSum(reshape(g!, p.expanded), p.slots, false), null, null, null];
-});
+};

@@ -1,10 +1,8 @@
-// Shape ops: Reshape, Transpose, Expand, and the unbroadcast helper every binary VJP needs.
+// Shape ops: Reshape, Transpose, Expand, Unsqueeze, Squeeze, Flatten. The VJPs are in shape-vjp.ts.
 import type { Shape, Tensor } from '../graph.js';
 import { ints } from '../graph.js';
 import { ShapeError } from '../errors.js';
-import { registerVjp } from '../vjp-registry.js';
-import { broadcastAxes, broadcastShapes, normAxis, sameShape, sizeOf } from './broadcast.js';
-import { reduceSum } from './reduce.js';
+import { broadcastShapes, normAxis, sameShape, sizeOf } from './broadcast.js';
 
 /** Reshape with at most one -1 (inferred) and 0 meaning "keep this dimension". */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -44,14 +42,6 @@ export function expandTo(x: Tensor, shape: Shape): Tensor {
   return x.graph.node('Expand', [x, x.graph.int64s(shape)], {}, [{ dtype: x.dtype, shape }])[0]!;
 }
 
-/** Sums a broadcast gradient back to the shape of the operand it came from. */
-export function unbroadcast(gradient: Tensor, shape: Shape): Tensor {
-  if (sameShape(gradient.shape, shape)) return gradient;
-  const axes = broadcastAxes(shape, gradient.shape);
-  const summed = axes.length ? reduceSum(gradient, axes, true) : gradient;
-  return reshape(summed, shape);
-}
-
 /** Inserts size-1 axes; `axes` index the output (ONNX Unsqueeze), negatives count from its end. */
 export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
   const outRank = x.rank + axes.length;
@@ -89,17 +79,3 @@ export function flatten(x: Tensor, axis = 1): Tensor {
   if (!Number.isInteger(a) || a < 0 || a > x.rank) throw new ShapeError('Flatten', [x.shape], `axis ${axis} out of range for rank ${x.rank}`);
   return reshape(x, [sizeOf(x.shape.slice(0, a)), sizeOf(x.shape.slice(a))]);
 }
-
-function inversePerm(perm: readonly number[]): number[] {
-  const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => (inv[p] = i));
-  return inv;
-}
-
-registerVjp('Reshape', ({ node }, [g]) => [reshape(g!, node.inputs[0]!.shape), null]);
-registerVjp('Transpose', ({ node }, [g]) => [transpose(g!, inversePerm(node.attrInts('perm')))]);
-registerVjp('Expand', ({ node }, [g]) => [unbroadcast(g!, node.inputs[0]!.shape), null]);
-registerVjp('Identity', (_ctx, [g]) => [g]);
-// Unsqueeze/Squeeze only relabel axes: the gradient is the incoming one in the input's shape.
-registerVjp('Unsqueeze', ({ node }, [g]) => [reshape(g!, node.inputs[0]!.shape), null]);
-registerVjp('Squeeze', ({ node }, [g]) => [reshape(g!, node.inputs[0]!.shape), null]);
