@@ -245,6 +245,7 @@ export const methods = {
   'projects.open': method<Project>()(z.strictObject({ path: absPath }), 'Reads a project file (or the project file inside a folder).'),
   'projects.save': method<Project>()(z.strictObject({ project: ProjectSchema }), 'Writes the project file atomically and returns it with a new updatedAt.'),
   'projects.recent': method<{ path: string; name: string; updatedAt: string }[]>()(empty, 'Recently opened projects that still exist, newest first.'),
+  'projects.sample': method<Project>()(z.strictObject({}), 'Creates a project with the shipped sample portrait and speech already in it ("Try the sample").'),
   'projects.rename': method<Project>()(z.strictObject({ project: absPath, name: projectName }), 'Renames a project (its folder stays where it is).'),
   'projects.duplicate': method<Project>()(z.strictObject({ project: absPath, name: projectName.optional() }), 'Copies a project, its media included, into a new project folder.'),
   'projects.delete': method<{ removed: string; trash: string }>()(z.strictObject({ project: absPath }), "Moves a project's folder into the studio's trash folder (nothing is erased)."),

@@ -3,7 +3,7 @@
 // changes nothing; an upload never removes another import; an export cannot overwrite an input;
 // relative paths and unknown projects are refused; file-system errors read as sentences.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -96,7 +96,7 @@ async function cliSentence(file: string, kind: 'image' | 'audio'): Promise<strin
 test('broken and hostile media are refused at import with the CLI sentence, and nothing is copied', async () => {
   const dir = path.join(root, 'broken');
   await mkdir(dir, { recursive: true });
-  const good = await sharp({ create: { width: 64, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer();
+  const good = await sharp(randomBytes(64 * 64 * 3), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
   const lying = Buffer.from(good);
   // The header says 640 pixels wide: the pixel data cannot fill it (the CRC is fixed so the header itself reads fine).
   lying.writeUInt32BE(640, 16);
@@ -222,4 +222,19 @@ test('projects: rename, duplicate (media copied, paths moved) and delete (to the
   const recent = value<{ path: string }[]>(await svc.dispatch('projects.recent', {}));
   assert.ok(!recent.some((r) => r.path === dup.path));
   assert.equal(error(await svc.dispatch('projects.rename', { project: dup.path, name: 'x' })).code, 'not-found');
+});
+
+test('projects.sample: a project with the shipped portrait (cropped around the face) and speech', async () => {
+  const assets = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'assets');
+  const s2 = await StudioService.create({ dataDir: path.join(root, 'data-sample'), assetsDir: assets, autoStart: false });
+  try {
+    const p = value<Project>(await s2.dispatch('projects.sample', {}));
+    assert.equal(p.name, 'Sample talking head');
+    assert.ok(p.portrait?.crop, 'the crop is the suggested face box');
+    assert.ok(p.portrait.path.startsWith(path.dirname(p.path)) && p.audio!.path.startsWith(path.dirname(p.path)), 'the sample media are copied into the project');
+    const withoutAssets = error(await svc.dispatch('projects.sample', {}));
+    assert.match(withoutAssets.message, /sample portrait and speech are not installed/);
+  } finally {
+    await s2.close();
+  }
 });

@@ -6,7 +6,7 @@ import { blazeFaceDetector } from '../../media/face-detector.js';
 import type { FaceDetector } from '../../media/face-detector.js';
 import { isImageFormat, probeMedia } from '../../media/probe.js';
 import { verifyVideo } from '../../watermark/verify.js';
-import type { Handlers, MediaBinEntry, WatermarkCheck } from '../contract.js';
+import type { CropSuggestion, Handlers, MediaBinEntry, WatermarkCheck } from '../contract.js';
 import { UPLOAD_AUDIO_EXTENSIONS, UPLOAD_IMAGE_EXTENSIONS } from '../contract.js';
 import type { ServiceContext } from '../context.js';
 import { suggestCrop } from '../crop-suggest.js';
@@ -24,9 +24,17 @@ export async function mediaDir(ctx: ServiceContext, project: string | undefined)
 
 const KIND_BY_EXT = new Map<string, 'image' | 'audio'>([...UPLOAD_IMAGE_EXTENSIONS.map((e) => [e, 'image'] as const), ...UPLOAD_AUDIO_EXTENSIONS.map((e) => [e, 'audio'] as const)]);
 
+// The face detector loads in about half a second: once per process, on first use; a failed load is retried next time.
+let detector: Promise<FaceDetector> | null = null;
+export async function suggestCropFor(file: string): Promise<CropSuggestion> {
+  detector ??= blazeFaceDetector({ minScore: 0 }).catch((e: unknown) => {
+    detector = null;
+    throw e;
+  });
+  return suggestCrop(file, await detector);
+}
+
 export function mediaHandlers(ctx: ServiceContext): MediaHandlers {
-  // The face detector loads in about half a second: once, on first use; a failed load is retried next time.
-  let detector: Promise<FaceDetector> | null = null;
   return {
     'media.import': async ({ path: src, project, kind }) => importMedia(src, await mediaDir(ctx, project), kind, (abs) => ctx.urlFor(abs)),
     'media.upload': async ({ name, dataBase64, project }) => uploadMedia(name, dataBase64, await mediaDir(ctx, project), (abs) => ctx.urlFor(abs)),
@@ -76,12 +84,6 @@ export function mediaHandlers(ctx: ServiceContext): MediaHandlers {
       };
     },
 
-    'media.suggestCrop': async ({ path: file }) => {
-      detector ??= blazeFaceDetector().catch((e: unknown) => {
-        detector = null;
-        throw e;
-      });
-      return suggestCrop(file, await detector);
-    },
+    'media.suggestCrop': ({ path: file }) => suggestCropFor(file),
   };
 }
