@@ -2,7 +2,7 @@
 // cache atomically (a temporary folder renamed into place, so a clip folder is either complete or
 // absent), and reading it back for the trainer.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../jobs/atomic-write.js';
 import { SafetensorsFile, writeSafetensors } from '../../model/weights/safetensors.js';
@@ -57,6 +57,26 @@ export async function writeClipCache(dir: string, info: ClipInfo, data: ClipData
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/** Removes clip folders half-written by a process that no longer runs (`<clip>.tmp-<pid>`). */
+export async function removeStaleTemps(cacheDir: string): Promise<void> {
+  const names = await readdir(cacheDir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = /\.tmp-(\d+)$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (!alive) await rm(path.join(cacheDir, name), { recursive: true, force: true });
   }
 }
 

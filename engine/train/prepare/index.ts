@@ -13,7 +13,7 @@ import { packageDefaults } from '../../pipeline/defaults.js';
 import type { GenerationModel } from '../../pipeline/model.js';
 import { openGenerationModel } from '../../pipeline/model.js';
 import type { Backend } from '../../runtime/session.js';
-import { cacheKey, clipDir, clipFingerprint, readDataset, validCache, writeDataset } from './cache.js';
+import { cacheKey, clipDir, clipFingerprint, readDataset, removeStaleTemps, validCache, writeDataset } from './cache.js';
 import { ClipRefused, prepareClip } from './clip.js';
 import type { LandmarkDetector } from './landmarks.js';
 import { faceMeshDetector } from './landmarks.js';
@@ -88,7 +88,7 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
 
   emit({ type: 'start', clips: clips.length, model: model.name, modelHash: model.hash, size, out });
   // Work is measured in seconds of source video (a quick probe each; unreadable files count as one).
-  const weights = await Promise.all(clips.map(async (c) => Math.max(1, Math.min(maxSeconds, (await probeMedia(c.file, opts.signal).catch(() => null))?.duration ?? 1))));
+  const weights = await mapLimit(clips, 4, async (c) => Math.max(1, Math.min(maxSeconds, (await probeMedia(c.file, opts.signal).catch(() => null))?.duration ?? 1)));
   const totalWork = weights.reduce((a, b) => a + b, 0);
   let done = 0;
   let workDone = 0; // excluding cached clips, for the rate
@@ -97,6 +97,7 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
 
   let detector: Promise<FaceDetector> | null = null;
   let mesh: Promise<LandmarkDetector> | null = null;
+  await removeStaleTemps(path.join(out, cacheKey(model.hash)));
   const encoder = await StreamingVaeEncoder.open(model, size);
   const entries: DatasetClip[] = [];
   let cachedCount = 0;
@@ -212,14 +213,26 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
   };
 }
 
+/** `fn` over `items` with at most `limit` running at once (one ffprobe per clip, not hundreds at once). */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 function stageMessage(stage: PrepareStage, id: string): string {
   switch (stage) {
     case 'probe':
       return `${id}: reading the speech`;
     case 'track':
       return `${id}: tracking the face`;
-    case 'crop':
-      return `${id}: cropping`;
     case 'encode':
       return `${id}: cropping, masking and encoding the frames`;
     case 'write':

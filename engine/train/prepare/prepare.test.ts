@@ -152,6 +152,9 @@ describe('train prepare', () => {
     // A second run takes everything from the cache and leaves the files alone.
     const dataFile = path.join(clips, r.manifest.cache, 'talk', 'data.safetensors');
     const before = (await stat(dataFile)).mtimeMs;
+    // A clip folder half-written by a process that died is cleared away.
+    const ghost = path.join(clips, r.manifest.cache, 'talk.tmp-999999');
+    await mkdir(ghost);
     const again: PrepareEvent[] = [];
     const r2 = await prepareDataset({ input: clips, model, onEvent: (e) => again.push(e) });
     assert.equal(r2.cached, 8);
@@ -159,6 +162,7 @@ describe('train prepare', () => {
     assert.equal((await stat(dataFile)).mtimeMs, before);
     assert.ok(again.filter((e) => e.type === 'clip-done').every((e) => (e as { cached: boolean }).cached));
     assert.ok(!again.some((e) => e.type === 'stage'), 'no clip was worked on again');
+    await assert.rejects(stat(ghost), /ENOENT/);
 
     // Another model prepares into its own cache beside the first; the first stays.
     const { spec } = await readDemoSpec();

@@ -46,7 +46,8 @@ export interface PrepareOptions {
   onEvent?: (e: PrepareEvent) => void;
 }
 
-export type PrepareStage = 'probe' | 'track' | 'crop' | 'encode' | 'write';
+/** probe: streams and speech; track: face detection; encode: crop, masks and VAE latents; write: the cache. */
+export type PrepareStage = 'probe' | 'track' | 'encode' | 'write';
 
 export type PrepareEvent =
   | { type: 'start'; clips: number; model: string; modelHash: string; size: number; out: string }
