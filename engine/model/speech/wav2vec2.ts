@@ -1,7 +1,9 @@
-// The wav2vec2 speech front-end: a wav2vec2 ONNX component from a model package turns 16 kHz speech
-// into hidden states at 50 Hz; we pick some layers, combine them, and align them to the video frames.
+// The wav2vec2 speech front-end: wav2vec2 turns 16 kHz speech into hidden states at 50 Hz; we pick
+// some layers, combine them, and align them to the video frames. The network comes either from the
+// Hugging Face checkpoint itself (model.safetensors / pytorch_model.bin + config.json, built by our
+// graph language in wav2vec2-graph.ts; no export step) or from an ONNX export.
 //
-// Component contract (what the package's exporter must produce):
+// ONNX contract (what an exporter must produce; the graph route produces the same names):
 //   input  `input_values`      float32 [1, samples]   (zero-mean, unit-variance over the whole clip
 //                                                       when normalizeInput, as Wav2Vec2FeatureExtractor
 //                                                       with do_normalize=True for wav2vec2-base-960h)
@@ -17,6 +19,9 @@
 import { CompiledGraph } from '../../runtime/session.js';
 import type { Backend } from '../../runtime/session.js';
 import { alignToVideo } from './align.js';
+import { buildWav2Vec2Graph } from './wav2vec2-graph.js';
+import type { Wav2Vec2Checkpoint } from './wav2vec2-weights.js';
+import { isWav2Vec2Checkpoint, openWav2Vec2Checkpoint } from './wav2vec2-weights.js';
 import type { FeatureSeries, Resample } from './align.js';
 
 export interface Wav2Vec2FrontEnd {
@@ -118,12 +123,26 @@ export interface Wav2Vec2RunOptions {
   backend?: Backend;
 }
 
+/** What runs wav2vec2: an ONNX export (path or bytes), a Hugging Face checkpoint path, or an opened checkpoint. */
+export type Wav2Vec2Model = string | Uint8Array | Wav2Vec2Checkpoint;
+
+async function openSession(model: Wav2Vec2Model, c: Wav2Vec2FrontEnd, window: number, windowFrames: number, opts: Wav2Vec2RunOptions): Promise<CompiledGraph> {
+  const ckpt = typeof model === 'string' && isWav2Vec2Checkpoint(model) ? await openWav2Vec2Checkpoint(model) : typeof model === 'object' && !(model instanceof Uint8Array) ? model : null;
+  if (ckpt) {
+    if (ckpt.config.hiddenSize !== c.hiddenSize) throw new RangeError(`${ckpt.file} has hidden size ${ckpt.config.hiddenSize}, the speech front-end expects ${c.hiddenSize}`);
+    const g = buildWav2Vec2Graph(ckpt.config, ckpt.provider, window, { layers: c.layers, outputPattern: c.outputPattern, inputName: c.inputName });
+    return CompiledGraph.fromGraph(g, { backend: opts.backend });
+  }
+  const outputs = c.layers.map((i) => ({ name: c.outputPattern.replace('{i}', String(i)), dtype: 'float32' as const, shape: [1, windowFrames, c.hiddenSize] }));
+  return CompiledGraph.fromBytes(model as string | Uint8Array, [{ name: c.inputName, dtype: 'float32', shape: [1, window] }], outputs, { backend: opts.backend });
+}
+
 /**
- * Runs the wav2vec2 component over `audio` (16 kHz mono) in chunks and returns the selected hidden
- * states, each [frames, hidden] with frames = ceil(samples / 320) (frame j centred at 20 j + 12.5 ms;
- * frames past the audio see zero padding).
+ * Runs wav2vec2 over `audio` (16 kHz mono) in chunks and returns the selected hidden states, each
+ * [frames, hidden] with frames = ceil(samples / 320) (frame j centred at 20 j + 12.5 ms; frames past
+ * the audio see zero padding).
  */
-export async function runWav2Vec2(model: string | Uint8Array, audio: Float32Array, c: Wav2Vec2FrontEnd, opts: Wav2Vec2RunOptions = {}): Promise<{ states: Float32Array[]; frames: number }> {
+export async function runWav2Vec2(model: Wav2Vec2Model, audio: Float32Array, c: Wav2Vec2FrontEnd, opts: Wav2Vec2RunOptions = {}): Promise<{ states: Float32Array[]; frames: number }> {
   const { body, ctx } = chunkGeometry(c);
   const H = c.hiddenSize;
   const window = body + 2 * ctx;
@@ -139,8 +158,8 @@ export async function runWav2Vec2(model: string | Uint8Array, audio: Float32Arra
     const inv = 1 / Math.sqrt(v2 / Math.max(1, audio.length) + 1e-7); // HF's zero_mean_unit_var_norm
     x = Float32Array.from(audio, (v) => (v - mean) * inv);
   }
-  const outputs = c.layers.map((i) => ({ name: c.outputPattern.replace('{i}', String(i)), dtype: 'float32' as const, shape: [1, windowFrames, H] }));
-  const session = await CompiledGraph.fromBytes(model, [{ name: c.inputName, dtype: 'float32', shape: [1, window] }], outputs, { backend: opts.backend });
+  const outputs = c.layers.map((i) => ({ name: c.outputPattern.replace('{i}', String(i)) }));
+  const session = await openSession(model, c, window, windowFrames, opts);
   const states = c.layers.map(() => new Float32Array(total * H));
   try {
     const input = new Float32Array(window);
@@ -168,7 +187,7 @@ export async function runWav2Vec2(model: string | Uint8Array, audio: Float32Arra
 }
 
 /** Speech features for a job: wav2vec2 states aligned to `videoFrames` rows at `fps`: [videoFrames, width]. */
-export async function wav2vec2Features(model: string | Uint8Array, audio: Float32Array, c: Wav2Vec2FrontEnd, fps: number, videoFrames: number, opts: Wav2Vec2RunOptions = {}): Promise<Float32Array> {
+export async function wav2vec2Features(model: Wav2Vec2Model, audio: Float32Array, c: Wav2Vec2FrontEnd, fps: number, videoFrames: number, opts: Wav2Vec2RunOptions = {}): Promise<Float32Array> {
   const { states, frames } = await runWav2Vec2(model, audio, c, opts);
   return alignHiddenStates(c, states, frames, fps, videoFrames);
 }
