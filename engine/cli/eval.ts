@@ -4,7 +4,7 @@
 // progress bar with ETA on stderr and a short summary; `--json` prints progress as JSON lines on
 // stderr and exactly one JSON object (the report) on stdout.
 import type { CalibrationReport, EvalProgress, EvalReport, MouthMeasure } from '../eval/index.js';
-import { MOUTH_MEASURES, calibrate, evaluateVideo } from '../eval/index.js';
+import { MOUTH_MEASURES, SYNC_CONFIDENCE_THRESHOLD, calibrate, evaluateVideo } from '../eval/index.js';
 import { formatDuration } from '../model/package/progress.js';
 import type { CliIO, Command } from './command.js';
 import { UsageError } from './command.js';
@@ -19,7 +19,7 @@ Lip sync: the mouth opening in every frame (from FaceMesh face landmarks and fro
 mouth) is compared with the loudness of the speech at offsets of ±N frames (default 15), in the
 manner of SyncNet: the best offset (positive = the picture lags the sound), the distance at it
 (1 − correlation, lower is better) and the confidence (median distance − best distance, higher is
-better; unrelated sound scores low). Motion: block-matching flow over the face between frames 1/8 s
+better; unrelated sound scores low; above ${SYNC_CONFIDENCE_THRESHOLD} counts as in sync). Motion: block-matching flow over the face between frames 1/8 s
 apart, and the share of those pairs that move more than VBench's Dynamic Degree threshold.
 
 Options:
@@ -77,6 +77,7 @@ export function formatReport(r: EvalReport): string {
   const lines = [
     `${r.file}: ${v.frames} frames at ${+v.fps.toFixed(3)} fps (${v.durationS.toFixed(2)} s), ${v.width}×${v.height}; face in ${r.faces.found}/${v.frames} frames${r.faces.interpolated ? ` (${r.faces.interpolated} filled in)` : ''}`,
     `lip sync: offset ${s.offset > 0 ? '+' : ''}${s.offset} frames (${f(s.offsetSeconds, 2)} s${s.offset > 0 ? ', the picture lags the sound' : s.offset < 0 ? ', the picture leads the sound' : ''}), distance ${f(s.distance)}, confidence ${f(s.confidence)} (${NAMES[s.measure]} mouth measure, searched ±${s.maxOffset} frames)`,
+    `  ${s.inSync ? 'in sync' : 'not clearly in sync'}: the confidence is ${s.inSync ? 'above' : 'at or below'} ${SYNC_CONFIDENCE_THRESHOLD}, the level that tells matching from shifted speech on synthetic clips`,
     `  by mouth measure: ${MOUTH_MEASURES.map((m) => `${NAMES[m]} ${r.syncByMeasure[m].offset > 0 ? '+' : ''}${r.syncByMeasure[m].offset} / ${f(r.syncByMeasure[m].confidence)}`).join(', ')} (offset / confidence)`,
     `motion of the face: mean |Δluma| ${f(r.motion.meanAbsDiff, 2)}, mean flow ${f(r.motion.meanFlow, 2)} px, top-5 % flow ${f(r.motion.meanTop5Flow, 2)} px; ${f((r.motion.dynamicFraction ?? 0) * 100, 0)} % of frame pairs move more than ${f(r.motion.threshold, 1)} px → ${r.motion.dynamic ? 'dynamic' : 'static'}`,
   ];

@@ -121,7 +121,7 @@ export async function calibrate(dir: string, opts: CalibrateOptions = {}): Promi
   for (let c = 0; c < files.length; c++) {
     const file = files[c]!;
     const truthFile = file.replace(/\.mp4$/i, '.json');
-    let truth = null;
+    let truth;
     try {
       truth = statSync(truthFile, { throwIfNoEntry: false })?.isFile() ? readTruth(truthFile) : null;
     } catch (e) {

@@ -7,7 +7,7 @@ export { calibrate, separate } from './calibrate.js';
 export { EvalError } from './errors.js';
 export type { EvalErrorCode } from './errors.js';
 export type { Correlation, EvalReport, EvaluateOptions, FrameStats, SyncReport, TruthReport } from './evaluate.js';
-export { PRIMARY_MOUTH, compareVideos, evaluateVideo, syncAll, syncReport, truthCorrelations } from './evaluate.js';
+export { PRIMARY_MOUTH, SYNC_CONFIDENCE_THRESHOLD, compareVideos, evaluateVideo, syncAll, syncReport, truthCorrelations } from './evaluate.js';
 export { PSNR_CAP, psnr, ssim } from './quality.js';
 export { DEFAULT_MAX_OFFSET, circularShift, syncSearch } from './sync.js';
 export { readTruth, truthVideoFor } from './truth.js';

@@ -38,7 +38,12 @@ export function standardize(x: ArrayLike<number>): Float64Array {
   const out = new Float64Array(x.length);
   let s = 0;
   let m = 0;
-  for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i]!)) (s += x[i]!), m++;
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isFinite(x[i]!)) {
+      s += x[i]!;
+      m++;
+    }
+  }
   const mean = m ? s / m : 0;
   let v = 0;
   for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i]!)) v += (x[i]! - mean) ** 2;
@@ -54,7 +59,10 @@ export function standardizedRmse(a: ArrayLike<number>, b: ArrayLike<number>): nu
   let s = 0;
   let m = 0;
   for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
-    if (Number.isFinite(sa[i]!) && Number.isFinite(sb[i]!)) (s += (sa[i]! - sb[i]!) ** 2), m++;
+    if (Number.isFinite(sa[i]!) && Number.isFinite(sb[i]!)) {
+      s += (sa[i]! - sb[i]!) ** 2;
+      m++;
+    }
   }
   return m ? Math.sqrt(s / m) : NaN;
 }
@@ -69,7 +77,12 @@ export function median(values: readonly number[]): number {
 export function mean(values: ArrayLike<number>): number {
   let s = 0;
   let m = 0;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) (s += values[i]!), m++;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i]!)) {
+      s += values[i]!;
+      m++;
+    }
+  }
   return m ? s / m : NaN;
 }
 
