@@ -4,7 +4,7 @@
 // the package imported from the .pth files computes (`run dit`, `run vae-decode`, `run t5`).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TINY } from '../model/config.js';
@@ -13,6 +13,7 @@ import { readManifest, resolveFilePath } from '../model/package/manifest.js';
 import { officialConfigJson, writeFakeDiffusers, writeFakeOriginal } from '../model/package/testing/fake-wan.js';
 import type { FakeWan } from '../model/package/testing/fake-wan.js';
 import { seededNormal } from '../model/random-weights.js';
+import { WAV2VEC2_BASE, wav2vec2Params } from '../model/speech/wav2vec2-graph.js';
 import { SafetensorsFile, writeSafetensors } from '../model/weights/safetensors.js';
 import type { CliIO } from './command.js';
 import { main } from './main.js';
@@ -158,4 +159,27 @@ test('models create refuses a file given as the wrong component, an unsupported 
   const noOut = await cli('models', 'create', '--dit', st.shards[0]!);
   assert.equal(noOut.code, 2);
   assert.match(noOut.err + JSON.stringify(noOut.json), /--out <pkgdir>/);
+});
+
+test('models create --wav2vec2 adds the speech front-end from a Hugging Face checkpoint and its config.json', async () => {
+  const dir = path.join(root, 'wav2vec2-tiny');
+  mkdirSync(dir);
+  const c = { ...WAV2VEC2_BASE, convDim: [2, 2, 2, 2, 2, 2, 2], hiddenSize: 4, layers: 1, heads: 1, intermediateSize: 8, posConvKernel: 4, posConvGroups: 2 };
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'wav2vec2', conv_dim: c.convDim, hidden_size: 4, num_hidden_layers: 1, num_attention_heads: 1, intermediate_size: 8, num_conv_pos_embeddings: 4, num_conv_pos_embedding_groups: 2 }));
+  const file = path.join(dir, 'model.safetensors');
+  await writeSafetensors(file, wav2vec2Params(c).map((p) => ({ name: `wav2vec2.${p.name}`, dtype: 'F32' as const, shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) })));
+  const out = path.join(root, 'pkg-speech');
+  const r = await cli('models', 'create', '--dit', st.shards[0]!, '--dit', st.shards[1]!, '--wav2vec2', file, '--out', out);
+  assert.equal(r.code, 0, JSON.stringify(r.json));
+  const { manifest } = await readManifest(out);
+  const fe = manifest.components.speechFrontEnd!;
+  assert.equal(fe.kind, 'wav2vec2');
+  assert.deepEqual(fe.files.map((f) => [path.basename(f.path), f.format, f.role ?? null, f.tensors ?? null]), [
+    ['model.safetensors', 'safetensors', null, wav2vec2Params(c).length],
+    ['config.json', 'json', 'config', null],
+  ]);
+  assert.equal((await cli('models', 'verify', out)).json.ok, true);
+  const bad = await cli('models', 'create', '--dit', st.shards[0]!, '--dit', st.shards[1]!, '--wav2vec2', path.join(st.dir, 'Wan2.2_VAE.safetensors'), '--out', path.join(root, 'pkg-speech-bad'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.json.error as string, /--wav2vec2 .*Wan2\.2_VAE\.safetensors has no wav2vec2 feature extractor/);
 });

@@ -1,6 +1,6 @@
-// `refree models import | create | verify | describe`: model packages from the command line.
+// `refree models import | create | merge | verify | describe`: model packages from the command line.
 //   import <dir> [--out <pkgdir>] [--name <name>] [--arch <name|config.json>] [--allow-unknown-keys]
-//   create --dit <file> [--vae <file>] [--t5 <file>] [--tokenizer <dir>] [--arch <name|config.json>] --out <pkgdir>
+//   create --dit <file> [--vae <file>] [--t5 <file>] [--tokenizer <dir>] [--wav2vec2 <file>] [--arch <name|config.json>] --out <pkgdir>
 //   verify <pkg>
 //   describe <architecture-name | config.json | pkg> [--refree <preset|config.json>] [--lora-rank <r>]
 // With --json each prints exactly one JSON object on one line; progress (hashing) goes to stderr.
@@ -14,11 +14,13 @@ import { ManifestError, readArchitectureArg, resolveReFreeConfig } from '../mode
 import { formatBytes, progressReporter } from '../model/package/progress.js';
 import { verifyPackage } from '../model/package/verify.js';
 import type { VerifyReport } from '../model/package/verify.js';
+import path from 'node:path';
+import { mergeAdapter } from '../train/merge.js';
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from './command.js';
 import { table } from './output.js';
 
-const HELP = `Usage: refree models <import|create|verify|describe> ... [--json]
+const HELP = `Usage: refree models <import|create|merge|verify|describe> ... [--json]
 
   refree models import <dir> [--out <pkgdir>] [--name <name>] [--arch <name|config.json>] [--allow-unknown-keys]
       Make a model package from a Wan2.2-TI2V-5B download: the original layout (diffusion_pytorch_model*.safetensors,
@@ -31,9 +33,14 @@ const HELP = `Usage: refree models <import|create|verify|describe> ... [--json]
       --arch    architecture: a name, or a config.json as the model ships it (default: the known one the
                 DiT files match, else the download's own config.json)
 
-  refree models create --dit <file> [--vae <file>] [--t5 <file>] [--tokenizer <dir>] [--arch <name|config.json>] --out <pkgdir>
+  refree models create --dit <file> [--vae <file>] [--t5 <file>] [--tokenizer <dir>] [--wav2vec2 <file>] [--arch <name|config.json>] --out <pkgdir>
       Make a model package around loose weight files (.safetensors or .pth, any key layout); --dit may be
       repeated for shards or name a shard index .json. Same checks, sizes and SHA-256s as import.
+      --wav2vec2 adds the speech front-end from a Hugging Face wav2vec2 checkpoint (config.json beside it).
+
+  refree models merge <adapter> --out <pkgdir>
+      Fold a fine-tuned adapter (a training run's adapter folder) into a standalone package: the LoRA is
+      merged into the DiT weights and the base's other files are copied.
 
   refree models verify <pkg>
       Re-hash every file of a package and check sizes, SHA-256 and headers; reports each mismatch by file.
@@ -82,6 +89,7 @@ async function runCreate(ctx: CommandContext): Promise<number> {
     vae: list('vae'),
     t5: list('t5'),
     tokenizer: ctx.values.tokenizer as string | undefined,
+    wav2vec2: ctx.values.wav2vec2 as string | undefined,
     out,
     name: ctx.values.name as string | undefined,
     arch: archArg?.arch,
@@ -111,6 +119,16 @@ function printReport(ctx: CommandContext, report: ImportReport, verb: string): v
       `Package: ${report.package} (the weights stay where they are; ${formatBytes(report.hashedBytes)} hashed)`,
     ].join('\n'),
   );
+}
+
+async function runMerge(ctx: CommandContext): Promise<number> {
+  const adapter = ctx.positionals[1];
+  if (!adapter) throw new UsageError('models merge needs the adapter folder: refree models merge <adapter> --out <pkgdir>');
+  if (typeof ctx.values.out !== 'string') throw new UsageError('models merge needs --out <pkgdir> for the merged package');
+  const file = await mergeAdapter(adapter, ctx.values.out);
+  if (ctx.json) printJson(ctx, { ok: true, package: path.dirname(file), manifest: file });
+  else ctx.io.stdout(`${path.dirname(file)}\n  merged package (refree.json: ${file})`);
+  return 0;
 }
 
 async function runVerify(ctx: CommandContext): Promise<number> {
@@ -170,13 +188,14 @@ export const models: Command = {
     vae: { type: 'string', multiple: true },
     t5: { type: 'string', multiple: true },
     tokenizer: { type: 'string' },
+    wav2vec2: { type: 'string' },
     refree: { type: 'string' },
     'lora-rank': { type: 'string' },
   },
   async run(ctx) {
     const sub = ctx.positionals[0];
-    const fn = sub === 'import' ? runImport : sub === 'create' ? runCreate : sub === 'verify' ? runVerify : sub === 'describe' ? runDescribe : null;
-    if (!fn) throw new UsageError(sub ? `unknown models subcommand "${sub}" (import, create, verify, describe)` : 'models needs a subcommand: import, create, verify or describe');
+    const fn = sub === 'import' ? runImport : sub === 'create' ? runCreate : sub === 'merge' ? runMerge : sub === 'verify' ? runVerify : sub === 'describe' ? runDescribe : null;
+    if (!fn) throw new UsageError(sub ? `unknown models subcommand "${sub}" (import, create, merge, verify, describe)` : 'models needs a subcommand: import, create, merge, verify or describe');
     try {
       return await fn(ctx);
     } catch (e) {

@@ -1,11 +1,11 @@
-// `refree models create --arch … --dit … [--vae …] [--t5 …] [--tokenizer …] --out P`: a package around
+// `refree models create --arch … --dit … [--vae …] [--t5 …] [--tokenizer …] [--wav2vec2 …] --out P`: a package around
 // loose weight files (a DiT saved on its own, a VAE from another download, ComfyUI single files). The
 // files are referenced, not copied; each is checked to hold the component its option names, every key
 // is checked against the architecture, and sizes and SHA-256s are computed, as `models import` does.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { WeightsKind } from './classify.js';
-import { classifyFile, weightsFormat } from './classify.js';
+import { classifyFile, weightKeys, weightsFormat } from './classify.js';
 import type { DetectedFile, DetectedFolder } from './detect.js';
 import { TOKENIZER_JSON, jsonFiles, shards } from './detect.js';
 import type { ImportOptions, ImportReport } from './import.js';
@@ -18,6 +18,8 @@ export interface CreateOptions extends ImportOptions {
   t5?: readonly string[];
   /** A folder with tokenizer.json (and its side files), or tokenizer.json itself. */
   tokenizer?: string;
+  /** A wav2vec2 checkpoint in the Hugging Face layout (model.safetensors / pytorch_model.bin; config.json beside it). */
+  wav2vec2?: string;
   /** The --arch file when it was a shipped DiT config.json: recorded with the DiT (role "config"). */
   archFile?: string | null;
   /** The package folder to write. */
@@ -70,6 +72,30 @@ async function tokenizerFiles(given: string | undefined, problems: string[]): Pr
   return files;
 }
 
+async function wav2vec2Files(given: string | undefined, problems: string[]): Promise<DetectedFile[] | undefined> {
+  if (!given) return undefined;
+  const abs = path.resolve(given);
+  const format = weightsFormat(abs);
+  const st = await stat(abs).catch(() => null);
+  if (!st?.isFile() || !format) {
+    problems.push(`--wav2vec2 ${abs}: give the Hugging Face checkpoint file (model.safetensors or pytorch_model.bin)`);
+    return undefined;
+  }
+  const keys = await weightKeys(abs, format).catch((e: Error) => {
+    problems.push(`--wav2vec2 ${abs}: not readable as ${format} (${e.message})`);
+    return null;
+  });
+  if (!keys) return undefined;
+  if (!keys.some((k) => /^(wav2vec2\.)?feature_extractor\.conv_layers\.0\.conv\.weight$/.test(k))) {
+    problems.push(`--wav2vec2 ${abs} has no wav2vec2 feature extractor ('feature_extractor.conv_layers.0.conv.weight'); is it a Hugging Face wav2vec2 checkpoint?`);
+    return undefined;
+  }
+  const files: DetectedFile[] = [{ path: abs, format, tensors: keys.length }];
+  const cfg = path.join(path.dirname(abs), 'config.json');
+  if (await stat(cfg).then((s) => s.isFile(), () => false)) files.push({ path: cfg, format: 'json', role: 'config' });
+  return files;
+}
+
 export async function createPackage(opts: CreateOptions): Promise<ImportReport> {
   if (!opts.dit.length) throw new ImportError(['a package needs the DiT weights: --dit <file> (repeat for shards, or give the shard index .json)']);
   const problems: string[] = [];
@@ -83,6 +109,7 @@ export async function createPackage(opts: CreateOptions): Promise<ImportReport> 
     vae: await weightsFiles('vae', opts.vae ?? [], problems),
     t5: await weightsFiles('t5', opts.t5 ?? [], problems),
     tokenizer: await tokenizerFiles(opts.tokenizer, problems),
+    speechFrontEnd: await wav2vec2Files(opts.wav2vec2, problems),
     notes,
     problems,
   };

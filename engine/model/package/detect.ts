@@ -25,6 +25,9 @@ export interface DetectedFile {
   path: string;
   format: FileFormat;
   role?: 'index' | 'config';
+  /** Tensor count and dtype when known from elsewhere than a component's weight index. */
+  tensors?: number;
+  dtype?: string | null;
 }
 
 export interface DetectedFolder {
@@ -34,6 +37,8 @@ export interface DetectedFolder {
   vae: DetectedFile[];
   t5: DetectedFile[];
   tokenizer: DetectedFile[];
+  /** A wav2vec2 speech front-end (Hugging Face checkpoint + config.json), when one was given. */
+  speechFrontEnd?: DetectedFile[];
   /** Things the import should tell the user (missing optional parts, ...). */
   notes: string[];
   /** Hard problems (a shard the index names is absent, ...). */

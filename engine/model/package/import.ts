@@ -220,13 +220,13 @@ export async function buildPackage(found: DetectedFolder, opts: ImportOptions = 
     const out = path.resolve(opts.out ?? name);
     await mkdir(out, { recursive: true });
 
-    const all = [...found.dit, ...found.vae, ...found.t5, ...found.tokenizer];
+    const all = [...found.dit, ...found.vae, ...found.t5, ...found.tokenizer, ...(found.speechFrontEnd ?? [])];
     const hashes = await hashFiles(all.map((f) => f.path), opts.onProgress, opts.signal);
     const tensorsOf = new Map<string, { count: number; dtype: string | null }>();
     for (const idx of indexes.values()) for (const [f, t] of idx.fileTensors) tensorsOf.set(f, t);
     const entry = (f: DetectedFile, layout: KeyLayout, prefix: string): FileEntry => {
       const h = hashes.get(f.path)!;
-      const t = tensorsOf.get(f.path);
+      const t = tensorsOf.get(f.path) ?? (f.tensors !== undefined ? { count: f.tensors, dtype: f.dtype ?? null } : undefined);
       const isWeights = f.format === 'safetensors' || f.format === 'pth';
       return {
         path: recordPath(out, f.path),
@@ -266,13 +266,16 @@ export async function buildPackage(found: DetectedFolder, opts: ImportOptions = 
     if (vae) manifest.components.vae = vae;
     if (t5) manifest.components.t5 = t5;
     if (found.tokenizer.length) manifest.components.tokenizer = { files: found.tokenizer.map((f) => entry(f, 'none', '')) };
+    if (found.speechFrontEnd?.length) {
+      manifest.components.speechFrontEnd = { kind: 'wav2vec2', files: found.speechFrontEnd.map((f) => ({ ...entry(f, 'none', ''), keyLayout: f.format === 'json' ? ('none' as const) : ('diffusers' as const) })) };
+    }
     // Re-importing into an existing package keeps what was added to it since (adapters, LoRAs, contexts).
     const previous = await readManifest(out).catch(() => null);
     if (previous) {
       const kept: string[] = [];
       for (const k of ['speechFrontEnd', 'refree', 'textContext', 'lora'] as const) {
         const c = previous.manifest.components[k];
-        if (c === undefined) continue;
+        if (c === undefined || manifest.components[k] !== undefined) continue;
         (manifest.components as Record<string, unknown>)[k] = c;
         kept.push(k);
       }
@@ -284,14 +287,14 @@ export async function buildPackage(found: DetectedFolder, opts: ImportOptions = 
     const manifestPath = await writeManifest(out, manifest);
 
     const components: Record<string, ComponentReport> = {};
-    for (const [k, c] of Object.entries({ dit, vae, t5, tokenizer: manifest.components.tokenizer })) {
+    for (const [k, c] of Object.entries({ dit, vae, t5, tokenizer: manifest.components.tokenizer, speechFrontEnd: manifest.components.speechFrontEnd })) {
       if (!c) continue;
       components[k] = {
         files: c.files.length,
         bytes: c.files.reduce((a, f) => a + f.bytes, 0),
         tensors: c.files.reduce((a, f) => a + (f.tensors ?? 0), 0),
         keyLayout: 'keyLayout' in c ? c.keyLayout : 'none',
-        dtype: k === 'tokenizer' ? null : (indexes.get(k as WeightKind)?.dtype ?? null),
+        dtype: indexes.get(k as WeightKind)?.dtype ?? null,
       };
     }
     return {
