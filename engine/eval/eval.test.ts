@@ -13,7 +13,7 @@ import { analyseVideo } from './analyse.js';
 import { frameEnvelope } from './envelope.js';
 import { EvalError } from './errors.js';
 import { compareVideos, evaluateVideo, syncAll } from './evaluate.js';
-import { PSNR_CAP, psnr, ssim } from './quality.js';
+import { PSNR_CAP, motionThreshold, pairMotion, psnr, ssim } from './quality.js';
 import { circularShift, syncSearch } from './sync.js';
 import { fillGaps, pearson } from './stats.js';
 import { writeTalkingClip } from './test-clip.js';
@@ -56,6 +56,21 @@ test('PSNR is capped for identical frames and falls with noise; SSIM is 1 for id
   assert.ok(psnr(a, b) < 50 && psnr(a, b) > 40, String(psnr(a, b)));
   assert.ok(Math.abs(ssim(a, a, w, w) - 1) < 1e-12);
   assert.ok(ssim(a, b, w, w) < 1);
+});
+
+test('block matching reads a known shift of a texture, and nothing for a still frame', () => {
+  const w = 96;
+  let seed = 7;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % 256;
+  const a = Uint8Array.from({ length: w * w }, rand);
+  // b is a moved 3 px right and 2 px down.
+  const b = Uint8Array.from({ length: w * w }, (_, i) => a[Math.max(0, Math.floor(i / w) - 2) * w + Math.max(0, (i % w) - 3)]!);
+  const region = { x: 16, y: 16, width: 64, height: 64 };
+  const m = pairMotion(a, b, w, w, region);
+  assert.ok(Math.abs(m.meanFlow - Math.hypot(3, 2)) < 1e-9 && Math.abs(m.top5Flow - Math.hypot(3, 2)) < 1e-9, JSON.stringify(m));
+  assert.ok(m.meanAbsDiff > 50);
+  assert.deepEqual(pairMotion(a, a, w, w, region), { meanAbsDiff: 0, meanFlow: 0, top5Flow: 0 });
+  assert.equal(motionThreshold(480, 480), 11.25); // VBench's 6 px × 480/256
 });
 
 test('a synthetic clip against its own truth: offset 0 ± 1, confident, shifted speech scores clearly lower', async (t0) => {
