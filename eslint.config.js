@@ -2,6 +2,7 @@
 // mistakes that bite an async, multi-process engine (floating promises are left to review for now).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'out/**', 'e2e/artifacts/**', 'test-results/**'] },
@@ -20,4 +21,6 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
   },
+  // The layers of docs/ARCHITECTURE.md (eslint-plugin-boundaries).
+  ...layers,
 );
