@@ -19,8 +19,9 @@ Lip sync: the mouth opening in every frame (from FaceMesh face landmarks and fro
 mouth) is compared with the loudness of the speech at offsets of ±N frames (default 15), in the
 manner of SyncNet: the best offset (positive = the picture lags the sound), the distance at it
 (1 − correlation, lower is better) and the confidence (median distance − best distance, higher is
-better; unrelated sound scores low; above ${SYNC_CONFIDENCE_THRESHOLD} counts as in sync). Motion: block-matching flow over the face between frames 1/8 s
-apart, and the share of those pairs that move more than VBench's Dynamic Degree threshold.
+better; unrelated sound scores low; above ${SYNC_CONFIDENCE_THRESHOLD} counts as in sync). Motion: block-matching
+flow over the face between frames 1/8 s apart, and the share of those pairs that move more than
+VBench's Dynamic Degree threshold.
 
 Options:
   --truth <clip.json>    a synthetic clip's truth file: adds the correlation of mouth, head pose, brows
