@@ -6,6 +6,8 @@ import { generate } from './generate.js';
 import { models } from './models.js';
 import { run } from './run.js';
 import { selftest } from './selftest.js';
+import { synth } from './synth.js';
+import { train } from './train.js';
 import { verify } from './verify.js';
 
-export const commands: readonly Command[] = [doctor, selftest, models, run, generate, verify, evalCommand];
+export const commands: readonly Command[] = [doctor, selftest, models, run, generate, verify, evalCommand, synth, train];

@@ -63,7 +63,7 @@ export function visemeAt(phones: readonly TimedPhone[], t: number, articulation:
     const w = strength * Math.exp(-d * d);
     if (w < 1e-6) continue;
     const v = p.spec.viseme;
-    const open = p.cls === 'vowel' ? Math.min(1, v.open * articulation * (0.85 + 0.3 * p.accent)) : v.open * articulation;
+    const open = p.cls === 'vowel' ? Math.min(1, v.open * articulation * (0.8 + 0.4 * p.accent)) : v.open * articulation;
     sw += w;
     so += w * open;
     swd += w * v.width;

@@ -28,7 +28,7 @@ export const NEUTRAL_POSE: FacePose = { open: 0, width: 0, round: 0, brow: 0, ya
 const DEPTH = { backHair: -0.35, ears: -0.2, head: 0, hair: 0.03, eyes: 0.06, brows: 0.09, mouth: 0.16, nose: 0.3 } as const;
 
 /** Largest lip opening in head-local units (the jaw drop at open = 1). */
-const MAX_OPEN = 0.2;
+const MAX_OPEN = 0.26;
 
 interface MouthGeometry {
   cy: number;
@@ -172,7 +172,7 @@ export class AvatarRenderer {
       const fringe = idn.hairStyle === 'bob' ? 0.1 : 0;
       let cap: Implicit = intersect(ellipse(0, -0.03, hw + 0.05, 1.06), (u, v) => (v - (idn.hairline + fringe + k * u * u + 0.08 * idn.parting * u)) * 0.5);
       if (idn.hairStyle === 'curly') cap = wavy(cap, 18, 0.02);
-      c.fill(cap, box(-hw - 0.1, -1.15, hw + 0.1, sideDepth + 0.1), top, hairPaint(hair), idn.hairStyle === 'buzz' ? 0.55 : 1);
+      c.fill(cap, box(-hw - 0.1, -1.15, hw + 0.1, sideDepth + 0.1), top, hairPaint(hair), idn.hairStyle === 'buzz' ? 0.8 : 1);
     } else {
       // Bald: a little hair around the sides.
       for (const sgn of [-1, 1]) c.fill(intersect(ellipse(0, -0.05, hw + 0.03, 1.02), (u, v) => Math.max(0.05 - Math.abs(v + 0.28), hw - 0.1 - sgn * u)), box(-hw - 0.1, -0.5, hw + 0.1, 0), top, hairPaint(hair), 0.8);

@@ -110,7 +110,7 @@ export function makeIdentity(split: Split, seed: number): Identity {
   const clothes = jitter(r.pick(CLOTHES), 20);
   return {
     id: `${split}-face-${seed}`,
-    scale: r.range(0.33, 0.38),
+    scale: r.range(0.35, 0.39),
     cx: r.range(0.47, 0.53),
     cy: r.range(0.44, 0.49),
     headWidth: r.range(0.68, 0.8),
@@ -129,10 +129,10 @@ export function makeIdentity(split: Split, seed: number): Identity {
     browArch: r.range(0.02, 0.07),
     browColor: mix(hairStyle === 'bald' ? [40, 30, 25] : hair, [20, 15, 10], 0.35),
     noseWidth: r.range(0.09, 0.13),
-    noseLength: r.range(0.33, 0.42),
+    noseLength: r.range(0.3, 0.36),
     mouthY: r.range(0.56, 0.62),
-    mouthWidth: r.range(0.19, 0.24),
-    lipThickness: r.range(0.035, 0.055),
+    mouthWidth: r.range(0.22, 0.27),
+    lipThickness: r.range(0.04, 0.06),
     lips: mix(mix(skin, [190, 70, 80], r.range(0.35, 0.6)), [60, 20, 20], r.range(0, 0.2)),
     earSize: r.range(0.12, 0.16),
     clothesStyle: r.pick(CLOTHES_STYLES),

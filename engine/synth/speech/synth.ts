@@ -12,6 +12,10 @@ import type { Voice } from './voice.js';
 
 export const SAMPLE_RATE = 16000;
 const CTL = 16; // samples per control step (1 ms)
+// Noise levels relative to the voiced source, set so that vowels are the loudest sounds (open vowels
+// ~5 dB above close ones), sibilants ~10 dB and /h/, nasals and glides 10–15 dB below them, as in speech.
+const ASPIRATION = 0.07;
+const FRICATION = 0.15;
 
 /** Second-order resonator y = a·x + b·y1 + c·y2 with unity gain at DC (Klatt 1980). */
 class Resonator {
@@ -154,7 +158,7 @@ function buildTracks(phones: readonly TimedPhone[], voice: Voice, n: number): Tr
           break;
       }
       // Loudness: accents louder, the phrase fades a little towards its end.
-      if (s.cls !== 'pause') t.gain[i] = Math.pow(10, (voice.accentDb * p.accent) / 20) * (1 - 0.25 * p.phrasePos);
+      if (s.cls !== 'pause') t.gain[i] = Math.pow(10, (voice.accentDb * p.accent) / 20) * (1 - 0.15 * p.phrasePos);
     }
     if (s.cls !== 'pause') {
       prevFormants = s.formants;
@@ -248,9 +252,9 @@ export function synthesize(phones: readonly TimedPhone[], voice: Voice, seconds:
       // Slightly low-passed noise for aspiration (breath is not white).
       noiseState = 0.6 * noiseState + 0.4 * white;
       const open = phase < period * 0.5 ? 1 : 0.3; // breath noise is louder while the glottis is open
-      const source = av * g + (ah + av * voice.breathiness * 0.35 * open) * noiseState * 0.6;
+      const source = av * g + (ah + av * voice.breathiness * 2 * open) * noiseState * ASPIRATION;
       let y = r5.step(r4.step(r3.step(r2.step(r1.step(source)))));
-      y += af * fric.step(white) * 1.2;
+      y += af * fric.step(white) * FRICATION;
       // Lip radiation: a first difference (+6 dB/octave).
       out[n] = y - prevOut;
       prevOut = y;

@@ -44,6 +44,6 @@ export function makeVoice(split: Split, seed: number): Voice {
     jitter: rng.range(0.004, 0.02),
     shimmer: rng.range(0.02, 0.08),
     tilt: rng.range(120, 320),
-    accentDb: rng.range(3, 7),
+    accentDb: rng.range(2, 4.5),
   };
 }
