@@ -68,9 +68,9 @@ async function prepareFolder(out: string): Promise<void> {
     await access(out, constants.W_OK);
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
-    if (c === 'ENOTDIR' || c === 'EEXIST') throw new UsageError(`--out ${out}: part of that path is a file, not a folder`);
+    if (c === 'ENOTDIR' || c === 'EEXIST') throw new UsageError(`--out ${out}: part of that path is a file, not a folder`, { cause: e });
     const why = c === 'EACCES' || c === 'EPERM' ? 'permission denied' : c === 'EROFS' ? 'the disk is read-only' : c === 'ENOENT' ? 'new folders cannot be made there' : (e as Error).message;
-    throw new Error(`cannot write into the folder ${out} (${why}); choose another --out`);
+    throw new Error(`cannot write into the folder ${out} (${why}); choose another --out`, { cause: e });
   }
 }
 
