@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ort } from '../../engine/runtime/ort.js';
 import type { Backend } from '../../engine/runtime/session.js';
 import { GpuMemoryPoller } from './gpu-memory.js';
 import type { CheckMode, StageName } from './plan.js';
@@ -27,6 +28,8 @@ const USAGE = `usage: npm run gpu-check -- [--local] [--out DIR] [--work DIR] [-
   --work DIR       weights and engines (default <tmp>/refree-gpu-check/<mode>; reused when they match)
   --budget S       total seconds before the check stops itself (default 530 full size, 150 local)
   --json           print the report as one JSON object on stdout (progress as JSON lines on stderr)
+  --only A,B       run only these stages (${STAGES.join(', ')}) and what they need; the others are reported as skipped
+  --stage-budget NAME=S[,NAME=S]  seconds for a stage instead of its default budget
   --pack OUTDIR    build the self-contained pack for a machine without Node (at most 64 MiB)`;
 
 class UsageError extends Error {}
@@ -44,10 +47,17 @@ interface Args {
   result: string | null;
   weights: string[] | undefined;
   seed: number | undefined;
+  only: StageName[] | null;
+  stageBudgets: Partial<Record<StageName, number>>;
+}
+
+function stageName(s: string, flag: string): StageName {
+  if (!(STAGES as readonly string[]).includes(s)) throw new UsageError(`${flag}: unknown stage ${s} (stages: ${STAGES.join(', ')})`);
+  return s as StageName;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { mode: 'gpu', out: null, work: null, budget: null, json: false, pack: null, stage: null, backend: 'cpu', deadline: 0, result: null, weights: undefined, seed: undefined };
+  const a: Args = { mode: 'gpu', out: null, work: null, budget: null, json: false, pack: null, stage: null, backend: 'cpu', deadline: 0, result: null, weights: undefined, seed: undefined, only: null, stageBudgets: {} };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -77,16 +87,24 @@ function parseArgs(argv: string[]): Args {
         a.budget = n;
         break;
       }
+      case '--only':
+        a.only = value(i++, f).split(',').map((s) => stageName(s.trim(), f));
+        break;
+      case '--stage-budget':
+        for (const part of value(i++, f).split(',')) {
+          const [k, v] = part.split('=');
+          const n = Number(v);
+          if (!(n > 0)) throw new UsageError(`--stage-budget: ${part} must be NAME=SECONDS with SECONDS > 0`);
+          a.stageBudgets[stageName((k ?? '').trim(), f)] = n;
+        }
+        break;
       case '--seed':
         a.seed = Number(value(i++, f));
         break;
       // Child-process arguments (set by the parent, not for users).
-      case '--stage': {
-        const s = value(i++, f);
-        if (!(STAGES as readonly string[]).includes(s)) throw new UsageError(`unknown stage ${s} (stages: ${STAGES.join(', ')})`);
-        a.stage = s as StageName;
+      case '--stage':
+        a.stage = stageName(value(i++, f), f);
         break;
-      }
       case '--backend':
         a.backend = value(i++, f) as Backend;
         break;
@@ -117,6 +135,9 @@ function parseArgs(argv: string[]): Args {
 async function child(a: Args): Promise<void> {
   const plan = planFor(a.mode, a.seed);
   const log = (msg: string): void => void process.stderr.write(`  [${a.stage}] ${msg}\n`);
+  // Locally ORT's warnings (CPU constant folding) are noise; on the GPU machine they say which nodes
+  // fell back to the CPU, which is worth reading.
+  if (a.mode === 'local') ort().env.logLevel = 'error';
   const data = await runStage(a.stage!, { plan, work: a.work!, backend: a.backend, deadline: a.deadline, log }, { weights: a.weights });
   writeFileSync(a.result!, JSON.stringify(data));
 }
@@ -188,11 +209,17 @@ async function parent(a: Args): Promise<number> {
   let backend: Backend = 'cpu';
   let gpuUsable = a.mode === 'local';
   for (const name of STAGES) {
-    const budget = plan.budgets[name];
+    const budget = a.stageBudgets[name] ?? plan.budgets[name];
     const record = (r: Partial<StageRecord> & Pick<StageRecord, 'status'>): void => {
       stages[name] = { seconds: 0, budgetSeconds: budget, reason: null, gpuMemory: null, data: null, ...r };
       progress(`${name}: ${r.status}${r.seconds !== undefined ? ` in ${r.seconds.toFixed(1)} s` : ''}${r.reason ? ` — ${r.reason}` : ''}`);
     };
+    // The probe always runs (it picks the backend), and the weights whenever a selected stage needs them.
+    const needed = name === 'probe' || (name === 'weights' && !!a.only?.some((x) => NEEDS_WEIGHTS.includes(x)));
+    if (a.only && !a.only.includes(name) && !needed) {
+      record({ status: 'skipped', reason: 'not selected (--only)' });
+      continue;
+    }
     if (!gpuUsable && HEAVY.includes(name)) {
       record({ status: 'skipped', reason: 'no GPU backend opened on this machine (see backends), so the full-size model was not run' });
       continue;

@@ -134,6 +134,10 @@ export class FileWeightProvider implements WeightProvider {
     return this.table.has(name);
   }
 
+  shapeOf(name: string): readonly number[] | undefined {
+    return this.table.get(name)?.shape;
+  }
+
   get(g: Graph, name: string, shape: readonly number[]): Tensor {
     let m = this.perGraph.get(g);
     if (!m) this.perGraph.set(g, (m = new Map()));

@@ -71,7 +71,7 @@ export function gpuPlan(seed = 2026): CheckPlan {
   };
 }
 
-const LOCAL_DIT: DitConfig = { ...TINY.dit, dim: 64, ffnDim: 128, heads: 2, layers: 2, freqDim: 16, textDim: 32, textLen: 8 };
+const LOCAL_DIT: DitConfig = { ...TINY.dit, dim: 128, ffnDim: 256, heads: 2, layers: 2, freqDim: 16, textDim: 32, textLen: 8 };
 
 /** Reduced sizes for the CPU (CI): the same stages and fields, finished in about a minute. */
 export function localPlan(seed = 2026): CheckPlan {
@@ -81,8 +81,8 @@ export function localPlan(seed = 2026): CheckPlan {
     seed,
     arch,
     refree: refreeConfigFor(LOCAL_DIT, { speechDim: 12, hidden: 16, mlpHidden: 32, kernelSizes: [1, 3, 7] }),
-    latent: { frames: 3, h: 8, w: 8 },
-    pixels: { frames: 9, height: 128, width: 128 },
+    latent: { frames: 3, h: 10, w: 10 },
+    pixels: { frames: 9, height: 160, width: 160 },
     fps: 15,
     dtype: 'float16',
     projectSteps: [50, 8],

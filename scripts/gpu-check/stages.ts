@@ -3,6 +3,7 @@
 // rest of the check with it. A stage returns plain numbers; the parent adds status and timing.
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,13 +52,17 @@ export function weightFiles(plan: CheckPlan, work: string): Record<'dit' | 'refr
   const d = plan.arch.dit;
   const p = plan.precision.dit;
   const v = (c: VaeConfig): string => `z${c.zDim}-d${c.decDim}`;
-  const f = (stem: string): string => path.join(work, 'weights', `${stem}-s${plan.seed}.f16.safetensors`);
+  // The name carries a hash of every parameter's name and shape, so a changed architecture never reuses a stale file.
+  const entry = (stem: string, specs: ParamSpec[]): { file: string; specs: ParamSpec[] } => {
+    const h = createHash('sha256').update(specs.map((s) => `${s.name}:${s.shape.join('x')}`).join(',')).digest('hex').slice(0, 10);
+    return { file: path.join(work, 'weights', `${stem}-s${plan.seed}-${h}.f16.safetensors`), specs };
+  };
   return {
-    dit: { file: f(`dit-${d.dim}x${d.layers}`), specs: ditParams(d) },
-    refree: { file: f(`refree-${plan.refree.hidden}x${plan.refree.injectBlocks.length}`), specs: refreeParams(plan.refree) },
-    vae: { file: f(`vae-${v(plan.arch.vae)}`), specs: vaeDecoderParams(plan.arch.vae) },
-    precisionDit: { file: f(`precision-dit-${p.dim}x${p.layers}`), specs: ditParams(p) },
-    precisionVae: { file: f(`precision-vae-${v(plan.precision.vae)}`), specs: vaeDecoderParams(plan.precision.vae) },
+    dit: entry(`dit-${d.dim}x${d.layers}`, ditParams(d)),
+    refree: entry(`refree-${plan.refree.hidden}x${plan.refree.injectBlocks.length}`, refreeParams(plan.refree)),
+    vae: entry(`vae-${v(plan.arch.vae)}`, vaeDecoderParams(plan.arch.vae)),
+    precisionDit: entry(`precision-dit-${p.dim}x${p.layers}`, ditParams(p)),
+    precisionVae: entry(`precision-vae-${v(plan.precision.vae)}`, vaeDecoderParams(plan.precision.vae)),
   };
 }
 
@@ -129,7 +134,7 @@ async function weights(ctx: StageContext, which: readonly string[]): Promise<Sta
     if (existsSync(file)) {
       try {
         const p = await FileWeightProvider.open(file, ctx.work);
-        if (specs.every((s) => p.has(s.name))) {
+        if (specs.every((s) => p.shapeOf(s.name)?.join('x') === s.shape.join('x'))) {
           out[key] = { file, params, reused: true };
           continue;
         }
