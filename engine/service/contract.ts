@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { JobRecord } from '../jobs/job-types.js';
 import { JOB_KINDS } from '../jobs/job-types.js';
-import type { ErrorInfo } from './errors.js';
+import type { ErrorInfo } from '../common/service-error.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Shared value schemas

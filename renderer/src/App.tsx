@@ -6,25 +6,26 @@ import { ProjectScreen } from './features/project/ProjectScreen.js';
 import { QueueScreen } from './features/queue/QueueScreen.js';
 import { SettingsScreen } from './features/settings/SettingsScreen.js';
 import { TrainingScreen } from './features/training/TrainingScreen.js';
+import { queueSummary } from './lib/job-status.js';
 import type { Screen } from './store/types.js';
 import { useStudio } from './store/store.js';
 
 const NAV: { screen: Screen; label: string; note?: string }[] = [
   { screen: 'project', label: 'Project' },
   { screen: 'generate', label: 'Generate' },
-  { screen: 'queue', label: 'Export queue' },
-  { screen: 'training', label: 'Training', note: 'coming with the training issue' },
+  { screen: 'queue', label: 'Queue' },
+  { screen: 'training', label: 'Training' },
   { screen: 'settings', label: 'Settings' },
 ];
 
 function ActiveJobs() {
-  const running = useStudio((s) => s.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length);
+  const summary = useStudio((s) => queueSummary(s.jobs));
   const engine = useStudio((s) => s.engine.state);
   return (
     <p className="small muted" style={{ margin: '0 12px' }} data-testid="status-line">
       Engine: {engine}
       <br />
-      {running ? `${running} job${running > 1 ? 's' : ''} in the queue` : 'Queue idle'}
+      {summary}
     </p>
   );
 }

@@ -1,6 +1,6 @@
 // The Electron host's client: everything goes through `window.refree`, the preload's narrow API. Media
 // URLs (/media/…) become refree-media://media/… so the main process's Range-aware protocol serves them.
-import type { EventName, Events, MethodInput, MethodName, MethodOutput, RpcResult } from '../../../engine/service/contract.js';
+import type { EventName, Events, MediaInfo, MethodInput, MethodName, MethodOutput, RpcResult } from '../../../engine/service/contract.js';
 import type { OpenDialogOptions, StudioHost } from './host.js';
 import { HostCallError } from './host.js';
 import type { RefreePreloadApi } from './preload-api.js';
@@ -35,10 +35,11 @@ export class ElectronHost implements StudioHost {
     return this.api.saveDialog(defaultPath);
   }
 
-  fileToPath(file: File): Promise<string> {
+  async importFile(file: File, kind: 'image' | 'audio', project: string): Promise<MediaInfo> {
+    // The desktop app reads the file where it lies: no copy of the bytes through the renderer.
     const p = this.api.pathForFile(file);
-    if (!p) return Promise.reject(new HostCallError('bad-input', `${file.name} has no path on disk; save it to a folder first.`));
-    return Promise.resolve(p);
+    if (!p) throw new HostCallError('bad-input', `${file.name} has no path on disk (a pasted picture, say); save it to a folder first, then choose it.`);
+    return this.call('media.import', { path: p, project, kind });
   }
 
   mediaUrl(url: string | null): string | null {
@@ -50,8 +51,12 @@ export class ElectronHost implements StudioHost {
     return this.api.reveal(path);
   }
 
-  async openPath(path: string): Promise<void> {
+  async open(path: string): Promise<void> {
     const problem = await this.api.openPath(path);
     if (problem) throw new HostCallError('not-found', problem);
+  }
+
+  downloadUrl(): string | null {
+    return null;
   }
 }

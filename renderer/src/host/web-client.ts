@@ -1,7 +1,9 @@
 // The web host's client: RPC over POST /api/rpc, events over the WebSocket /api/events, media under
 // /media/. The token comes from the page URL (?token=…, printed by `npm run serve`) and goes on every
-// request; media elements cannot send headers, so media URLs carry it as a query parameter.
-import type { EventName, Events, MethodInput, MethodName, MethodOutput, RpcResult } from '../../../engine/service/contract.js';
+// request; media elements cannot send headers, so media URLs carry it as a query parameter. Files
+// chosen or dropped in the page are streamed to /api/upload.
+import type { EventName, Events, MediaInfo, MethodInput, MethodName, MethodOutput, RpcResult } from '../../../engine/service/contract.js';
+import { MAX_FILE_UPLOAD_BYTES } from '../lib/limits.js';
 import { EventHub } from './event-hub.js';
 import type { OpenDialogOptions, StudioHost } from './host.js';
 import { HostCallError } from './host.js';
@@ -98,10 +100,46 @@ export class WebHost implements StudioHost {
     return Promise.resolve(null);
   }
 
-  fileToPath(file: File): Promise<string> {
-    // A browser never learns a file's path, and the web host takes no uploads (it serves only allowed
-    // folders): the engine runs on this machine, so the path field is the way in.
-    return Promise.reject(new HostCallError('bad-input', `The browser cannot hand ${file.name} to the studio directly: type its path (on the machine running \`npm run serve\`) into the field below.`));
+  /**
+   * A browser never learns a file's path, so the bytes go to the web host, streamed (/api/upload);
+   * XMLHttpRequest because fetch reports no upload progress. The size limit is checked here first so a
+   * too-large file is refused before a byte is sent, and again by the host.
+   */
+  importFile(file: File, kind: 'image' | 'audio', project: string, onProgress?: (sent: number, total: number) => void): Promise<MediaInfo> {
+    if (file.size > MAX_FILE_UPLOAD_BYTES) {
+      return Promise.reject(new HostCallError('bad-input', `${file.name} is ${(file.size / 2 ** 20).toFixed(0)} MB, more than the ${MAX_FILE_UPLOAD_BYTES / 2 ** 20} MB the studio takes as an upload; shorten or compress it first.`));
+    }
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      const q = new URLSearchParams({ name: file.name, kind, project });
+      xhr.open('POST', `/api/upload?${q.toString()}`);
+      xhr.setRequestHeader('authorization', `Bearer ${this.token}`);
+      xhr.setRequestHeader('content-type', 'application/octet-stream');
+      xhr.upload.onprogress = (e) => onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size);
+      xhr.onerror = () => reject(new HostCallError('engine', `The upload of ${file.name} did not reach the studio server. Is \`npm run serve\` still running?`));
+      xhr.onload = () => {
+        let body: RpcResult<'media.import'> | null = null;
+        try {
+          body = JSON.parse(xhr.responseText) as RpcResult<'media.import'>;
+        } catch {
+          /* described below */
+        }
+        if (body?.ok) resolve(body.value);
+        else if (body && !body.ok) reject(new HostCallError(body.error.code, body.error.message));
+        else reject(new HostCallError('internal', `The studio server answered ${xhr.status} to the upload of ${file.name}.`));
+      };
+      xhr.send(file);
+    });
+  }
+
+  async open(_path: string, url: string | null): Promise<void> {
+    const u = this.mediaUrl(url);
+    if (u) window.open(u, '_blank', 'noopener');
+  }
+
+  downloadUrl(url: string | null): string | null {
+    const u = this.mediaUrl(url);
+    return u ? `${u}&download=1` : null;
   }
 
   mediaUrl(url: string | null): string | null {
@@ -109,7 +147,12 @@ export class WebHost implements StudioHost {
   }
 
   async reveal(_path: string, url: string | null): Promise<void> {
-    const u = this.mediaUrl(url);
-    if (u) window.open(u, '_blank', 'noopener');
+    // A browser cannot show a folder of the server's machine: it saves a copy instead.
+    const u = this.downloadUrl(url);
+    if (!u) return;
+    const a = document.createElement('a');
+    a.href = u;
+    a.download = '';
+    a.click();
   }
 }

@@ -30,3 +30,41 @@ export function resizeBox(b: Box, newSize: number, width: number, height: number
   const cy = b.y + b.size / 2;
   return clampBox({ x: cx - newSize / 2, y: cy - newSize / 2, size: newSize }, width, height);
 }
+
+/** One keyboard step: 2% of the box (at least 1 px), so a press moves a small box finely and a big one visibly. */
+export function keyStep(b: Box): number {
+  return Math.max(1, Math.round(b.size * 0.02));
+}
+
+/**
+ * The box after a key press, or null for keys it does not use: arrows move it, + and - (or ] and [)
+ * resize it about its centre; Shift makes each step five times larger.
+ */
+export function boxForKey(key: string, shift: boolean, b: Box, width: number, height: number): Box | null {
+  const step = keyStep(b) * (shift ? 5 : 1);
+  switch (key) {
+    case 'ArrowLeft':
+      return clampBox({ ...b, x: b.x - step }, width, height);
+    case 'ArrowRight':
+      return clampBox({ ...b, x: b.x + step }, width, height);
+    case 'ArrowUp':
+      return clampBox({ ...b, y: b.y - step }, width, height);
+    case 'ArrowDown':
+      return clampBox({ ...b, y: b.y + step }, width, height);
+    case '+':
+    case '=':
+    case ']':
+      return resizeBox(b, b.size + 2 * step, width, height);
+    case '-':
+    case '_':
+    case '[':
+      return resizeBox(b, b.size - 2 * step, width, height);
+    default:
+      return null;
+  }
+}
+
+/** The size slider's step: 1% of the short side, so a key press on the slider is a visible change. */
+export function sliderStep(width: number, height: number): number {
+  return Math.max(1, Math.round(Math.min(width, height) / 100));
+}

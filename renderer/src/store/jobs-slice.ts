@@ -9,6 +9,8 @@ export const createJobsSlice: Slice<JobsSlice> = (host) => (set, get) => ({
   jobs: [],
   frames: {},
   previewJobId: null,
+  summary: null,
+  checks: {},
   refreshJobs: async () => {
     try {
       set({ jobs: sortJobs(await host.call('jobs.list', {})) });
@@ -28,15 +30,26 @@ export const createJobsSlice: Slice<JobsSlice> = (host) => (set, get) => ({
       get().report(e);
     }
   },
+  loadSummary: async () => {
+    const project = get().project;
+    if (!project?.audio) return set({ summary: null });
+    try {
+      set({ summary: await host.call('generate.summary', { project }) });
+    } catch {
+      set({ summary: null });
+    }
+  },
   addExport: async ({ output, watermark }) => {
     const project = await get().save();
-    if (!project) return;
+    if (!project) return false;
     try {
       const { jobId } = await host.call('generate.export', { project, ...(output ? { output } : {}), ...(watermark ? { watermark } : {}) });
       const job = await host.call('jobs.get', { id: jobId });
       set((s) => ({ jobs: upsertJob(s.jobs, job) }));
+      return true;
     } catch (e) {
       get().report(e);
+      return false;
     }
   },
   jobAction: async (id, action) => {
@@ -59,11 +72,27 @@ export const createJobsSlice: Slice<JobsSlice> = (host) => (set, get) => ({
       get().report(e);
     }
   },
-  openOutput: async (id) => {
+  openOutput: async (id, how) => {
     try {
       const out = await host.call('jobs.openOutput', { id });
-      await host.reveal(out.path, out.url);
+      if (how === 'reveal') await host.reveal(out.path, out.url);
+      else await host.open(out.path, out.url);
     } catch (e) {
+      get().report(e);
+    }
+  },
+  verifyOutput: async (id) => {
+    const job = get().jobs.find((j) => j.id === id);
+    if (!job?.output) return;
+    set((s) => ({ checks: { ...s.checks, [id]: 'checking' } }));
+    try {
+      const r = await host.call('media.verify', { path: job.output });
+      set((s) => ({ checks: { ...s.checks, [id]: r } }));
+    } catch (e) {
+      set((s) => {
+        const { [id]: _gone, ...rest } = s.checks;
+        return { checks: rest };
+      });
       get().report(e);
     }
   },

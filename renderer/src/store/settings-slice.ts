@@ -1,4 +1,5 @@
 // Settings, model packages and device info (the Settings screen).
+import { errorMessage } from '../host/host.js';
 import type { SettingsSlice, Slice } from './types.js';
 
 export const createSettingsSlice: Slice<SettingsSlice> = (host) => (set, get) => {
@@ -21,12 +22,25 @@ export const createSettingsSlice: Slice<SettingsSlice> = (host) => (set, get) =>
         set({ settings });
         if (settings.theme !== 'system') get().setTheme(settings.theme);
       }),
-    updateSettings: (patch) =>
-      guard(async () => {
+    updateSettings: async (patch) => {
+      try {
         const settings = await host.call('settings.update', patch);
         set({ settings });
         if (settings.theme !== 'system') get().setTheme(settings.theme);
-      }),
+        return null;
+      } catch (e) {
+        // A field's own error is shown beside it (the caller), not in the banner.
+        return errorMessage(e);
+      }
+    },
+    checkFolder: async (path) => {
+      try {
+        await host.call('settings.checkFolder', { path });
+        return null;
+      } catch (e) {
+        return errorMessage(e);
+      }
+    },
     refreshModels: () => guard(async () => set({ models: await host.call('models.list', {}) })),
     importModel: (folder) =>
       guard(async () => {

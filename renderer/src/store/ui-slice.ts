@@ -8,7 +8,7 @@ export const createUiSlice: Slice<UiSlice> = () => (set) => ({
   theme: 'dark',
   notices: [],
   engine: { state: 'stopped', pid: null, message: null },
-  setScreen: (screen) => set({ screen }),
+  setScreen: (screen) => set({ screen, notices: [] }),
   setTheme: (theme) => set({ theme }),
   report: (e) => set((s) => ({ notices: [...s.notices.slice(-4), { id: nextNotice++, message: errorMessage(e) }] })),
   dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),

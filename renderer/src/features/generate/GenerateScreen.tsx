@@ -1,10 +1,13 @@
 // Generate: settings, a cheap preview of the first seconds with live frames, progress, ETA and
 // cancel; the finished preview plays with its audio (one <video> element, so sound stays in sync).
+// A cancelled or failed preview leaves the last good one on screen. Export is queued from here too.
 import { useState } from 'react';
 import { Empty, Field, ProgressBar } from '../../components/common.js';
 import { useHost } from '../../host/host-context.js';
 import { formatEta, percent } from '../../lib/format.js';
+import { statusLine, STATE_LABEL } from '../../lib/job-status.js';
 import { useStudio } from '../../store/store.js';
+import { ExportPanel } from './ExportPanel.js';
 import { SettingsForm } from './SettingsForm.js';
 
 const NO_FRAMES: string[] = [];
@@ -12,9 +15,11 @@ const NO_FRAMES: string[] = [];
 export function GenerateScreen() {
   const host = useHost();
   const project = useStudio((s) => s.project);
-  const previewJobId = useStudio((s) => s.previewJobId);
-  const job = useStudio((s) => s.jobs.find((j) => j.id === s.previewJobId) ?? null);
-  const frames = useStudio((s) => (s.previewJobId ? (s.frames[s.previewJobId] ?? NO_FRAMES) : NO_FRAMES));
+  // The preview asked for in this session, else this project's latest (after a reload).
+  const previewJobId = useStudio((s) => s.previewJobId ?? s.jobs.filter((j) => j.kind === 'preview' && s.project && j.title === `Preview · ${s.project.name}`).at(-1)?.id ?? null);
+  const job = useStudio((s) => s.jobs.find((j) => j.id === previewJobId) ?? null);
+  const lastGood = useStudio((s) => s.jobs.filter((j) => j.kind === 'preview' && j.state === 'done' && j.outputUrl && s.project && j.title === `Preview · ${s.project.name}`).at(-1) ?? null);
+  const frames = useStudio((s) => (previewJobId ? (s.frames[previewJobId] ?? NO_FRAMES) : NO_FRAMES));
   const startPreview = useStudio((s) => s.startPreview);
   const jobAction = useStudio((s) => s.jobAction);
   const setScreen = useStudio((s) => s.setScreen);
@@ -22,7 +27,8 @@ export function GenerateScreen() {
 
   const ready = Boolean(project?.portrait && project.audio);
   const running = job?.state === 'running' || job?.state === 'queued';
-  const video = host.mediaUrl(job?.state === 'done' ? job.outputUrl : null);
+  const video = host.mediaUrl(job?.state === 'done' ? job.outputUrl : (lastGood?.outputUrl ?? null));
+  const steps = project?.settings.steps ?? 0;
   const live = host.mediaUrl(job?.previewUrl ?? null);
 
   return (
@@ -48,7 +54,7 @@ export function GenerateScreen() {
                 Generate preview
               </button>
               {job && running ? (
-                <button className="btn danger" onClick={() => void jobAction(job.id, 'cancel')} data-testid="cancel-preview">
+                <button className="btn" onClick={() => void jobAction(job.id, 'cancel')} data-testid="cancel-preview">
                   Cancel
                 </button>
               ) : null}
@@ -56,17 +62,22 @@ export function GenerateScreen() {
             {job ? (
               <div style={{ marginTop: 12 }} data-testid="preview-status">
                 <div className="row">
-                  <span className={`badge ${job.state}`} data-testid="preview-state">{job.state}</span>
-                  {job.progress ? (
+                  <span className={`badge ${job.state}`} data-testid="preview-state" data-state={job.state}>
+                    {STATE_LABEL[job.state]}
+                  </span>
+                  {job.progress && running ? (
                     <>
                       <ProgressBar done={job.progress.done} total={job.progress.total} label="Preview progress" />
                       <span className="small">{percent(job.progress.done, job.progress.total)}%</span>
-                      <span className="small muted">{job.progress.message}</span>
-                      {running ? <span className="small muted">{formatEta(job.progress.etaSeconds) ?? 'estimating…'}</span> : null}
+                      <span className="small muted">{formatEta(job.progress.etaSeconds) ?? 'estimating…'}</span>
                     </>
                   ) : null}
+                  <span className={`small ${job.state === 'failed' ? 'error-text' : 'muted'}`} data-testid="preview-line">
+                    {statusLine(job)}
+                  </span>
                 </div>
-                {job.error ? <p className="error">{job.error.message}</p> : null}
+                {running && steps > 8 ? <p className="small muted">Previews use at most 8 sampler steps to stay quick; the export uses all {steps}.</p> : null}
+                {job.state !== 'done' && lastGood && video ? <p className="small muted">Showing the previous preview.</p> : null}
               </div>
             ) : previewJobId ? null : (
               <p className="muted">A preview renders the first seconds of the trimmed speech at low cost, so you can check the crop and settings before a full export.</p>
@@ -84,6 +95,7 @@ export function GenerateScreen() {
               </div>
             ) : null}
           </section>
+          <ExportPanel />
         </>
       )}
     </div>

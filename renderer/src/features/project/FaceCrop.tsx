@@ -1,9 +1,10 @@
 // The portrait with its square face crop: drag the box to move it, the corner handle or the slider to
-// resize. Coordinates are kept in image pixels (the contract's CropBox); the view scales them.
+// resize; from the keyboard, the focused box moves with the arrows and resizes with + and - (Shift for
+// bigger steps). Coordinates are kept in image pixels (the contract's CropBox); the view scales them.
 import { useRef, useState } from 'react';
 import type { PointerEvent as ReactPointerEvent } from 'react';
 import type { Box } from '../../lib/face-box.js';
-import { clampBox, resizeBox } from '../../lib/face-box.js';
+import { boxForKey, clampBox, resizeBox, sliderStep } from '../../lib/face-box.js';
 
 export function FaceCrop({ src, width, height, box, onChange }: { src: string; width: number; height: number; box: Box; onChange: (b: Box) => void }) {
   const imgRef = useRef<HTMLImageElement>(null);
@@ -33,6 +34,18 @@ export function FaceCrop({ src, width, height, box, onChange }: { src: string; w
           data-testid="face-box"
           style={{ left: box.x * scale, top: box.y * scale, width: box.size * scale, height: box.size * scale }}
           onPointerDown={start('move')}
+          tabIndex={0}
+          role="slider"
+          aria-label="Face crop box: arrows move it, plus and minus resize it"
+          aria-valuetext={`x ${box.x}, y ${box.y}, size ${box.size} pixels`}
+          onKeyDown={(e) => {
+            const next = boxForKey(e.key, e.shiftKey, box, width, height);
+            if (!next) return;
+            // Handled here: the page's own keys (the waveform's) must not see it.
+            e.preventDefault();
+            e.stopPropagation();
+            onChange(next);
+          }}
         >
           <div className="handle" onPointerDown={start('resize')} />
         </div>
@@ -46,9 +59,11 @@ export function FaceCrop({ src, width, height, box, onChange }: { src: string; w
         />
         <div className="field" style={{ marginTop: 8 }}>
           <label htmlFor="crop-size">Crop size: {box.size}px</label>
-          <input id="crop-size" type="range" min={32} max={Math.min(width, height)} value={box.size} onChange={(e) => onChange(resizeBox(box, Number(e.target.value), width, height))} />
+          <input id="crop-size" type="range" min={32} max={Math.min(width, height)} step={sliderStep(width, height)} value={box.size} data-testid="crop-size" onChange={(e) => onChange(resizeBox(box, Number(e.target.value), width, height))} />
         </div>
-        <p className="small muted">Drag the box over the face; the corner resizes it.</p>
+        <p className="small muted">
+          Drag the box over the face; the corner resizes it. With the box focused (<kbd>Tab</kbd>), the arrows move it and <kbd>+</kbd> / <kbd>−</kbd> resize it; <kbd>Shift</kbd> takes bigger steps.
+        </p>
       </div>
     </div>
   );

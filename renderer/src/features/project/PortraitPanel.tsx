@@ -10,6 +10,7 @@ export function PortraitPanel() {
   const crop = useStudio((s) => s.project?.portrait?.crop ?? null);
   const cropWarning = useStudio((s) => s.cropWarning);
   const importPortrait = useStudio((s) => s.importPortrait);
+  const importFile = useStudio((s) => s.importFile);
   const setCrop = useStudio((s) => s.setCrop);
   const save = useStudio((s) => s.save);
 
@@ -31,7 +32,7 @@ export function PortraitPanel() {
             }}
           />
           {cropWarning ? (
-            <p className="small" role="status" data-testid="crop-warning">
+            <p className="small warning" role="status" data-testid="crop-warning">
               {cropWarning}
             </p>
           ) : null}
@@ -39,12 +40,14 @@ export function PortraitPanel() {
             <button className="btn" onClick={() => void save()}>
               Save crop
             </button>
-            <span className="small muted mono">{portrait.path}</span>
+            <span className="small muted">
+              {w}×{h} pixels · crop {crop ? `${crop.size}×${crop.size} at ${crop.x}, ${crop.y}` : 'not set'}
+            </span>
           </div>
         </>
       ) : null}
       <div style={{ marginTop: portrait ? 12 : 0 }}>
-        <FilePicker kind="image" label="Choose a portrait" accept="image/png,image/jpeg,image/webp" onPath={(p) => void importPortrait(p)} testId="portrait" />
+        <FilePicker kind="image" label="Choose a portrait" accept="image/*" onPath={(p) => void importPortrait(p)} onFile={(f) => void importFile(f, 'image')} testId="portrait" />
       </div>
     </section>
   );

@@ -1,16 +1,18 @@
 // Recording the speech with the microphone: getUserMedia + MediaRecorder; Stop uploads the recording
 // through media.upload (the engine may run on another machine than the browser, so bytes, not a path)
-// and it becomes the project's speech like an imported file.
+// and it becomes the project's speech like an imported file. When the project already has a speech,
+// Record asks first: the earlier one stays in the media bin, but the project stops using it.
 import { useEffect, useRef, useState } from 'react';
 import { formatClock } from '../../lib/format.js';
 import { bytesToBase64, pickRecordingType, recordingName } from '../../lib/recording.js';
 import { useStudio } from '../../store/store.js';
 
-type Phase = 'idle' | 'starting' | 'recording' | 'uploading';
+type Phase = 'idle' | 'confirm' | 'starting' | 'recording' | 'uploading';
 
 export function Recorder() {
   const uploadSpeech = useStudio((s) => s.uploadSpeech);
   const report = useStudio((s) => s.report);
+  const hasSpeech = useStudio((s) => s.speech !== null);
   const [phase, setPhase] = useState<Phase>('idle');
   const [seconds, setSeconds] = useState(0);
   const recorder = useRef<MediaRecorder | null>(null);
@@ -79,13 +81,37 @@ export function Recorder() {
       stream.current = null;
       setPhase('idle');
       const denied = e instanceof DOMException && (e.name === 'NotAllowedError' || e.name === 'SecurityError');
-      report(denied ? new Error('The microphone was not allowed: allow this page to use it in the browser, or import a recording instead.') : e);
+      const missing = e instanceof DOMException && (e.name === 'NotFoundError' || e.name === 'OverconstrainedError');
+      const busy = e instanceof DOMException && e.name === 'NotReadableError';
+      report(
+        denied
+          ? new Error('The microphone was not allowed: allow this page to use it in the browser, or import a recording instead.')
+          : missing
+            ? new Error('No microphone was found: plug one in (or turn it on in the system settings) and try again, or import a recording instead.')
+            : busy
+              ? new Error('The microphone is in use by another program or could not be started; close that program and try again.')
+              : e,
+      );
     }
   };
 
   const stop = () => {
     recorder.current?.stop();
   };
+
+  if (phase === 'confirm') {
+    return (
+      <div className="row" style={{ marginTop: 8 }} role="alertdialog" aria-label="Replace the speech?" data-testid="record-confirm">
+        <span className="small">Replace the current speech with a new recording? The current one stays in the media bin.</span>
+        <button className="btn primary" onClick={() => void start()} data-testid="record-replace">
+          Record and replace
+        </button>
+        <button className="btn" onClick={() => setPhase('idle')} data-testid="record-keep">
+          Keep the current speech
+        </button>
+      </div>
+    );
+  }
 
   return (
     <div className="row" style={{ marginTop: 8 }}>
@@ -94,7 +120,7 @@ export function Recorder() {
           Stop
         </button>
       ) : (
-        <button className="btn" onClick={() => void start()} disabled={phase !== 'idle'} data-testid="record-start">
+        <button className="btn" onClick={() => (hasSpeech ? setPhase('confirm') : void start())} disabled={phase !== 'idle'} data-testid="record-start">
           Record
         </button>
       )}

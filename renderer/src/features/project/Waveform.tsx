@@ -80,7 +80,7 @@ export function Waveform({ url, duration, trim, onTrim }: { url: string; duratio
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const el = e.target as HTMLElement | null;
-      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable)) return;
+      if (e.defaultPrevented || (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable || el.getAttribute('role') === 'slider'))) return;
       const w = ws.current;
       if (!w) return;
       const d = w.getDuration() || duration;
@@ -89,6 +89,12 @@ export function Waveform({ url, duration, trim, onTrim }: { url: string; duratio
         playRegion();
       } else if (e.key === 'i' || e.key === 'I') onTrim(setIn(trimRef.current, w.getCurrentTime(), d));
       else if (e.key === 'o' || e.key === 'O') onTrim(setOut(trimRef.current, w.getCurrentTime(), d));
+      else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+        // The playhead from the keyboard: 0.1 s a press, 1 s with Shift.
+        e.preventDefault();
+        const step = (e.shiftKey ? 1 : 0.1) * (e.key === 'ArrowLeft' ? -1 : 1);
+        w.setTime(Math.min(d, Math.max(0, w.getCurrentTime() + step)));
+      }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -118,7 +124,7 @@ export function Waveform({ url, duration, trim, onTrim }: { url: string; duratio
         </div>
       </div>
       <p className="small muted">
-        <kbd>Space</kbd> plays the region, <kbd>I</kbd> / <kbd>O</kbd> set the trim in / out at the playhead. Trim: {formatClock(trim.start)} – {formatClock(trim.end)}
+        <kbd>Space</kbd> plays the region, <kbd>←</kbd> / <kbd>→</kbd> move the playhead (<kbd>Shift</kbd>: 1 s), <kbd>I</kbd> / <kbd>O</kbd> set the trim in / out at the playhead. Trim: {formatClock(trim.start)} – {formatClock(trim.end)}
       </p>
     </div>
   );

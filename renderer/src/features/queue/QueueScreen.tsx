@@ -1,99 +1,110 @@
-// The export queue: add exports (settings come from the project; watermark options here), and the list
-// of every job with state, progress and ETA and the actions its state allows. The list mirrors the
-// service's job files, so it is the same after an app restart or an engine crash.
-import { useEffect, useState } from 'react';
-import type { JobView, WatermarkOptions } from '../../../../engine/service/contract.js';
-import { Empty, Field, ProgressBar } from '../../components/common.js';
+// The queue: every preview, export and training job with its state, progress and ETA and the actions
+// its state allows — a kind filter, moves for waiting jobs only, and for finished files: reveal (the
+// desktop app) or download (a browser), open, and a watermark check (what `refree verify` does). The
+// list mirrors the service's job files, so it is the same after an app restart or an engine crash.
+// Exports are started from the Generate screen, next to the preview.
+import { useState } from 'react';
+import type { JobView } from '../../../../engine/service/contract.js';
+import { Empty, ProgressBar } from '../../components/common.js';
 import { useHost } from '../../host/host-context.js';
 import { formatEta, percent } from '../../lib/format.js';
+import { canReorder, isActive, queueSummary, STATE_LABEL, statusLine } from '../../lib/job-status.js';
 import { jobActions } from '../../store/jobs-mirror.js';
 import { useStudio } from '../../store/store.js';
 
-const FALLBACK_WATERMARK: WatermarkOptions = { visible: true, text: 'AI-generated', position: 'bottom-right' };
+type Filter = 'all' | 'export' | 'preview' | 'training';
+const FILTERS: { value: Filter; label: string }[] = [
+  { value: 'all', label: 'All' },
+  { value: 'export', label: 'Exports' },
+  { value: 'preview', label: 'Previews' },
+  { value: 'training', label: 'Training' },
+];
 
-function AddExport() {
-  const host = useHost();
-  const project = useStudio((s) => s.project);
-  const defaults = useStudio((s) => s.settings?.watermark ?? FALLBACK_WATERMARK);
-  const addExport = useStudio((s) => s.addExport);
-  const [wm, setWm] = useState<WatermarkOptions>(defaults);
-  const [output, setOutput] = useState('');
-  useEffect(() => setWm(defaults), [defaults]);
-  const ready = Boolean(project?.portrait && project.audio);
-  const chooseOutput = async () => {
-    const p = await host.saveDialog(output || 'refree-export.mp4');
-    if (p) setOutput(p);
-  };
+function WatermarkResult({ id }: { id: string }) {
+  const check = useStudio((s) => s.checks[id]);
+  if (!check) return null;
+  if (check === 'checking') return <p className="small muted" data-testid="verify-result">Checking the watermark…</p>;
   return (
-    <section className="panel">
-      <h2>Add an export</h2>
-      {!ready ? <p className="muted">Add a portrait and speech on the Project screen first.</p> : null}
-      <div className="row">
-        <Field label="Visible label">
-          <input type="checkbox" checked={wm.visible} onChange={(e) => setWm({ ...wm, visible: e.target.checked })} data-testid="wm-visible" />
-        </Field>
-        <Field label="Label text">
-          <input value={wm.text} onChange={(e) => setWm({ ...wm, text: e.target.value })} data-testid="wm-text" />
-        </Field>
-        <Field label="Position">
-          <select value={wm.position} onChange={(e) => setWm({ ...wm, position: e.target.value as WatermarkOptions['position'] })}>
-            <option value="top-left">top left</option>
-            <option value="top-right">top right</option>
-            <option value="bottom-left">bottom left</option>
-            <option value="bottom-right">bottom right</option>
-          </select>
-        </Field>
-        <Field label="Output file (optional)">
-          <input value={output} placeholder="default: output folder" onChange={(e) => setOutput(e.target.value)} data-testid="export-output" />
-        </Field>
-        {host.kind === 'electron' ? (
-          <button className="btn" onClick={() => void chooseOutput()}>
-            Save as…
-          </button>
-        ) : null}
-        <button className="btn primary" disabled={!ready} onClick={() => void addExport({ watermark: wm, ...(output ? { output } : {}) })} data-testid="add-export">
-          Add to queue
-        </button>
-      </div>
-      <p className="small muted">Metadata saying the video is AI-generated and an invisible watermark are always written; the label is your choice.</p>
-    </section>
+    <p className={`small ${check.found ? 'ok-text' : 'warning'}`} role="status" data-testid="verify-result" data-found={String(check.found)}>
+      {check.summary}
+    </p>
   );
 }
 
-function JobRow({ job, index, count }: { job: JobView; index: number; count: number }) {
+/** `up` / `down`: the queue index to move to (the neighbouring waiting job's place), or null. */
+function JobRow({ job, up, down }: { job: JobView; up: number | null; down: number | null }) {
+  const host = useHost();
   const jobAction = useStudio((s) => s.jobAction);
   const moveJob = useStudio((s) => s.moveJob);
   const openOutput = useStudio((s) => s.openOutput);
+  const verify = useStudio((s) => s.verifyOutput);
   const can = jobActions(job);
   const p = job.progress;
+  const download = can.open ? host.downloadUrl(job.outputUrl) : null;
   return (
-    <li className="job" data-testid="job" data-job-id={job.id} data-state={job.state}>
-      <div>
+    <li className="job" data-testid="job" data-job-id={job.id} data-state={job.state} data-kind={job.kind}>
+      <div style={{ minWidth: 0, flex: 1 }}>
         <div className="row">
-          <strong>{job.title}</strong>
+          <strong data-testid="job-title">{job.title}</strong>
           <span className="badge">{job.kind}</span>
-          <span className={`badge ${job.state}`} data-testid="job-state">{job.state}</span>
+          <span className={`badge ${job.state}`} data-testid="job-state">
+            {STATE_LABEL[job.state]}
+          </span>
           {job.recoveries > 0 ? <span className="small muted">recovered {job.recoveries}×</span> : null}
         </div>
-        {p ? (
-          <div className="row" style={{ marginTop: 6 }}>
-            <ProgressBar done={p.done} total={p.total} label={`${job.title} progress`} />
-            <span className="small">{percent(p.done, p.total)}%</span>
-            {job.state === 'running' ? <span className="small muted">{formatEta(p.etaSeconds) ?? 'estimating…'}</span> : null}
-            {p.message ? <span className="small muted">{p.message}</span> : null}
-          </div>
+        <div className="row" style={{ marginTop: 6 }}>
+          {p && isActive(job.state) ? (
+            <>
+              <ProgressBar done={p.done} total={p.total} label={`${job.title} progress`} />
+              <span className="small">{percent(p.done, p.total)}%</span>
+              {job.state === 'running' ? <span className="small muted">{formatEta(p.etaSeconds) ?? 'estimating…'}</span> : null}
+            </>
+          ) : null}
+          <span className={`small ${job.state === 'failed' ? 'error-text' : 'muted'}`} data-testid="job-line">
+            {statusLine(job)}
+          </span>
+        </div>
+        {job.output && job.state === 'done' ? (
+          <p className="small mono muted" style={{ margin: '6px 0 0' }} data-testid="job-output">
+            {job.output}
+          </p>
         ) : null}
-        {job.error ? <p className="small" style={{ color: 'var(--danger)', margin: '6px 0 0' }}>{job.error.message}</p> : null}
-        {job.output && job.state === 'done' ? <p className="small mono muted" style={{ margin: '6px 0 0' }}>{job.output}</p> : null}
+        <WatermarkResult id={job.id} />
       </div>
       <div className="actions">
-        <button className="btn" disabled={index === 0} onClick={() => void moveJob(job.id, index - 1)} aria-label="Move up">↑</button>
-        <button className="btn" disabled={index === count - 1} onClick={() => void moveJob(job.id, index + 1)} aria-label="Move down">↓</button>
+        {canReorder(job.state) && (up !== null || down !== null) ? (
+          <>
+            <button className="btn" disabled={up === null} onClick={() => up !== null && void moveJob(job.id, up)} aria-label="Move up">
+              ↑
+            </button>
+            <button className="btn" disabled={down === null} onClick={() => down !== null && void moveJob(job.id, down)} aria-label="Move down">
+              ↓
+            </button>
+          </>
+        ) : null}
         {can.pause ? <button className="btn" onClick={() => void jobAction(job.id, 'pause')}>Pause</button> : null}
         {can.resume ? <button className="btn" onClick={() => void jobAction(job.id, 'resume')}>Resume</button> : null}
         {can.retry ? <button className="btn" onClick={() => void jobAction(job.id, 'retry')}>Retry</button> : null}
-        {can.cancel ? <button className="btn danger" onClick={() => void jobAction(job.id, 'cancel')}>Cancel</button> : null}
-        {can.open ? <button className="btn primary" onClick={() => void openOutput(job.id)} data-testid="open-output">Open</button> : null}
+        {can.cancel ? <button className="btn" onClick={() => void jobAction(job.id, 'cancel')}>Cancel</button> : null}
+        {can.open ? (
+          <>
+            {host.kind === 'electron' ? (
+              <button className="btn" onClick={() => void openOutput(job.id, 'reveal')} data-testid="reveal-output">
+                Show in folder
+              </button>
+            ) : download ? (
+              <a className="btn" href={download} download data-testid="download-output">
+                Download
+              </a>
+            ) : null}
+            <button className="btn primary" onClick={() => void openOutput(job.id, 'open')} data-testid="open-output">
+              Open
+            </button>
+            <button className="btn" onClick={() => void verify(job.id)} data-testid="verify-output">
+              Check watermark
+            </button>
+          </>
+        ) : null}
         {can.remove ? <button className="btn" onClick={() => void jobAction(job.id, 'remove')}>Remove</button> : null}
       </div>
     </li>
@@ -102,19 +113,45 @@ function JobRow({ job, index, count }: { job: JobView; index: number; count: num
 
 export function QueueScreen() {
   const jobs = useStudio((s) => s.jobs);
+  const setScreen = useStudio((s) => s.setScreen);
+  const [filter, setFilter] = useState<Filter>('all');
+  const shown = filter === 'all' ? jobs : jobs.filter((j) => j.kind === filter);
+  const movable = jobs.filter((j) => canReorder(j.state));
   return (
     <div data-testid="screen-queue">
-      <h1 className="screen-title">Export queue</h1>
-      <AddExport />
+      <h1 className="screen-title">Queue</h1>
       <section className="panel">
-        <h2>Jobs</h2>
+        <div className="row">
+          <div role="radiogroup" aria-label="Show" className="row" data-testid="queue-filter">
+            {FILTERS.map((f) => (
+              <button key={f.value} className={`btn${filter === f.value ? ' primary' : ''}`} role="radio" aria-checked={filter === f.value} onClick={() => setFilter(f.value)} data-testid={`filter-${f.value}`}>
+                {f.label} ({f.value === 'all' ? jobs.length : jobs.filter((j) => j.kind === f.value).length})
+              </button>
+            ))}
+          </div>
+          <div className="spacer" />
+          <span className="small muted" data-testid="queue-summary">
+            {queueSummary(jobs)}
+          </span>
+        </div>
         {jobs.length === 0 ? (
           <Empty title="No jobs yet" testId="queue-empty">
-            <p>Exports you add run one at a time, in this order. They keep going if you close the app, and pick up where they stopped.</p>
+            <p>
+              Previews and exports you start on the Generate screen run here one at a time, in this order. They keep going if you close the app, and pick up where they stopped.{' '}
+              <button className="btn" onClick={() => setScreen('generate')}>
+                Go to Generate
+              </button>
+            </p>
           </Empty>
+        ) : shown.length === 0 ? (
+          <p className="muted">No {filter} jobs.</p>
         ) : (
           <ul className="job-list" data-testid="job-list">
-            {jobs.map((j, i) => <JobRow key={j.id} job={j} index={i} count={jobs.length} />)}
+            {shown.map((j) => {
+              const pos = movable.indexOf(j);
+              const at = (k: JobView | undefined) => (k ? jobs.indexOf(k) : null);
+              return <JobRow key={j.id} job={j} up={pos > 0 ? at(movable[pos - 1]) : null} down={pos >= 0 ? at(movable[pos + 1]) : null} />;
+            })}
           </ul>
         )}
       </section>

@@ -1,9 +1,9 @@
 // Settings: model packages (import, verify, remove), backend and GPU info, output folder, watermark
 // defaults, theme.
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import type { Settings } from '../../../../engine/service/contract.js';
 import { Empty, Field, ProgressBar } from '../../components/common.js';
-import { FilePicker } from '../../components/FilePicker.js';
+import { FolderPicker } from '../../components/FolderPicker.js';
 import { formatBytes } from '../../lib/format.js';
 import { useStudio } from '../../store/store.js';
 
@@ -50,7 +50,7 @@ function Models() {
         </div>
       ) : null}
       <h3 style={{ fontSize: 'var(--text-md)' }}>Import a downloaded Wan2.2 folder</h3>
-      <FilePicker kind="folder" label="Choose a model folder" onPath={(p) => void importModel(p)} testId="model" />
+      <FolderPicker label="The downloaded folder" onChoose={(p) => void importModel(p)} testId="model" button="Import" />
     </section>
   );
 }
@@ -85,10 +85,13 @@ function Device() {
 
 function Preferences() {
   const settings = useStudio((s) => s.settings);
-  const update = useStudio((s) => s.updateSettings);
+  const updateSettings = useStudio((s) => s.updateSettings);
+  const report = useStudio((s) => s.report);
   const setTheme = useStudio((s) => s.setTheme);
-  const [folder, setFolder] = useState(settings?.outputFolder ?? '');
-  useEffect(() => setFolder(settings?.outputFolder ?? ''), [settings?.outputFolder]);
+  const update = async (patch: Partial<Settings>) => {
+    const problem = await updateSettings(patch);
+    if (problem) report(new Error(problem));
+  };
   if (!settings) return <section className="panel"><h2>Preferences</h2><p className="muted">Loading settings…</p></section>;
   const wm = settings.watermark;
   return (
@@ -119,19 +122,10 @@ function Preferences() {
           </select>
         </Field>
       </div>
-      <form
-        className="row"
-        style={{ marginTop: 12 }}
-        onSubmit={(e) => {
-          e.preventDefault();
-          void update({ outputFolder: folder });
-        }}
-      >
-        <Field label="Output folder">
-          <input value={folder} onChange={(e) => setFolder(e.target.value)} style={{ minWidth: 320 }} />
-        </Field>
-        <button className="btn" type="submit">Save</button>
-      </form>
+      <div style={{ marginTop: 12 }}>
+        {/* Checked when chosen: a missing or read-only folder is said here, not by a failed export later. */}
+        <FolderPicker key={settings.outputFolder} label="Output folder" value={settings.outputFolder} onChoose={(p) => updateSettings({ outputFolder: p })} testId="output-folder" button="Save" />
+      </div>
       <h3 style={{ fontSize: 'var(--text-md)' }}>Watermark defaults</h3>
       <div className="row">
         <Field label="Visible label">

@@ -1,0 +1,98 @@
+// Export from where the preview is: a summary of what will be made (size, length, frames, model,
+// estimated time), the output file (a save dialog in Electron, a name in the output folder otherwise),
+// the watermark label, and one button that queues it.
+import { useEffect, useState } from 'react';
+import type { WatermarkOptions } from '../../../../engine/service/contract.js';
+import { Field } from '../../components/common.js';
+import { useHost } from '../../host/host-context.js';
+import { formatClock, formatEta } from '../../lib/format.js';
+import { useStudio } from '../../store/store.js';
+
+const FALLBACK_WATERMARK: WatermarkOptions = { visible: true, text: 'AI-generated', position: 'bottom-right' };
+
+export function ExportPanel() {
+  const host = useHost();
+  const project = useStudio((s) => s.project);
+  const summary = useStudio((s) => s.summary);
+  const loadSummary = useStudio((s) => s.loadSummary);
+  const defaults = useStudio((s) => s.settings?.watermark ?? FALLBACK_WATERMARK);
+  const addExport = useStudio((s) => s.addExport);
+  const setScreen = useStudio((s) => s.setScreen);
+  const [wm, setWm] = useState<WatermarkOptions>(defaults);
+  const [output, setOutput] = useState('');
+  const [queued, setQueued] = useState<string | null>(null);
+  useEffect(() => setWm(defaults), [defaults]);
+  // The summary follows the settings and the trim (debounced: a drag changes them many times).
+  const key = JSON.stringify([project?.settings, project?.audio]);
+  useEffect(() => {
+    const t = setTimeout(() => void loadSummary(), 300);
+    return () => clearTimeout(t);
+  }, [key, loadSummary]);
+  useEffect(() => {
+    if (summary && !output) setOutput(summary.defaultOutput);
+  }, [summary, output]);
+  const chooseOutput = async () => {
+    const p = await host.saveDialog(output || summary?.defaultOutput || 'refree-export.mp4');
+    if (p) setOutput(p);
+  };
+  const go = async () => {
+    const file = output.trim();
+    if (await addExport({ watermark: wm, ...(file ? { output: file } : {}) })) {
+      setQueued(file || 'the output folder');
+      setOutput('');
+    }
+  };
+  return (
+    <section className="panel" data-testid="export-panel">
+      <h2>Export</h2>
+      {summary ? (
+        <dl className="summary" data-testid="export-summary">
+          <dt>Size</dt>
+          <dd>
+            {summary.width}×{summary.height} pixels
+          </dd>
+          <dt>Length</dt>
+          <dd>
+            {formatClock(summary.seconds)} ({summary.frames} frames at {summary.fps} fps)
+          </dd>
+          <dt>Model</dt>
+          <dd>
+            {summary.model}, {summary.steps} steps
+          </dd>
+          <dt>Time</dt>
+          <dd>{summary.estimatedSeconds === null ? 'estimated after your first export' : (formatEta(summary.estimatedSeconds) ?? '—')}</dd>
+        </dl>
+      ) : (
+        <p className="muted">Working out what the export will be…</p>
+      )}
+      <div className="row" style={{ marginTop: 8 }}>
+        <Field label="Output file">
+          <input value={output} onChange={(e) => setOutput(e.target.value)} style={{ minWidth: 380 }} data-testid="export-file" />
+        </Field>
+        {host.kind === 'electron' ? (
+          <button className="btn" onClick={() => void chooseOutput()}>
+            Save as…
+          </button>
+        ) : null}
+        <Field label="Visible label">
+          <input type="checkbox" checked={wm.visible} onChange={(e) => setWm({ ...wm, visible: e.target.checked })} data-testid="export-wm-visible" />
+        </Field>
+        <Field label="Label text">
+          <input value={wm.text} onChange={(e) => setWm({ ...wm, text: e.target.value })} data-testid="export-wm-text" />
+        </Field>
+        <button className="btn primary" onClick={() => void go()} data-testid="export-now">
+          Export
+        </button>
+      </div>
+      {queued ? (
+        <p className="small" role="status" data-testid="export-queued">
+          Queued: {queued}.{' '}
+          <button className="btn" onClick={() => setScreen('queue')}>
+            Show the queue
+          </button>
+        </p>
+      ) : null}
+      <p className="small muted">Metadata saying the video is AI-generated and an invisible watermark are always written; the visible label is your choice.</p>
+    </section>
+  );
+}
