@@ -22,6 +22,7 @@ Options:
   --start <s>         seconds into the audio where the speech starts (default 0)
   --end <s>           seconds into the audio where it ends (default: its end)
   --model <dir>       model package folder (default: the built-in demo model)
+  --adapter <dir>     a fine-tuned adapter of that model (a training run's adapter folder)
   --steps <n>         sampler steps (default from the model)
   --seed <n>          noise seed (default 0): the same seed gives the same video on the same backend
   --fps <n>           frames per second (default 15)
@@ -86,6 +87,7 @@ export const generate: Command = {
     start: { type: 'string' },
     end: { type: 'string' },
     model: { type: 'string' },
+    adapter: { type: 'string' },
     steps: { type: 'string' },
     seed: { type: 'string' },
     fps: { type: 'string' },
@@ -117,6 +119,7 @@ export const generate: Command = {
       start: num(v.start, 'start'),
       end: num(v.end, 'end'),
       model: v.model as string | undefined,
+      adapter: v.adapter as string | undefined,
       steps: num(v.steps, 'steps', true),
       seed: num(v.seed, 'seed', true),
       fps: num(v.fps, 'fps'),

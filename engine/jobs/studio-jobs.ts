@@ -2,7 +2,8 @@
 //   studio.generate — a preview or an export through the generation pipeline (engine/pipeline), which
 //                     resumes from the chunk checkpoints it keeps in the job's work folder;
 //   studio.device   — which backends work here (probes load ORT, so they run in the engine, never
-//                     in a host's event loop).
+//                     in a host's event loop);
+//   studio.train    — one training stage in its run folder (train-job.ts), resumed from its checkpoint.
 // The pipeline is imported lazily, so the engine starts quickly and studio.device never loads it.
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import type { Backend } from '../runtime/session.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { EngineJobEnvelope } from './engine-runner.js';
 import { encodeProgressMessage } from './progress-message.js';
+import { trainJob } from './train-job.js';
 import type * as PipelineModule from '../pipeline/index.js';
 
 /** What the queue's preview/export jobs carry (built by the service). */
@@ -146,4 +148,5 @@ async function device(): Promise<DeviceProbe> {
 export const jobs: JobTable = {
   'studio.generate': generate,
   'studio.device': device,
+  'studio.train': trainJob,
 };

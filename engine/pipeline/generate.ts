@@ -44,7 +44,9 @@ import { packageDefaults } from './defaults.js';
 import { DEMO_MODEL_NAME, DEMO_NOTICE, ensureDemoPackage } from './demo-model.js';
 import { chunkFile, jobDir, loadChunk, readJob, removeJob, saveChunk, writeFileAtomic, writeJob } from './job-files.js';
 import type { JobFile } from './job-files.js';
-import { DitRunner, VaeStream, openGenerationModel, speechFeatures } from './model.js';
+import { DitRunner, VaeStream, openGenerationModel, packageHash, speechFeatures } from './model.js';
+import { readManifest } from '../model/package/manifest.js';
+import { openPackageSource } from '../model/package/source.js';
 import type { GenerationModel } from './model.js';
 import type { Backend } from '../runtime/session.js';
 
@@ -56,6 +58,11 @@ export interface GenerateOptions {
   end?: number;
   /** Model package folder (default: the built-in demo model). */
   model?: string;
+  /**
+   * A fine-tuned adapter package (a training run's adapter/ folder) of `model` (or of the built-in
+   * model): generation uses it instead, after checking it was trained on exactly that model.
+   */
+  adapter?: string;
   steps?: number;
   seed?: number;
   fps?: number;
@@ -235,7 +242,8 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
   // Model and its defaults (cheap: the demo package is generated once into the cache).
   emit({ type: 'stage', stage: 'model', message: 'opening the model' });
   let tm = performance.now();
-  const pkgDir = opts.model ? path.resolve(opts.model) : await ensureDemoPackage();
+  const baseDir = opts.model ? path.resolve(opts.model) : await ensureDemoPackage();
+  const pkgDir = opts.adapter ? await checkedAdapter(path.resolve(opts.adapter), baseDir) : baseDir;
   const defaults = await packageDefaults(pkgDir);
   const model: GenerationModel = await openGenerationModel(pkgDir, { backend: opts.backend });
   const notice = model.name === DEMO_MODEL_NAME ? DEMO_NOTICE : null;
@@ -536,6 +544,19 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
 }
 
 const videoFramesFor = (latentFrames: number, s: number): number => s * (latentFrames - 1) + 1;
+
+/** The adapter folder, once it is known to be a fine-tune of the package in `baseDir`. */
+async function checkedAdapter(adapterDir: string, baseDir: string): Promise<string> {
+  const { manifest } = await readManifest(adapterDir).catch((e: Error) => {
+    throw new GenerateError(`the adapter ${adapterDir} cannot be opened: ${e.message}`);
+  });
+  if (!manifest.adapter) throw new GenerateError(`${adapterDir} is a model package, not a fine-tuned adapter: pass it as --model instead`);
+  const hash = packageHash(await openPackageSource(baseDir));
+  if (manifest.adapter.base.hash !== hash) {
+    throw new GenerateError(`the adapter ${adapterDir} was trained on "${manifest.adapter.base.name}" (${manifest.adapter.base.hash.slice(0, 12)}), not on the model in ${baseDir} (${hash.slice(0, 12)}): use it with the model it was trained on`);
+  }
+  return adapterDir;
+}
 
 function centerBox(width: number, height: number): CropBox {
   const sz = Math.min(width, height);
