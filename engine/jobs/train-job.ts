@@ -8,6 +8,7 @@ import { CancelledError } from '../common/engine-errors.js';
 import type { JobContext } from '../runtime/engine-jobs.js';
 import type { Backend } from '../runtime/session.js';
 import type { EngineJobEnvelope } from './engine-runner.js';
+import type { TrainEvent } from '../train/events.js';
 
 /** What a training job carries (built by the service or the CLI). */
 export interface TrainJobParams {
@@ -57,7 +58,7 @@ export async function trainJob(raw: unknown, ctx: JobContext): Promise<unknown> 
     const opts = { dataset: p.dataset, model: p.model, run: p.run, settings: p.settings, ...(backend ? { backend } : {}) };
     const hooks = {
       signal: ac.signal,
-      onEvent: (e: import('../train/events.js').TrainEvent): void => {
+      onEvent: (e: TrainEvent): void => {
         if (e.type === 'progress') {
           const m = e.metrics;
           const msg = e.phase === 'negatives' ? `generating negatives ${e.done} of ${e.total}` : `step ${e.done} of ${e.total}${m ? ` · loss ${m.loss.toPrecision(4)}` : ''}`;
