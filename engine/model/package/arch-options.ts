@@ -55,8 +55,3 @@ export function unsupportedOptions(arch: ModelArchitecture | Record<string, unkn
   }
   return out;
 }
-
-/** The problems as sentences ('dit.qkNorm: qk_norm false is not supported, ...'). */
-export function optionSentences(arch: ModelArchitecture | Record<string, unknown>): string[] {
-  return unsupportedOptions(arch).map((p) => `${p.path.join('.')}: ${p.message}`);
-}
