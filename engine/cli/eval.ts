@@ -43,12 +43,19 @@ function progressPrinter(io: CliIO, asJson: boolean): { onProgress: (p: EvalProg
   let lastDraw = 0;
   let lastPlain = -1;
   let drawn = false;
+  let lastKey = '';
+  let lastJson = -1;
   const clear = (): void => {
     if (drawn && io.isTTY) io.stderr('\r\x1b[K');
     drawn = false;
   };
   const onProgress = (p: EvalProgress & { clip?: number; clips?: number; file?: string }): void => {
     if (asJson) {
+      // At most one line per percent (and every stage change), not one per frame of a long video.
+      const key = `${p.stage}:${p.clip ?? 0}`;
+      if (key === lastKey && p.fraction < 1 && p.fraction - lastJson < 0.01) return;
+      lastKey = key;
+      lastJson = p.fraction;
       io.stderr(`${JSON.stringify({ type: 'progress', ...p })}\n`);
       return;
     }

@@ -106,6 +106,13 @@ test('PSNR/SSIM against another clip are far lower', async () => {
   const mean = c.psnr.reduce((x, y) => x + y, 0) / c.frames;
   assert.ok(mean < 30, `PSNR ${mean}`);
   assert.ok(c.ssim.every((s) => s < 0.95), `SSIM ${Math.max(...c.ssim)}`);
+  assert.equal(c.resized, false);
+  // The same clip rendered at another size is scaled to the reference's size and compares well.
+  const small = await writeClip(dir, 'a-small', { seed: 11, split: 'train', seconds: 4, size: 128 });
+  const s = await compareVideos(small.video, clipA.video);
+  const smallMean = s.psnr.reduce((x, y) => x + y, 0) / s.frames;
+  assert.equal(s.resized, true);
+  assert.ok(smallMean > 25 && smallMean > mean + 5, `PSNR of the 128² render against the 256² one: ${smallMean} (other clip ${mean})`);
 });
 
 test('a picture that lags its sound by 3 frames reads offset +3', async () => {
