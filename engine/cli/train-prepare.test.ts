@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ensureDemoPackage } from '../pipeline/demo-model.js';
+import { readDataset } from '../train/prepare/index.js';
 import { writeTestClip } from '../train/prepare/test-clips.test-helper.js';
 import type { CommandContext } from './command.js';
 import { UsageError } from './command.js';
@@ -81,7 +82,8 @@ test('a missing folder is one JSON error object; a folder of clips gives JSON pr
   const none = path.join(tmp, 'none');
   await mkdir(none);
   await writeTestClip(path.join(none, 'short.mp4'), 'face', 12);
-  const n = ctx([none], { model }, false);
+  const n = ctx([none], { model, out: path.join(tmp, 'none-out') }, false);
   assert.equal(await trainPrepareCommand(n.c), 1);
-  assert.match(n.err.join(''), /none of the 1 clip\(s\) could be used/);
+  assert.match(n.err.join(''), /none of the 1 clip\(s\) could be used; each one's reason is in .*none-out\/dataset\.json/);
+  assert.equal((await readDataset(path.join(tmp, 'none-out'))).clips[0]!.status, 'refused');
 });

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeJsonAtomic } from '../../jobs/atomic-write.js';
+import { writeFileAtomic } from '../../pipeline/job-files.js';
 import { SafetensorsFile, writeSafetensors } from '../../model/weights/safetensors.js';
 import type { ClipInfo, DatasetManifest, PreparedClip } from './types.js';
 import { CACHE_DIR, CLIP_FILE, CLIP_FORMAT, DATA_FILE, DATASET_FILE, DATASET_FORMAT, PrepareError, REF_FILE } from './types.js';
@@ -115,7 +115,9 @@ export async function validCache(dir: string, fingerprint: string, modelHash: st
 }
 
 export async function writeDataset(datasetDir: string, manifest: DatasetManifest): Promise<void> {
-  await writeJsonAtomic(path.join(datasetDir, DATASET_FILE), manifest);
+  // A new --out folder where every clip was refused has no cache folder yet.
+  await mkdir(datasetDir, { recursive: true });
+  await writeFileAtomic(path.join(datasetDir, DATASET_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 /** The dataset manifest of a prepared folder. */

@@ -19,7 +19,7 @@ import { speechFeatures } from '../../pipeline/model.js';
 import { rasterizeEllipse } from '../../synth/masks.js';
 import type { ClipTruth } from '../../synth/types.js';
 import { writeClipCache } from './cache.js';
-import { FrameReadError, fitSize, readRateFrames } from './frames.js';
+import { FrameReadError, displaySize, fitSize, readRateFrames } from './frames.js';
 import type { FaceLandmarks, LandmarkDetector } from './landmarks.js';
 import type { Point } from './masks.js';
 import { LatentMask, mean, rasterizePolygon } from './masks.js';
@@ -76,6 +76,8 @@ async function readSpeech(job: ClipJob): Promise<{ audio: DecodedAudio; videoSec
   if (!probe) throw new ClipRefused(`${file} is not a video ffmpeg can read (unreadable or damaged)`);
   const video = probe.streams.find((s) => s.codecType === 'video' && !s.attachedPic);
   if (!hasMovingVideo(probe) || !video?.width || !video.height) throw new ClipRefused(`${file} has no video stream`);
+  const shown = await displaySize(file, job.signal);
+  if (!shown) throw new ClipRefused(`${file} has no video stream`);
   const audioStream = probe.streams.find((s) => s.codecType === 'audio');
   if (!audioStream) throw new ClipRefused(`${file} has no sound track: training needs the speech that goes with the face`);
   const videoSeconds = video.duration ?? probe.duration ?? 0;
@@ -90,7 +92,7 @@ async function readSpeech(job: ClipJob): Promise<{ audio: DecodedAudio; videoSec
     throw e;
   }
   if (audio.silent) throw new ClipRefused(`${file} has no speech: its sound track is silent (RMS ${Number.isFinite(audio.rmsDb) ? audio.rmsDb.toFixed(1) : '−∞'} dBFS, below −50 dBFS)`);
-  return { audio, videoSeconds, width: video.width, height: video.height };
+  return { audio, videoSeconds, ...shown };
 }
 
 const tooShort = (file: string, frames: number, fps: number): ClipRefused =>

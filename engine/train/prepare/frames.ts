@@ -3,10 +3,13 @@
 // on the way out, as raw RGB streamed one frame at a time (the pipe's backpressure pauses ffmpeg).
 // Both passes over a clip (face tracking, then cropping) use the same filter chain, so they see the
 // same frames with the same indices.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { CancelledError } from '../../common/engine-errors.js';
 import { stderrSummary } from '../../media/ffmpeg-run.js';
-import { ffmpegPath } from '../../runtime/ffmpeg.js';
+import { ffmpegPath, ffprobePath } from '../../runtime/ffmpeg.js';
+
+const execFileP = promisify(execFile);
 
 export interface RateFrame {
   index: number;
@@ -27,6 +30,25 @@ export interface RateReadOptions {
 
 export class FrameReadError extends Error {
   override name = 'FrameReadError';
+}
+
+/**
+ * The size frames come out of the decoder at: the coded size, turned by the stream's rotation (phone
+ * videos store portrait clips as landscape frames plus a 90° rotation, and ffmpeg applies it when
+ * decoding). Null when ffprobe finds no video stream.
+ */
+export async function displaySize(file: string, signal?: AbortSignal): Promise<{ width: number; height: number } | null> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileP(ffprobePath(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:stream_tags=rotate:stream_side_data=rotation', '-of', 'json', file], { maxBuffer: 1 << 20, ...(signal ? { signal } : {}) }));
+  } catch {
+    return null;
+  }
+  const s = (JSON.parse(stdout) as { streams?: { width?: number; height?: number; tags?: { rotate?: string }; side_data_list?: { rotation?: number }[] }[] }).streams?.[0];
+  if (!s?.width || !s.height) return null;
+  const rotation = Number(s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? s.tags?.rotate ?? 0);
+  const quarter = Math.abs(Math.round(rotation / 90)) % 2 === 1;
+  return quarter ? { width: s.height, height: s.width } : { width: s.width, height: s.height };
 }
 
 /** Output size for a source scaled so that its longer side is at most `maxSide` (even sides, for ffmpeg). */
