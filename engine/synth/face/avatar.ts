@@ -7,7 +7,7 @@ import type { HeadPose } from './geometry.js';
 import { bodyAffine, headAffine, transformEllipse } from './geometry.js';
 import type { Identity } from './identity.js';
 import type { Affine, Implicit, PaintFn, Rgb } from './raster.js';
-import { Canvas, curveStroke, ellipse, ellipseBox, intersect, mix, scale, union } from './raster.js';
+import { Canvas, curveStroke, ellipse, ellipseBox, intersect, mix, scale, subtract, union } from './raster.js';
 
 export interface FacePose extends HeadPose {
   /** Lip opening 0..1. */
@@ -175,7 +175,9 @@ export class AvatarRenderer {
       c.fill(cap, box(-hw - 0.1, -1.15, hw + 0.1, sideDepth + 0.1), top, hairPaint(hair), idn.hairStyle === 'buzz' ? 0.8 : 1);
     } else {
       // Bald: a little hair around the sides.
-      for (const sgn of [-1, 1]) c.fill(intersect(ellipse(0, -0.05, hw + 0.03, 1.02), (u, v) => Math.max(0.05 - Math.abs(v + 0.28), hw - 0.1 - sgn * u)), box(-hw - 0.1, -0.5, hw + 0.1, 0), top, hairPaint(hair), 0.8);
+      // A crescent along each side of the head, above the ears, thinning out towards the crown.
+      const band = subtract(ellipse(0, -0.02, hw + 0.03, 1.03), ellipse(0.0, -0.06, hw - 0.06, 1.0));
+      c.fill(intersect(band, (u, v) => Math.abs(v + 0.2) - 0.24), box(-hw - 0.1, -0.5, hw + 0.1, 0.1), top, hairPaint(hair), 0.85);
     }
 
     this.drawBrows(pose, at(DEPTH.brows));
