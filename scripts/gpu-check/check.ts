@@ -171,7 +171,7 @@ function runChild(args: string[], timeoutMs: number, resultFile: string, progres
     c.on('close', (code, signal) => {
       clearTimeout(timer);
       const seconds = (performance.now() - t0) / 1000;
-      if (timedOut) return resolve({ status: 'timeout', data: null, reason: `ran out of its ${Math.round(timeoutMs / 1000)} s and was stopped`, seconds });
+      if (timedOut) return resolve({ status: 'timeout', data: null, reason: `ran out of its ${Number((timeoutMs / 1000).toFixed(1))} s and was stopped`, seconds });
       if (code === 0) {
         try {
           return resolve({ status: 'ok', data: JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>, reason: null, seconds });
@@ -206,6 +206,7 @@ async function parent(a: Args): Promise<number> {
   progress(`GPU check (${a.mode === 'gpu' ? 'full size' : 'local, reduced sizes'}), ${total} s budget; report in ${out}`);
 
   const stages: Partial<Record<StageName, StageRecord>> = {};
+  const deselected = new Set<StageName>();
   let backend: Backend = 'cpu';
   let gpuUsable = a.mode === 'local';
   for (const name of STAGES) {
@@ -217,6 +218,7 @@ async function parent(a: Args): Promise<number> {
     // The probe always runs (it picks the backend), and the weights whenever a selected stage needs them.
     const needed = name === 'probe' || (name === 'weights' && !!a.only?.some((x) => NEEDS_WEIGHTS.includes(x)));
     if (a.only && !a.only.includes(name) && !needed) {
+      deselected.add(name);
       record({ status: 'skipped', reason: 'not selected (--only)' });
       continue;
     }
@@ -263,7 +265,7 @@ async function parent(a: Args): Promise<number> {
   const body: Omit<Report, 'summary'> = {
     schema: REPORT_SCHEMA,
     mode: a.mode,
-    ok: STAGES.every((s) => all[s].status === 'ok' || all[s].status === 'not-available'),
+    ok: STAGES.every((s) => all[s].status === 'ok' || all[s].status === 'not-available' || deselected.has(s)),
     startedAt: new Date(start).toISOString(),
     seconds: (Date.now() - start) / 1000,
     budgetSeconds: total,

@@ -113,6 +113,7 @@ async function probe(ctx: StageContext): Promise<StageResult> {
     vulkanLoader: vulkanLoader(),
     vkDriverFiles: process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES ?? null,
     node: process.version,
+    nodePath: process.execPath,
     onnxruntime: ortVersion(),
     cpus: os.cpus().length,
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
