@@ -110,7 +110,7 @@ test('import --json prints one object (progress on stderr); verify --json report
 test('command-line mistakes exit 2 with a pointer to help', async () => {
   let io = captureIO();
   assert.equal(await main(['models', 'frobnicate'], io), 2);
-  assert.match(io.err, /unknown models subcommand "frobnicate" \(import, create, verify, describe\)/);
+  assert.match(io.err, /unknown models subcommand "frobnicate" \(import, create, merge, verify, describe\)/);
   io = captureIO();
   assert.equal(await main(['models', 'import'], io), 2);
   assert.match(io.err, /refree models import <dir>/);
@@ -119,5 +119,5 @@ test('command-line mistakes exit 2 with a pointer to help', async () => {
   assert.match(io.err, /unknown component "unet" \(dit, vae-encode, vae-decode, t5\)/);
   io = captureIO();
   assert.equal(await main(['models', '--help'], io), 0);
-  assert.match(io.out, /^Usage: refree models <import\|create\|verify\|describe>/);
+  assert.match(io.out, /^Usage: refree models <import\|create\|merge\|verify\|describe>/);
 });
