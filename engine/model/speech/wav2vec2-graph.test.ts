@@ -288,6 +288,7 @@ test('config.json: the base layout is read; options the graph does not build are
   bad({ feat_extract_norm: 'layer' }, /feat_extract_norm "layer" is not supported, only "group"/);
   bad({ hidden_act: 'relu' }, /hidden_act "relu" is not supported/);
   bad({ position_embeddings_type: 'rotary' }, /position_embeddings_type "rotary" is not supported/);
+  bad({ add_adapter: true }, /add_adapter true is not supported, only false/);
   bad({ model_type: 'hubert' }, /model_type "hubert" is not supported, only "wav2vec2"/);
   bad({ num_attention_heads: 3 }, /hidden_size 8 must split into 3 heads/);
 });

@@ -87,6 +87,7 @@ export function wav2vec2ConfigFromHf(json: unknown, file: string): Wav2Vec2Confi
   want('hidden_act', 'gelu', 'the graph uses the exact GELU');
   want('feat_extract_activation', 'gelu', 'the graph uses the exact GELU');
   want('position_embeddings_type', undefined, 'only the convolutional positional embedding is built');
+  want('add_adapter', false, 'the graph has no adapter layers after the encoder');
   if (o.model_type !== undefined && o.model_type !== 'wav2vec2') problems.push(`model_type ${JSON.stringify(o.model_type)} is not supported, only "wav2vec2"`);
   const ints = (k: string, dflt: readonly number[]): number[] => {
     const v = o[k] ?? dflt;
