@@ -25,8 +25,8 @@ export function headAffine(idn: Identity, size: number, pose: HeadPose, depth: n
   // The head turns about the neck, so it also shifts a little with each angle.
   const nx = hx;
   const ny = hy + 1.25 * s;
-  const tx = sy * 0.12 * s;
-  const ty = -sp * 0.12 * s;
+  const tx = sy * 0.8 * s;
+  const ty = -sp * 0.6 * s;
   const cr = Math.cos(pose.roll * DEG);
   const sr = Math.sin(pose.roll * DEG);
   const a = s * cr * sxScale;
