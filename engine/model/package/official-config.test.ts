@@ -44,6 +44,7 @@ test('the shipped 5B config.json and the Diffusers transformer config both resol
   assert.equal(a.file, path.join(root, 'config.json'));
   const d = await readArchitectureArg(write('diffusers.json', diffusersConfigJson(WAN22_TI2V_5B)));
   assert.equal(d.arch, WAN22_TI2V_5B);
+  assert.equal((await readArchitectureArg(write('diffusers-null.json', { ...diffusersConfigJson(WAN22_TI2V_5B), out_channels: null }))).arch, WAN22_TI2V_5B);
   // Stated defaults are accepted too (patch_size, text_dim, window_size, qk_norm, cross_attn_norm).
   const full = { ...SHIPPED_5B, patch_size: [1, 2, 2], text_dim: 4096, window_size: [-1, -1], qk_norm: true, cross_attn_norm: true };
   assert.equal((await readArchitectureArg(write('full.json', full))).arch, WAN22_TI2V_5B);

@@ -127,9 +127,11 @@ export function ditConfigFromOfficial(json: unknown, file: string): DitConfig {
       if (get(k) !== null) problems.push(`"${k}" ${JSON.stringify(get(k))} is not supported, only null: it adds the image-embedding branch of the Wan2.1 I2V/FLF2V models, which TI2V does not have`);
     }
     if (get('rope_max_seq_len') !== 1024) problems.push(`"rope_max_seq_len" ${JSON.stringify(get('rope_max_seq_len'))} is not supported, only 1024 (Wan's RoPE table)`);
+    // `out_channels = out_channels or in_channels` in the Diffusers constructor.
+    const inDim = int('in_channels');
     dit = {
-      inDim: int('in_channels'),
-      outDim: int('out_channels'),
+      inDim,
+      outDim: o.out_channels === null ? inDim : int('out_channels'),
       patch: patch as unknown as DitConfig['patch'],
       dim: heads * headDim,
       ffnDim: int('ffn_dim'),
