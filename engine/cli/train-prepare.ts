@@ -72,7 +72,7 @@ function humanProgress(io: CliIO): (e: PrepareEvent) => void {
         lastDraw = now;
         io.stderr(`\r${line}\x1b[K`);
         drawn = true;
-      } else if (e.fraction - lastPlain >= 0.1) {
+      } else if (e.fraction - lastPlain >= 0.1 || (e.fraction >= 1 && lastPlain < 1)) {
         lastPlain = e.fraction;
         io.stderr(`${line}\n`);
       }

@@ -182,6 +182,9 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
       workDone += w;
       workLeft -= w;
       entries.push(entry);
+      // The bar moves to the clip's end even when it was refused early.
+      const elapsed = (performance.now() - tWork) / 1000;
+      emit({ type: 'progress', done, total: totalWork, fraction: done / totalWork, clip: i, clips: clips.length, id: clip.id, stage: lastStage ?? 'probe', elapsedS: elapsed, etaS: workDone > 0 ? (elapsed / workDone) * workLeft : null });
       emit({ type: 'clip-done', id: clip.id, status: entry.status, cached: false, ...(entry.reason ? { reason: entry.reason } : {}), ...(entry.seconds ? { seconds: entry.seconds } : {}) });
     }
   } finally {
