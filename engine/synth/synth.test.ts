@@ -94,7 +94,7 @@ test('the mouth leads the sound: mouthOpen correlates best with the envelope 1â€
         idx.map((i) => e[i + k]!),
       );
     });
-    rs.forEach((r, i) => (mean[i] += r / seeds.length));
+    rs.forEach((r, i) => (mean[i] = mean[i]! + r / seeds.length));
     const best = lags[rs.indexOf(Math.max(...rs))]!;
     if (best === 1 || best === 2) inRange++;
   }

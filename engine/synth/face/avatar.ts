@@ -218,7 +218,7 @@ export class AvatarRenderer {
       // Lid crease above the eye.
       cv.fill(curveStroke(ex - rx * 0.9, ey - ry * 0.6, ex, ey - ry - 0.045, ex + rx * 0.9, ey - ry * 0.6, 0.007), b, m, scale(idn.skin, 0.6), 0.45);
       if (ryo > 0.004) {
-        const opening = almond(ex, cyo, rx, ryo);
+        const opening = almond(ex, cyo, rx, ryo * 1.15, ryo * 0.85);
         cv.fill(opening, b, m, [246, 242, 236]);
         const ir = ry * 0.92;
         cv.fill(intersect(ellipse(ex, ey + ry * 0.05, ir, ir), opening), b, m, idn.iris);
@@ -308,14 +308,17 @@ function headShape(hw: number, jaw: number): Implicit {
   };
 }
 
-/** An almond: an ellipse whose ends are pinched into corners. */
-function almond(cx: number, cy: number, rx: number, ry: number): Implicit {
-  return (u, v) => {
-    const a = (u - cx) / rx;
-    const pinch = 1 - 0.35 * a * a;
-    const b = (v - cy) / (ry * Math.max(0.05, pinch));
-    return (Math.sqrt(a * a + b * b) - 1) * ry;
-  };
+/**
+ * An almond (the eye opening): the lens between two circular arcs through the corners (cx ± rx, cy),
+ * the upper one rising `up` above cy and the lower one dipping `down` below it. Built from circles so
+ * that F stays a true distance (a pinched ellipse's F is not, and its coverage leaks far outside).
+ */
+function almond(cx: number, cy: number, rx: number, up: number, down: number): Implicit {
+  const ru = (rx * rx + up * up) / (2 * up);
+  const rd = (rx * rx + down * down) / (2 * down);
+  const cu = cy - up + ru; // centre of the upper arc's circle (below the eye)
+  const cd = cy + down - rd; // centre of the lower arc's circle (above the eye)
+  return (u, v) => Math.max(Math.hypot(u - cx, v - cu) - ru, Math.hypot(u - cx, v - cd) - rd);
 }
 
 function triangle(x0: number, y0: number, x1: number, y1: number, x2: number, y2: number): Implicit {
