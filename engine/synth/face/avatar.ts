@@ -140,7 +140,9 @@ export class AvatarRenderer {
 
     // Ears.
     const ears = at(DEPTH.ears);
-    for (const sgn of [-1, 1]) {
+    // Long, bob and curly hair covers the ears.
+    const earsShow = idn.hairStyle !== 'long' && idn.hairStyle !== 'bob' && idn.hairStyle !== 'curly';
+    for (const sgn of earsShow ? [-1, 1] : []) {
       const ex = sgn * (hw - 0.02);
       c.fill(ellipse(ex, 0.04, idn.earSize * 0.55, idn.earSize), ellipseBox(ex, 0.04, 0.1, 0.2), ears, scale(skin, 0.93));
       c.fill(ellipse(ex + sgn * 0.015, 0.05, idn.earSize * 0.28, idn.earSize * 0.6), ellipseBox(ex, 0.05, 0.08, 0.14), ears, scale(skin, 0.75), 0.6, this.soft(0.02));
@@ -177,7 +179,7 @@ export class AvatarRenderer {
       // Bald: a little hair around the sides.
       // A crescent along each side of the head, above the ears, thinning out towards the crown.
       const band = subtract(ellipse(0, -0.02, hw + 0.03, 1.03), ellipse(0.0, -0.06, hw - 0.06, 1.0));
-      c.fill(intersect(band, (u, v) => Math.abs(v + 0.2) - 0.24), box(-hw - 0.1, -0.5, hw + 0.1, 0.1), top, hairPaint(hair), 0.85);
+      c.fill(intersect(band, ellipse(0, -0.2, hw + 0.1, 0.26)), box(-hw - 0.1, -0.5, hw + 0.1, 0.1), top, hairPaint(hair), 0.85);
     }
 
     this.drawBrows(pose, at(DEPTH.brows));
