@@ -3,7 +3,7 @@
 //   - lips need LOCAL phonetic context: each phone pulls the mouth towards its viseme with a dominance
 //     function (Cohen & Massaro 1993), so neighbouring phones blend (coarticulation), bilabials and
 //     pauses close the mouth firmly, tongue consonants barely show; and the mouth ANTICIPATES: it is
-//     evaluated `mouthLead` (60–120 ms) ahead of the sound;
+//     evaluated `mouthLead` (60–95 ms, i.e. about one frame at 15 fps) ahead of the sound;
 //   - expressions need GLOBAL prosodic context, including a little future: brows rise and the head
 //     nods with each pitch accent, starting `browLead` / `headLead` (150–300 ms) before the accented
 //     vowel; the head also drifts slowly, and the eyes blink at random every 2–6 s (~150 ms).

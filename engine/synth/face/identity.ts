@@ -142,7 +142,7 @@ export function makeIdentity(split: Split, seed: number): Identity {
     bg1,
     bg2,
     motion: {
-      mouthLead: r.range(0.06, 0.12),
+      mouthLead: r.range(0.06, 0.095),
       browLead: r.range(0.15, 0.3),
       headLead: r.range(0.15, 0.3),
       browAmp: r.range(0.5, 0.9),
