@@ -4,8 +4,13 @@
 // - one job runs at a time (one GPU job: the engine holds the GPU);
 // - a job found `running` on open was interrupted: it becomes `queued` and resumes from the
 //   checkpoints in its work folder (`<dir>/work/<id>/`);
-// - when the engine process dies mid-job, the job is queued again and resumes, at most
-//   `maxRecoveries` times, with each recovery written to its history so the UI can show it;
+// - when the engine process dies mid-job, the job is queued again and resumes, with each recovery
+//   written to its history so the UI can show it; the budget (`maxRecoveries`) counts deaths in a row
+//   without progress, so a long job on a flaky machine finishes while one that crashes at once stops;
+// - progress counts the whole job and never goes backwards across resumes (a resumed run reports
+//   only the work left; the queue adds what was done before);
+// - after an engine death the job's half-written files go: `<output>.partial.<ext>` and temp files
+//   in its work folder (the checkpoints stay);
 // - pause and cancel of a running job abort its signal; the runner stops at its next checkpoint.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
@@ -61,6 +66,8 @@ export class JobQueue {
   private writes: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<(e: QueueEvent) => void>();
   private readonly lastWrite = new Map<string, number>();
+  /** Engine deaths in a row without progress, per job (the recovery budget). */
+  private readonly stalls = new Map<string, number>();
   private started = false;
   private stopped = false;
   /** Files that could not be read on open, each with its reason. */
@@ -336,6 +343,12 @@ export class JobQueue {
     const workDir = this.workDir(job.id);
     await mkdir(workDir, { recursive: true });
     let base: { t: number; done: number } | null = null;
+    // What earlier attempts did: a resumed run reports only the work left, so its numbers are offset
+    // by what is already done (and the dead attempt's rate is not used for the ETA).
+    const before = job.progress && job.progress.total > 0 ? { done: job.progress.done, total: job.progress.total } : null;
+    let offset: number | null = null;
+    let advanced = false;
+    if (before) job.progress = { done: before.done, total: before.total, message: 'resuming from the last checkpoint…', etaSeconds: null };
     try {
       const res = await this.opts.runner.run(structuredClone(job), {
         signal: r.abort.signal,
@@ -344,8 +357,14 @@ export class JobQueue {
           if (this.stopped || job.state !== 'running') return;
           const t = performance.now();
           if (!base) base = { t, done: p.done };
+          if (p.total > 0 && offset === null) offset = before && p.total < before.total ? before.total - p.total : 0;
+          const off = offset ?? 0;
+          const total = p.total > 0 ? p.total + off : (job.progress?.total ?? 0);
+          // Never backwards: a stage message (total 0) or a resumed run's first events keep the count.
+          const done = Math.max(p.total > 0 ? p.done + off : 0, job.progress?.done ?? 0, before?.done ?? 0);
+          if (p.done > base.done) advanced = true;
           const rate = p.done > base.done ? (t - base.t) / 1000 / (p.done - base.done) : null;
-          job.progress = { done: p.done, total: p.total, ...(p.message !== undefined ? { message: p.message } : {}), etaSeconds: rate === null ? null : Math.max(0, Math.round(rate * (p.total - p.done))) };
+          job.progress = { done, total, ...(p.message !== undefined ? { message: p.message } : job.progress?.message !== undefined ? { message: job.progress.message } : {}), etaSeconds: rate === null ? null : Math.max(0, Math.round(rate * (total - done))) };
           this.touch(job);
         },
         preview: (file) => {
@@ -370,12 +389,16 @@ export class JobQueue {
       } else if (isCancel(e) || (r.intent === 'cancel' && isEngineDeath(e))) {
         this.finish(job, 'cancelled', { code: 'cancelled', message: 'The job was cancelled.' });
       } else if (isEngineDeath(e)) {
-        if (job.recoveries < this.opts.maxRecoveries) {
+        await this.removeLeftovers(job, workDir);
+        // A death after progress starts the count again: only deaths in a row without progress use the budget.
+        const stalls = advanced ? 0 : (this.stalls.get(job.id) ?? 0) + 1;
+        this.stalls.set(job.id, stalls);
+        if (stalls <= this.opts.maxRecoveries) {
           job.recoveries += 1;
           job.state = 'queued';
-          this.note(job, `the engine stopped (${msg}); restarting it and resuming from the last checkpoint (recovery ${job.recoveries} of ${this.opts.maxRecoveries})`);
+          this.note(job, `the engine stopped (${msg}); restarting it and resuming from the last checkpoint (recovery ${job.recoveries}${stalls > 0 ? `; ${stalls} of ${this.opts.maxRecoveries} in a row without progress` : ''})`);
         } else {
-          this.finish(job, 'failed', { code: 'engine', message: `The engine process died ${job.recoveries + 1} times while running this job; the last time: ${msg}` });
+          this.finish(job, 'failed', { code: 'engine', message: `The engine process died ${stalls} times in a row without making progress on this job; the last time: ${msg}` });
         }
       } else {
         this.finish(job, 'failed', { code: 'failed', message: msg });
@@ -383,6 +406,23 @@ export class JobQueue {
     }
     if (this.stopped) return;
     await this.commit(job);
+  }
+
+  /** Half-written files of a dead attempt: the partial output and temp files (the checkpoints stay). */
+  private async removeLeftovers(job: JobRecord, workDir: string): Promise<void> {
+    const out = (job.params as { output?: unknown } | null)?.output;
+    if (typeof out === 'string' && out) {
+      const ext = path.extname(out);
+      await rm(`${out.slice(0, out.length - ext.length)}.partial${ext}`, { force: true }).catch(() => undefined);
+    }
+    const sweep = async (dir: string, depth: number): Promise<void> => {
+      for (const d of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const p = path.join(dir, d.name);
+        if (d.isDirectory() && depth > 0) await sweep(p, depth - 1);
+        else if (d.isFile() && isTempFile(d.name)) await rm(p, { force: true }).catch(() => undefined);
+      }
+    };
+    await sweep(workDir, 2);
   }
 
   private finish(job: JobRecord, state: 'done' | 'failed' | 'cancelled', error: JobRecord['error']): void {

@@ -3,6 +3,7 @@
 // input with the method's schema and turns every failure into `{code, message}`. The handlers live
 // by domain in handlers/*.ts and see the service through ServiceContext (context.ts); the heavy work
 // runs in the engine process through the job queue (engine/jobs).
+import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,16 +130,28 @@ export class StudioService {
     await mkdir(settings.get().outputFolder, { recursive: true }).catch(() => undefined);
     // The runner reports engine states to the service, which exists only after the runner: late-bind.
     let svc: StudioService | null = null;
+    // The engine's temporary files (speech tracks being muxed, ...) go to a folder of its own, emptied
+    // each time an engine starts: what a killed engine left behind is gone before the next one runs.
+    const engineTmp = path.join(dataDir, 'tmp', 'engine');
+    const cleanEngineTmp = (): void => {
+      rmSync(engineTmp, { recursive: true, force: true });
+      mkdirSync(engineTmp, { recursive: true });
+    };
     const runner =
       opts.runner ??
       new EngineJobRunner({
         engineJob: (kind) => (kind === 'training' ? 'studio.train' : 'studio.generate'),
         jobModules: [STUDIO_JOBS_MODULE],
+        fork: { env: { ...process.env, TMPDIR: engineTmp, TMP: engineTmp, TEMP: engineTmp } },
         extraParams: () => {
           const b = settings.get().backend;
           return b === 'auto' ? {} : { backend: b };
         },
-        onState: (state, pid, message) => svc?.setEngineState(state, pid, message),
+        onState: (state, pid, message) => {
+          // Called before the new engine is forked: nothing is using the folder.
+          if (state === 'starting') cleanEngineTmp();
+          svc?.setEngineState(state, pid, message);
+        },
       });
     const queue = await JobQueue.open({ dir: path.join(dataDir, 'queue'), runner, autoStart: opts.autoStart ?? true });
     const assets = opts.assetsDir ? path.resolve(opts.assetsDir) : null;
