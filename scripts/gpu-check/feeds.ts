@@ -16,6 +16,11 @@ function valuesFor(io: IoSpec, seed: number): Float32Array {
     return Float32Array.from({ length: n }, (_, i) => (i % F === 0 ? 0 : 500));
   }
   if (/mask/.test(io.name)) return new Float32Array(n).fill(1);
+  // Training-step inputs (engine/train/graphs.ts): a fresh optimizer at step 1, small trainable values.
+  if (io.name === 'params' || io.name === 'ref_params') return seededNormal(n, seed + 3, 0.01);
+  if (['adam_m', 'adam_v', 'grad_extra'].includes(io.name)) return new Float32Array(n);
+  if (['step', 'grad_scale', 'weight', 'omega'].includes(io.name)) return new Float32Array(n).fill(1);
+  if (io.name === 'lr') return new Float32Array(n).fill(1e-4);
   if (io.name === 'context') return seededNormal(n, seed + 7, 0.1);
   return seededNormal(n, seed + io.name.length, 1);
 }

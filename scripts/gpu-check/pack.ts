@@ -20,8 +20,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import type { Plugin } from 'esbuild';
-import { TRAIN_DIR, findTrainerFile } from './trainer-entry.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
@@ -102,25 +100,8 @@ function ortRuntime(log: (s: string) => void): string {
   return out;
 }
 
-/** Swaps trainer-entry.ts for a static import of the trainer found now (or for "none"). */
-function trainerPlugin(): Plugin {
-  return {
-    name: 'gpu-check-trainer',
-    setup(b) {
-      b.onLoad({ filter: /scripts[\\/]gpu-check[\\/]trainer-entry\.ts$/ }, () => {
-        const file = findTrainerFile(TRAIN_DIR);
-        const rel = file ? path.relative(ROOT, file).split(path.sep).join('/') : null;
-        const contents = file
-          ? `import * as m from ${JSON.stringify(file)};\nexport const TRAINER_EXPORT = 'buildSftStepGraph';\nexport async function loadTrainerModule() { return { module: m, file: ${JSON.stringify(rel)} }; }\n`
-          : `export const TRAINER_EXPORT = 'buildSftStepGraph';\nexport async function loadTrainerModule() { return { module: null, file: null }; }\n`;
-        return { contents, loader: 'ts', resolveDir: HERE };
-      });
-    },
-  };
-}
-
 /** check.mjs: the check and the engine in one ESM file; onnxruntime-node stays a package beside it. */
-async function bundle(dir: string): Promise<{ file: string; trainer: string | null }> {
+async function bundle(dir: string): Promise<string> {
   const file = path.join(dir, 'check.mjs');
   await build({
     entryPoints: [path.join(HERE, 'check.ts')],
@@ -130,14 +111,12 @@ async function bundle(dir: string): Promise<{ file: string; trainer: string | nu
     format: 'esm',
     target: 'node20',
     external: ['onnxruntime-node'],
-    plugins: [trainerPlugin()],
     // Bundled CommonJS dependencies call require(); give the ESM bundle one.
     banner: { js: "import { createRequire as __gpuCheckRequire } from 'node:module'; const require = __gpuCheckRequire(import.meta.url);" },
     logLevel: 'warning',
     legalComments: 'none',
   });
-  const t = findTrainerFile(TRAIN_DIR);
-  return { file, trainer: t ? path.relative(ROOT, t) : null };
+  return file;
 }
 
 function dirBytes(dir: string): number {
@@ -149,7 +128,6 @@ export interface PackResult {
   bytes: number;
   files: Record<string, number>;
   node: string;
-  trainer: string | null;
   vulkanDeb: string | null;
 }
 
@@ -162,10 +140,9 @@ export async function pack(outDir: string, log: (s: string) => void = () => unde
   const stage = path.join(CACHE, `engine-stage-${process.pid}`);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
-  let trainer: string | null;
   try {
     log('bundling the check and the engine');
-    ({ trainer } = await bundle(stage));
+    await bundle(stage);
     writeFileSync(path.join(outDir, 'engine.tar.gz'), gz(tarOf(stage)));
   } finally {
     rmSync(stage, { recursive: true, force: true });
@@ -179,6 +156,6 @@ export async function pack(outDir: string, log: (s: string) => void = () => unde
   const files = Object.fromEntries(readdirSync(outDir).map((f) => [f, statSync(path.join(outDir, f)).size]));
   const bytes = dirBytes(outDir);
   if (bytes > PACK_LIMIT) throw new Error(`the pack in ${outDir} is ${(bytes / 2 ** 20).toFixed(1)} MiB, over the 64 MiB a GPU machine accepts; files: ${JSON.stringify(files)}`);
-  log(`pack: ${(bytes / 2 ** 20).toFixed(1)} MiB in ${outDir}${trainer ? `, trainer ${trainer}` : ', no trainer in this build'}`);
-  return { dir: outDir, bytes, files, node: node.version, trainer, vulkanDeb: deb ?? null };
+  log(`pack: ${(bytes / 2 ** 20).toFixed(1)} MiB in ${outDir}`);
+  return { dir: outDir, bytes, files, node: node.version, vulkanDeb: deb ?? null };
 }

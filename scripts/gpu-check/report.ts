@@ -42,7 +42,10 @@ export interface Results {
   };
   /** inf/NaN in the full-size float16 outputs. */
   nonFinite: { dit: number | null; ditSpeech: number | null; vae: number | null };
-  loraSft: { available: boolean | null; stepSeconds: number | null; peakGpuMiB: number | null };
+  /** dtype: the activations the step ran with; float16Error: why float16 did not run, when it did not. */
+  loraSft: { available: boolean | null; stepSeconds: number | null; peakGpuMiB: number | null; dtype: string | null; float16Error: string | null };
+  /** On a GPU backend: why the graph did not open with the CPU fallback off (a node without a GPU kernel); null when every node ran on the GPU or not measured. */
+  cpuNodes: { dit: string | null; ditSpeech: string | null; vae: string | null };
 }
 
 export interface Report {
@@ -117,6 +120,13 @@ export function deriveResults(plan: CheckPlan, stages: Partial<Record<StageName,
       available: stages.loraSft?.status === 'ok' ? true : stages.loraSft?.status === 'not-available' ? false : null,
       stepSeconds: num(get(stages.loraSft, 'stepSeconds')) ?? num(get(stages.loraSft, 'firstStepSeconds')),
       peakGpuMiB: gpu('loraSft'),
+      dtype: (get(stages.loraSft, 'dtype') as string | undefined) ?? null,
+      float16Error: (get(stages.loraSft, 'float16Error') as string | undefined) ?? null,
+    },
+    cpuNodes: {
+      dit: (get(stages.dit, 'cpuNodes') as string | null | undefined) ?? null,
+      ditSpeech: (get(stages.ditSpeech, 'cpuNodes') as string | null | undefined) ?? null,
+      vae: (get(stages.vae, 'cpuNodes') as string | null | undefined) ?? null,
     },
   };
 }
@@ -129,7 +139,7 @@ export function summarize(r: Omit<Report, 'summary'>): string[] {
   const s = r.sizes as { latent: { frames: number; h: number; w: number; tokens: number }; pixels: { frames: number; height: number; width: number }; dit: { dim: number; layers: number } };
   const x = r.results;
   const lines: string[] = [];
-  lines.push(`ReFree GPU check (${r.mode === 'gpu' ? 'full size' : 'local, reduced sizes'}) — ${r.ok ? 'all stages ran' : 'some stages did not run'} in ${r.seconds.toFixed(0)} s of ${r.budgetSeconds} s`);
+  lines.push(`ReFree GPU check (${r.mode === 'gpu' ? 'full size' : 'local, reduced sizes'}) — ${r.ok ? 'every selected stage ran' : 'some stages did not run'} in ${r.seconds.toFixed(0)} s of ${r.budgetSeconds} s`);
   lines.push(`sizes: DiT dim ${s.dit.dim} × ${s.dit.layers} blocks; ${s.pixels.frames} frames ${s.pixels.width}×${s.pixels.height} → latent ${s.latent.frames}×${s.latent.h}×${s.latent.w} (${s.latent.tokens} tokens), float16`);
   for (const b of r.backends as { backend: string; works: boolean; reason?: string }[]) lines.push(`backend ${b.backend}: ${b.works ? 'works' : 'does not open'}${b.reason ? ` — ${b.reason}` : ''}`);
   lines.push(`measured on: ${x.backend ?? '—'}`);
@@ -142,7 +152,9 @@ export function summarize(r: Omit<Report, 'summary'>): string[] {
   lines.push(fpsLine('projected, with speech + guidance', x.projectedFps.ditSpeechGuided));
   const p = x.precision;
   lines.push(`float16 vs float32: velocity max rel err ${f(p.velocityMaxRelErr)} (mean ${f(p.velocityMeanRelErr)}), frames max rel err ${f(p.framesMaxRelErr)} (mean ${f(p.framesMeanRelErr)}), inf/NaN fp16 ${p.nonFiniteFloat16 ?? '—'} / fp32 ${p.nonFiniteFloat32 ?? '—'}`);
-  lines.push(`LoRA SFT step: ${x.loraSft.available === false ? 'not available in this build' : `${f(x.loraSft.stepSeconds, 3, ' s')} (peak GPU ${mib(x.loraSft.peakGpuMiB)})`}`);
+  for (const [k, v] of Object.entries(x.cpuNodes)) if (v) lines.push(`${k}: not every node has a ${x.backend} kernel (${v}); those nodes ran on the CPU`);
+  const l = x.loraSft;
+  lines.push(`LoRA SFT step: ${l.available === false ? 'not available in this build' : `${f(l.stepSeconds, 3, ' s')} with ${l.dtype ?? '—'} activations (peak GPU ${mib(l.peakGpuMiB)})`}${l.float16Error ? `; float16 did not run: ${l.float16Error}` : ''}`);
   for (const name of STAGES) {
     const st = r.stages[name];
     lines.push(`stage ${name}: ${st.status} in ${st.seconds.toFixed(1)} s of ${st.budgetSeconds} s${st.reason ? ` — ${st.reason}` : ''}`);

@@ -15,6 +15,7 @@ import { countParams } from '../../engine/model/inventory/types.js';
 import type { ParamSpec } from '../../engine/model/inventory/types.js';
 import { vaeDecoderParams } from '../../engine/model/inventory/vae.js';
 import { compileInCache } from '../../engine/model/package/engine-cache.js';
+import type { OpenOptions, OpenedSession } from '../../engine/runtime/backends.js';
 import { buildReFreeGraph } from '../../engine/model/refree/model.js';
 import { refreeParams } from '../../engine/model/refree/params.js';
 import { seededNormal } from '../../engine/model/random-weights.js';
@@ -28,7 +29,7 @@ import type { Backend, CompiledGraph } from '../../engine/runtime/session.js';
 import { asF32, compare, makeFeeds, nonFinite } from './feeds.js';
 import { FileWeightProvider, unionProvider, writeRandomF16 } from './file-weights.js';
 import type { CheckPlan, StageName } from './plan.js';
-import { findTrainer, runSftStage } from './trainer.js';
+import { runSftStage } from './trainer.js';
 
 export interface StageContext {
   plan: CheckPlan;
@@ -160,6 +161,23 @@ function attentionForms(backend: Backend): AttentionImpl[] {
   return backend === 'cpu' ? ['fused', 'naive'] : ['fused', 'blockwise'];
 }
 
+/**
+ * Opens a graph saved beside the weights on the chosen backend. On a GPU backend it first tries with
+ * the CPU fallback off: if that fails, the error names the first node without a GPU kernel (the answer
+ * to "does the whole model run on the GPU?"), and the graph is opened again with the fallback on.
+ */
+async function openOnBackend(ctx: StageContext, g: Graph, stem: string, opts: OpenOptions = {}): Promise<{ opened: OpenedSession; cpuNodes: string | null }> {
+  const base: OpenOptions = { prefer: ctx.backend, fallback: false, ...opts };
+  if (ctx.backend === 'cpu') return { opened: await compileInCache(g, ctx.work, stem, base), cpuNodes: null };
+  try {
+    return { opened: await compileInCache(g, ctx.work, stem, { ...base, disableCpuFallback: true }), cpuNodes: null };
+  } catch (e) {
+    const why = firstLine(e);
+    ctx.log(`${stem}: not every node runs on ${ctx.backend} (${why}); opening again with the CPU fallback`);
+    return { opened: await compileInCache(g, ctx.work, stem, base), cpuNodes: why };
+  }
+}
+
 interface Timed {
   sessionSeconds: number;
   buildSeconds: number;
@@ -169,7 +187,8 @@ interface Timed {
   nonFinite: number;
   outputs: number;
   backend: Backend;
-  skipped: string[];
+  /** Why the graph could not run with the CPU fallback off (a node without a GPU kernel); null: all on the backend. */
+  cpuNodes: string | null;
 }
 
 /** Opens a graph on the chosen backend (saved beside the weights), runs it once to warm up, then times runs until `timedRuns` or the deadline. */
@@ -178,7 +197,7 @@ async function timeGraph(ctx: StageContext, build: () => Graph, stem: string, di
   const g = build();
   const buildSeconds = secs(t);
   t = now();
-  const opened = await compileInCache(g, ctx.work, stem, { prefer: ctx.backend, fallback: false, disableCse });
+  const { opened, cpuNodes } = await openOnBackend(ctx, g, stem, { disableCse });
   const sessionSeconds = secs(t);
   const s = opened.session;
   try {
@@ -207,7 +226,7 @@ async function timeGraph(ctx: StageContext, build: () => Graph, stem: string, di
       nonFinite: nonFinite(v),
       outputs: v.length,
       backend: opened.backend,
-      skipped: opened.skipped,
+      cpuNodes,
     };
   } finally {
     await s.release();
@@ -244,9 +263,10 @@ async function dit(ctx: StageContext, speech: boolean): Promise<StageResult> {
 // ------------------------------------------------------------------------------------------------
 // VAE decode
 
-async function decode(ctx: StageContext, cfg: VaeConfig, provider: WeightProvider, latent: Clip, tag: string, keep = false): Promise<{ pixels: Float32Array; shape: number[]; decodeSeconds: number; sessionSeconds: number; runner: VaeRunner }> {
+async function decode(ctx: StageContext, cfg: VaeConfig, provider: WeightProvider, latent: Clip, tag: string, keep = false): Promise<{ pixels: Float32Array; shape: number[]; decodeSeconds: number; sessionSeconds: number; cpuNodes: string | null; runner: VaeRunner }> {
   const { height, width } = ctx.plan.pixels;
   let sessionSeconds = 0;
+  let cpuNodes: string | null = null;
   const runner = new VaeRunner(cfg, provider, {
     height,
     width,
@@ -255,15 +275,16 @@ async function decode(ctx: StageContext, cfg: VaeConfig, provider: WeightProvide
     keepSessions: keep,
     compile: async (g: Graph, variant: string): Promise<CompiledGraph> => {
       const t = now();
-      const o = await compileInCache(g, ctx.work, `${ctx.backend}.${tag}-${variant}.d${cfg.decDim}.${height}x${width}`, { prefer: ctx.backend, fallback: false });
+      const o = await openOnBackend(ctx, g, `${ctx.backend}.${tag}-${variant}.d${cfg.decDim}.${height}x${width}`);
       sessionSeconds += secs(t);
-      return o.session;
+      cpuNodes ??= o.cpuNodes;
+      return o.opened.session;
     },
   });
   const t0 = now();
   const out = await runner.decode(latent);
   const total = secs(t0);
-  return { pixels: out.data, shape: [...out.shape], decodeSeconds: total - sessionSeconds, sessionSeconds, runner };
+  return { pixels: out.data, shape: [...out.shape], decodeSeconds: total - sessionSeconds, sessionSeconds, cpuNodes, runner };
 }
 
 function randomLatent(cfg: VaeConfig, plan: CheckPlan): Clip {
@@ -285,6 +306,7 @@ async function vae(ctx: StageContext): Promise<StageResult> {
     computeDtype: 'float32',
     weightDtype: 'float16',
     nonFinite: nonFinite(r.pixels),
+    cpuNodes: r.cpuNodes,
     peakRssMiB: rssMiB(),
   };
 }
@@ -362,11 +384,8 @@ export async function runStage(name: StageName, ctx: StageContext, args: { weigh
     case 'precision':
       return precision(ctx);
     case 'loraSft': {
-      const trainer = await findTrainer();
-      if (!trainer.build) return { available: false, reason: trainer.reason };
       const files = weightFiles(ctx.plan, ctx.work);
-      const base = await FileWeightProvider.open(files.dit.file, ctx.work);
-      return { available: true, ...(await runSftStage(ctx, trainer, base)) };
+      return runSftStage(ctx, unionProvider([await FileWeightProvider.open(files.dit.file, ctx.work), await FileWeightProvider.open(files.refree.file, ctx.work)]));
     }
   }
 }
