@@ -2,7 +2,7 @@
 // the one renderer whichever host serves it. Only locators and Playwright's own waits: no DOM typings
 // are needed here (the root tsconfig has no DOM lib).
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -54,18 +54,55 @@ export async function setSteps(page: Page, steps: number): Promise<void> {
 export async function generatePreview(page: Page, timeoutMs = 180_000): Promise<void> {
   await page.getByTestId('nav-generate').click();
   await page.getByTestId('generate-preview').click();
-  await page.locator('[data-testid="preview-state"]:text-is("running"), [data-testid="preview-state"]:text-is("done")').first().waitFor({ timeout: 60_000 });
-  await page.locator('[data-testid="preview-state"]:text-is("done")').waitFor({ timeout: timeoutMs });
+  await page.locator('[data-testid="preview-state"][data-state="running"], [data-testid="preview-state"][data-state="done"]').first().waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid="preview-state"][data-state="done"]').waitFor({ timeout: timeoutMs });
   await page.getByTestId('preview-video').waitFor();
 }
 
+/** Queues an export from the Generate screen's Export panel, then waits for its row in the queue. */
 export async function addExport(page: Page, label: string, output?: string): Promise<void> {
   await page.getByTestId('nav-queue').click();
-  await page.getByTestId('wm-text').fill(label);
-  await page.getByTestId('export-output').fill(output ?? '');
   const before = await page.getByTestId('job').count();
-  await page.getByTestId('add-export').click();
+  await page.getByTestId('nav-generate').click();
+  await page.getByTestId('export-summary').waitFor({ timeout: 30_000 });
+  await page.getByTestId('export-wm-text').fill(label);
+  if (output) await page.getByTestId('export-file').fill(output);
+  await page.getByTestId('export-now').click();
+  await page.getByTestId('export-queued').waitFor({ timeout: 30_000 });
+  await page.getByTestId('nav-queue').click();
   await page.getByTestId('job').nth(before).waitFor({ timeout: 30_000 });
+}
+
+/** The page's own File built from bytes (the spec's tsconfig has no DOM types, so the page code is a string). */
+async function fileHandle(page: Page, file: string, mime: string) {
+  const b64 = (await readFile(file)).toString('base64');
+  return page.evaluateHandle(
+    `(() => { const bin = atob(${JSON.stringify(b64)}); const u8 = new Uint8Array(bin.length); for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+      const dt = new DataTransfer(); dt.items.add(new File([u8], ${JSON.stringify(path.basename(file))}, { type: ${JSON.stringify(mime)} })); return dt; })()`,
+  );
+}
+
+/** Drops a file on a drop zone as a person dragging it from the desktop would. */
+export async function dropFile(page: Page, testId: string, file: string, mime: string): Promise<void> {
+  const dataTransfer = await fileHandle(page, file, mime);
+  await page.dispatchEvent(`[data-testid="${testId}"]`, 'dragover', { dataTransfer });
+  await page.dispatchEvent(`[data-testid="${testId}"]`, 'drop', { dataTransfer });
+}
+
+/** Chooses a file with the picker ("Choose a file…" opens the browser's file chooser). */
+export async function chooseFile(page: Page, testId: string, file: string): Promise<void> {
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByTestId(`${testId}-choose`).click();
+  await (await chooser).setFiles(file);
+}
+
+/** Screenshots of the current screen in both themes: <name>-dark.png and <name>-light.png. */
+export async function shotBothThemes(page: Page, name: string): Promise<void> {
+  for (const theme of ['dark', 'light']) {
+    await page.evaluate(`document.documentElement.dataset.theme = ${JSON.stringify(theme)}`);
+    await page.waitForTimeout(100);
+    await shot(page, `${name}-${theme}`);
+  }
 }
 
 export function jobRow(page: Page, id: string) {

@@ -88,22 +88,19 @@ export function FilePicker({ kind, label, accept, onPath, onFile, testId }: { ki
           </div>
         ) : null}
       </div>
-      <details style={{ marginTop: 8 }}>
-        <summary className="small muted">…or type a path on the machine that runs the studio</summary>
-        <form
-          className="row"
-          style={{ marginTop: 8 }}
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (typed.trim()) onPath(typed.trim());
-          }}
-        >
-          <input className="field" style={{ flex: 1, padding: 6 }} placeholder="/path/to/the/file" value={typed} onChange={(e) => setTyped(e.target.value)} data-testid={`${testId}-path`} aria-label={`${label} path`} />
-          <button className="btn" type="submit" data-testid={`${testId}-import`}>
-            Import
-          </button>
-        </form>
-      </details>
+      <form
+        className="row"
+        style={{ marginTop: 8 }}
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (typed.trim()) onPath(typed.trim());
+        }}
+      >
+        <input className="field" style={{ flex: 1, padding: 6 }} placeholder="…or type a path on the machine that runs the studio" value={typed} onChange={(e) => setTyped(e.target.value)} data-testid={`${testId}-path`} aria-label={`${label} path`} />
+        <button className="btn" type="submit" data-testid={`${testId}-import`}>
+          Import
+        </button>
+      </form>
     </div>
   );
 }

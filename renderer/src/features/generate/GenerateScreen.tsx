@@ -72,9 +72,11 @@ export function GenerateScreen() {
                       <span className="small muted">{formatEta(job.progress.etaSeconds) ?? 'estimating…'}</span>
                     </>
                   ) : null}
-                  <span className={`small ${job.state === 'failed' ? 'error-text' : 'muted'}`} data-testid="preview-line">
-                    {statusLine(job)}
-                  </span>
+                  {statusLine(job) !== STATE_LABEL[job.state] ? (
+                    <span className={`small ${job.state === 'failed' ? 'error-text' : 'muted'}`} data-testid="preview-line">
+                      {statusLine(job)}
+                    </span>
+                  ) : null}
                 </div>
                 {running && steps > 8 ? <p className="small muted">Previews use at most 8 sampler steps to stay quick; the export uses all {steps}.</p> : null}
                 {job.state !== 'done' && lastGood && video ? <p className="small muted">Showing the previous preview.</p> : null}

@@ -60,9 +60,11 @@ function JobRow({ job, up, down }: { job: JobView; up: number | null; down: numb
               {job.state === 'running' ? <span className="small muted">{formatEta(p.etaSeconds) ?? 'estimating…'}</span> : null}
             </>
           ) : null}
-          <span className={`small ${job.state === 'failed' ? 'error-text' : 'muted'}`} data-testid="job-line">
-            {statusLine(job)}
-          </span>
+          {statusLine(job) !== STATE_LABEL[job.state] ? (
+            <span className={`small ${job.state === 'failed' ? 'error-text' : 'muted'}`} data-testid="job-line">
+              {statusLine(job)}
+            </span>
+          ) : null}
         </div>
         {job.output && job.state === 'done' ? (
           <p className="small mono muted" style={{ margin: '6px 0 0' }} data-testid="job-output">
