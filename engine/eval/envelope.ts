@@ -8,7 +8,7 @@
 //   - Compression: square root of the RMS by default; `log` keeps `rangeDb` below the loudest frame.
 // Calibration on 10 synthetic clips (refree eval --calibrate, combined mouth measure): true-vs-shifted
 // confidence 0.74 (min 0.48) vs 0.27 (max 0.36) with this envelope; broadband log RMS (45 dB) gave
-// 0.52 (min 0.26) vs 0.26 (max 0.38), i.e. overlapping groups.
+// 0.52 (min 0.26) vs 0.26 (max 0.38), i.e. overlapping groups; broadband linear RMS 0.51 (min 0.17).
 import { loadAudio } from '../media/audio-input.js';
 
 export interface EnvelopeOptions {

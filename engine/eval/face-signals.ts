@@ -2,6 +2,10 @@
 // head pose proxies, brow raise and eye opening. All are ratios of distances inside the face, so they
 // do not change with the face's size or place in the frame.
 //
+// Against the truth of 10 synthetic clips (refree eval --calibrate; the avatars' heads move only 1–2°),
+// mean Pearson r: roll 0.86, brow 0.68, blink (−eye opening) 0.81, pitch 0.39, yaw 0.26. Roll from the
+// eye line is dependable; yaw and pitch proxies from a 2-D mesh are rough at such small angles.
+//
 // Landmark numbers are MediaPipe FaceMesh's (the model @vladmandic/human runs): 13/14 inner lips
 // (upper/lower, centre), 78/308 inner mouth corners, 61/291 outer corners, 0/17 outer lip centre,
 // 33/263 outer eye corners (image left/right), 133/362 inner eye corners, 159/145 and 386/374 upper and
