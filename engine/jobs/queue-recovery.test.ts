@@ -93,3 +93,31 @@ test('deaths in a row without progress use the budget: the fourth fails the job 
   assert.equal(r.job.recoveries, 4, 'one recovery after progress, then three without');
   assert.equal(existsSync(r.out.replace(/\.mp4$/, '.partial.mp4')), false);
 });
+
+test('a failed job keeps its work folder only when it holds checkpoints, and its history says which', async () => {
+  const dir = await tempDir();
+  const runner: JobRunner = {
+    async run(job, ctx) {
+      const params = job.params as { checkpoint: boolean };
+      if (params.checkpoint) await writeFile(path.join(ctx.workDir, 'chunk-0.bin'), 'latents');
+      await writeFile(path.join(ctx.workDir, '.x.123.tmp'), 'half');
+      throw new Error('the portrait could not be read');
+    },
+  };
+  const q = await JobQueue.open({ dir: path.join(dir, 'queue'), runner, progressWriteMs: 0 });
+  const failed = (id: string) =>
+    new Promise<JobRecord>((resolve) =>
+      q.on((e) => {
+        if (e.type === 'updated' && e.job.id === id && e.job.state === 'failed') resolve(e.job);
+      }),
+    );
+  const a = await q.add({ kind: 'export', title: 'with checkpoints', params: { checkpoint: true } });
+  const ja = await failed(a.id);
+  const b = await q.add({ kind: 'export', title: 'without', params: { checkpoint: false } });
+  const jb = await failed(b.id);
+  await q.close();
+  assert.ok(existsSync(path.join(q.workDir(a.id), 'chunk-0.bin')));
+  assert.match(ja.history.at(-1)!.message, /checkpoints are kept in .*; Retry continues from them/);
+  assert.equal(existsSync(q.workDir(b.id)), false);
+  assert.match(jb.history.at(-1)!.message, /nothing was checkpointed, so its work folder was removed/);
+});

@@ -405,7 +405,29 @@ export class JobQueue {
       }
     }
     if (this.stopped) return;
+    if (job.state === 'failed') await this.keepOrDropWork(job, workDir);
     await this.commit(job);
+  }
+
+  /**
+   * A failed job keeps its work folder only when Retry can resume from it (checkpoints are there), and
+   * its history says which; a folder with nothing to resume from (or only previews) is removed.
+   */
+  private async keepOrDropWork(job: JobRecord, workDir: string): Promise<void> {
+    const resumable = async (dir: string, depth: number): Promise<boolean> => {
+      for (const d of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (d.name === 'previews' || isTempFile(d.name)) continue;
+        if (d.isFile()) return true;
+        if (d.isDirectory() && depth > 0 && (await resumable(path.join(dir, d.name), depth - 1))) return true;
+      }
+      return false;
+    };
+    if (await resumable(workDir, 3)) {
+      this.note(job, `its checkpoints are kept in ${workDir}; Retry continues from them`);
+    } else {
+      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      this.note(job, 'nothing was checkpointed, so its work folder was removed; Retry starts it from the beginning');
+    }
   }
 
   /** Half-written files of a dead attempt: the partial output and temp files (the checkpoints stay). */
