@@ -30,7 +30,7 @@ import type { GenerationDefaults } from './defaults.js';
 import { GENERATION_DEFAULTS_FILE } from './defaults.js';
 
 export const DEMO_MODEL_NAME = 'refree-mini-untrained';
-export const DEMO_NOTICE = 'untrained demo model of the ReFree-S2V architecture: expect noise, not a face; the trained refree-mini arrives with the training issue';
+export const DEMO_NOTICE = 'untrained demo model of the ReFree-S2V architecture: expect noise, not a face (fine-tune a model with `refree train`, or use a trained package)';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ASSETS_DEMO_DIR = path.resolve(here, '..', '..', 'assets', 'demo');

@@ -1,4 +1,4 @@
-// portrait + speech → lip-synced, watermarked talking-head video (DESIGN 6, 7, 11; issue 4).
+// portrait + speech → lip-synced, watermarked talking-head video (DESIGN 6, 7, 11).
 //
 //   1. the output folder is checked first (nothing is computed for a video that cannot be written);
 //   2. the portrait is decoded (sharp) and cropped around the face to the model's size; the speech is

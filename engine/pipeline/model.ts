@@ -81,7 +81,7 @@ async function cachedContext(src: ModelSource): Promise<Float32Array | null> {
 function frontEndOf(src: ModelSource): MelFrontEnd {
   const fe = src.manifest?.components.speechFrontEnd;
   if (!fe) return DEFAULT_MEL_FRONT_END;
-  if (fe.kind !== 'log-mel') throw new ModelError(`the package's speech front-end is ${fe.kind}; generation supports the log-mel front-end so far (wav2vec2 packages arrive with the 5B model work)`);
+  if (fe.kind !== 'log-mel') throw new ModelError(`the package's speech front-end is ${fe.kind}; this version generates with log-mel packages only; re-import the model with the log-mel front-end`);
   const c = (fe.config ?? {}) as Partial<MelFrontEnd>;
   return { kind: 'log-mel', mel: { ...DEFAULT_MEL, ...(c.mel ?? {}) }, context: c.context ?? DEFAULT_MEL_FRONT_END.context, resample: c.resample ?? 'area' };
 }
