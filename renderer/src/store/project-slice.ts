@@ -32,7 +32,10 @@ export const createProjectSlice: Slice<ProjectSlice> = (host) => (set, get) => {
   const busy = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
     set({ busy: what });
     try {
-      return await fn();
+      const r = await fn();
+      // What went wrong before (a refused file, a failed open) is fixed once the next one succeeds.
+      if (get().notices.length) set({ notices: [] });
+      return r;
     } catch (e) {
       get().report(e);
       return undefined;
