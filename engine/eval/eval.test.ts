@@ -13,6 +13,7 @@ import { frameEnvelope } from './envelope.js';
 import { EvalError } from './errors.js';
 import { compareVideos, evaluateVideo } from './evaluate.js';
 import { PSNR_CAP, motionThreshold, pairMotion, psnr, ssim } from './quality.js';
+import { separate } from './calibrate.js';
 import { circularShift, syncSearch } from './sync.js';
 import { fillGaps, pearson } from './stats.js';
 import { writeTalkingClip } from './test-clip.js';
@@ -45,6 +46,14 @@ test('fillGaps interpolates short gaps only; pearson skips missing values', () =
   assert.deepEqual(Array.from(g.values).map((v) => (Number.isNaN(v) ? null : v)), [1, 2, 3, null, null, null, 7]);
   assert.equal(g.filled, 1);
   assert.equal(pearson([1, 2, NaN, 4], [2, 4, 100, 8]), 1);
+});
+
+test('separate: the middle of the gap when true and shifted do not overlap, else the best balanced accuracy', () => {
+  assert.deepEqual(separate([0.6, 0.8], [0.2, 0.4]), { threshold: 0.5, accuracy: 1, margin: 0.19999999999999996 });
+  const o = separate([0.3, 0.7, 0.9], [0.2, 0.4, 0.5]);
+  assert.equal(o.accuracy, (2 / 3 + 1) / 2);
+  assert.ok(o.threshold! > 0.5 && o.threshold! < 0.7 && o.margin! < 0);
+  assert.deepEqual(separate([], [0.1]), { threshold: null, accuracy: null, margin: null });
 });
 
 test('PSNR is capped for identical frames and falls with noise; SSIM is 1 for identical frames', () => {
