@@ -8,7 +8,7 @@
 // time budget and is killed when it overruns; the whole check stops within its total budget (9
 // minutes at full size) and always writes gpu-check.json and gpu-check.txt.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -138,8 +138,13 @@ async function child(a: Args): Promise<void> {
   // Locally ORT's warnings (CPU constant folding) are noise; on the GPU machine they say which nodes
   // fell back to the CPU, which is worth reading.
   if (a.mode === 'local') ort().env.logLevel = 'error';
-  const data = await runStage(a.stage!, { plan, work: a.work!, backend: a.backend, deadline: a.deadline, log }, { weights: a.weights });
-  writeFileSync(a.result!, JSON.stringify(data));
+  // Written atomically: the parent may read it at any moment after stopping this process.
+  const write = (data: Record<string, unknown>): void => {
+    writeFileSync(`${a.result!}.tmp`, JSON.stringify(data));
+    renameSync(`${a.result!}.tmp`, a.result!);
+  };
+  const partial = (data: Record<string, unknown>): void => write({ partial: true, ...data });
+  write(await runStage(a.stage!, { plan, work: a.work!, backend: a.backend, deadline: a.deadline, log, partial }, { weights: a.weights }));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -171,17 +176,34 @@ function runChild(args: string[], timeoutMs: number, resultFile: string, progres
     c.on('close', (code, signal) => {
       clearTimeout(timer);
       const seconds = (performance.now() - t0) / 1000;
-      if (timedOut) return resolve({ status: 'timeout', data: null, reason: `ran out of its ${Number((timeoutMs / 1000).toFixed(1))} s and was stopped`, seconds });
+      if (timedOut) {
+        // What the stage measured before it was stopped (session open time, first run), if anything.
+        let data: Record<string, unknown> | null = null;
+        try {
+          data = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;
+        } catch {
+          /* nothing measured yet */
+        }
+        return resolve({ status: 'timeout', data, reason: `ran out of its ${Number((timeoutMs / 1000).toFixed(1))} s and was stopped`, seconds });
+      }
       if (code === 0) {
         try {
-          return resolve({ status: 'ok', data: JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>, reason: null, seconds });
+          const data = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;
+          if (data.partial) return resolve({ status: 'failed', data, reason: 'the stage ended without its final result', seconds });
+          return resolve({ status: 'ok', data, reason: null, seconds });
         } catch (e) {
           return resolve({ status: 'failed', data: null, reason: `the stage wrote no readable result (${(e as Error).message})`, seconds });
         }
       }
       const lines = tail.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('['));
       const err = lines.filter((l) => /error|Error|failed|abort|terminate|Killed/.test(l)).pop() ?? lines.pop() ?? '';
-      resolve({ status: 'failed', data: null, reason: `${signal ? `killed by ${signal}` : `exit code ${code}`}${err ? `: ${err.replace(/^\s*\[[^\]]+\]\s*/, '')}` : ''}`, seconds });
+      let partial: Record<string, unknown> | null = null;
+      try {
+        partial = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;
+      } catch {
+        /* nothing measured */
+      }
+      resolve({ status: 'failed', data: partial, reason: `${signal ? `killed by ${signal}` : `exit code ${code}`}${err ? `: ${err.replace(/^\s*\[[^\]]+\]\s*/, '')}` : ''}`, seconds });
     });
   });
 }

@@ -157,7 +157,9 @@ export function summarize(r: Omit<Report, 'summary'>): string[] {
   lines.push(`LoRA SFT step: ${l.available === false ? 'not available in this build' : `${f(l.stepSeconds, 3, ' s')} with ${l.dtype ?? '—'} activations (peak GPU ${mib(l.peakGpuMiB)})`}${l.float16Error ? `; float16 did not run: ${l.float16Error}` : ''}`);
   for (const name of STAGES) {
     const st = r.stages[name];
-    lines.push(`stage ${name}: ${st.status} in ${st.seconds.toFixed(1)} s of ${st.budgetSeconds} s${st.reason ? ` — ${st.reason}` : ''}`);
+    const d = st.status !== 'ok' && st.data?.partial ? st.data : null;
+    const before = d ? ` (measured before it stopped: ${['sessionSeconds', 'firstRunSeconds'].filter((k) => typeof d[k] === 'number').map((k) => `${k.replace('Seconds', '')} ${f(d[k] as number, 3, ' s')}`).join(', ') || 'nothing'})` : '';
+    lines.push(`stage ${name}: ${st.status} in ${st.seconds.toFixed(1)} s of ${st.budgetSeconds} s${st.reason ? ` — ${st.reason}` : ''}${before}`);
   }
   return lines;
 }

@@ -39,6 +39,8 @@ export interface StageContext {
   /** Epoch ms by which the stage must have returned; timing loops stop early to respect it. */
   deadline: number;
   log: (msg: string) => void;
+  /** Records what is measured so far, so a stage stopped at its deadline still reports it. */
+  partial: (data: Record<string, unknown>) => void;
 }
 
 export type StageResult = Record<string, unknown>;
@@ -199,6 +201,7 @@ async function timeGraph(ctx: StageContext, build: () => Graph, stem: string, di
   t = now();
   const { opened, cpuNodes } = await openOnBackend(ctx, g, stem, { disableCse });
   const sessionSeconds = secs(t);
+  ctx.partial({ stem, buildSeconds, sessionSeconds, cpuNodes });
   const s = opened.session;
   try {
     const feeds = makeFeeds(s.inputs, ctx.plan.seed);
@@ -206,6 +209,7 @@ async function timeGraph(ctx: StageContext, build: () => Graph, stem: string, di
     t = now();
     let r = await s.run(feeds);
     const firstRunSeconds = secs(t);
+    ctx.partial({ stem, buildSeconds, sessionSeconds, cpuNodes, firstRunSeconds });
     const all: number[] = [];
     while (all.length < ctx.plan.timedRuns) {
       const last = all.length ? all[all.length - 1]! : firstRunSeconds;

@@ -49,6 +49,7 @@ async function sftStep(ctx: StageContext, frozen: WeightProvider, dtype: 'float1
     outputs: built.outputs,
   });
   const sessionSeconds = (performance.now() - t) / 1000;
+  ctx.partial({ dtype, attention, nodes: built.graph.nodes.length, buildSeconds, sessionSeconds });
   const s = opened.session;
   try {
     const feeds = makeFeeds(s.inputs, plan.seed);
