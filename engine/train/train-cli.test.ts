@@ -61,9 +61,10 @@ test('synth (20 clips) → train prepare → sft → dpo → generate with the a
   assert.equal(r.json.accepted, 20, JSON.stringify(r.json).slice(0, 500));
 
   const sft = path.join(tmp, 'run-sft');
-  r = cli(['train', 'sft', '--dataset', ds, '--model', pkg, '--run', sft, ...SFT, '--json']);
+  r = cli(['train', 'sft', '--dataset', ds, '--model', pkg, '--run', sft, ...SFT, '--sample-every', '12', '--json']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.json.steps, 12);
+  assert.ok(existsSync(path.join(sft, 'samples', 'step-0000012.mp4')), 'a sample video at step 12');
   const metrics = await readMetrics(sft);
   assert.deepEqual(
     metrics.map((m) => m.step),
