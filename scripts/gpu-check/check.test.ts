@@ -55,6 +55,9 @@ test('--local runs every stage on the CPU and fills the same fields as a GPU run
   assert.ok(isNum(x.precision.framesMaxRelErr) && x.precision.framesMaxRelErr < 0.05, String(x.precision.framesMaxRelErr));
   assert.equal(x.precision.nonFiniteFloat16, 0);
   assert.deepEqual(x.nonFinite, { dit: 0, ditSpeech: 0, vae: 0 });
+  // The trainer's SFT step ran, in float16 or, when float16 cannot run, in float32 with the reason kept.
+  assert.ok(isNum(x.loraSft.stepSeconds) && x.loraSft.stepSeconds > 0, JSON.stringify(x.loraSft));
+  assert.ok(x.loraSft.dtype === 'float16' || (x.loraSft.dtype === 'float32' && /\w/.test(x.loraSft.float16Error ?? '')), JSON.stringify(x.loraSft));
   // No nvidia-smi here: GPU memory is null with the reason, host memory is measured.
   assert.equal(x.peakGpuMiB.dit, null);
   assert.match(r.stages.dit.gpuMemory?.reason ?? '', /nvidia-smi/);

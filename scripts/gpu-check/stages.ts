@@ -98,6 +98,9 @@ async function probe(ctx: StageContext): Promise<StageResult> {
   const backends = [];
   for (const b of BACKEND_ORDER) {
     ctx.log(`probing ${b}`);
+    // A native abort while probing (seen with some WebGPU adapters) kills this process: what was
+    // learnt about the backends before it stays in the report.
+    ctx.partial({ backends, probing: b });
     backends.push(await probeBackend(b));
   }
   const hardware = gpuDeviceNodePresent();
