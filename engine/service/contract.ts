@@ -216,6 +216,113 @@ export interface Health {
   engine: EngineState;
 }
 
+/** One check of a training clip, in words. */
+export interface ClipCheck {
+  ok: boolean;
+  /** What was found ("a face in 3 of 3 frames", "4.2 s", "30 fps"). */
+  detail: string;
+}
+
+/** A video of a training session, with the checks it passed or failed as it arrived. */
+export interface TrainingClip {
+  /** File name inside the session (unique). */
+  name: string;
+  path: string;
+  url: string | null;
+  thumbnailUrl: string | null;
+  seconds: number | null;
+  fps: number | null;
+  width: number | null;
+  height: number | null;
+  accepted: boolean;
+  /** Kept out of training to compare before and after on. */
+  heldOut: boolean;
+  checks: { face: ClipCheck; speech: ClipCheck; length: ClipCheck; fps: ClipCheck };
+  /** Why it is not used (a sentence), and what to do about it; null when accepted. */
+  reason: string | null;
+  fix: string | null;
+}
+
+export interface TrainingStageInfo {
+  jobId: string | null;
+  /** The run folder (checkpoints, metrics.jsonl, samples, adapter). */
+  run: string;
+  settings: Record<string, unknown>;
+  /** The queue job's state (null when its job was removed from the queue). */
+  state: 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled' | null;
+  /** A finished adapter exists in the run folder. */
+  finished: boolean;
+}
+
+export interface TrainingSession {
+  id: string;
+  name: string;
+  /** Base model package name. */
+  model: string;
+  createdAt: string;
+  folder: string;
+  clips: TrainingClip[];
+  sft: TrainingStageInfo | null;
+  dpo: TrainingStageInfo | null;
+  /** The model package it was saved as, once saved. */
+  savedAs: string | null;
+}
+
+export interface TrainingEstimate {
+  peakBytes: number;
+  secondsPerStep: number;
+  totalSeconds: number;
+  /** Memory of the device it will run on (GPU memory, or the computer's memory for the CPU). */
+  availableBytes: number | null;
+  device: string;
+  fits: boolean | null;
+  /** One sentence for people: what it needs and whether it fits; null when it fits. */
+  warning: string | null;
+  /** The longer explanation (what the estimate assumes). */
+  details: string;
+}
+
+export interface TrainingPreset {
+  id: 'cpu' | 'gb8' | 'gb12' | 'gb16' | 'gb24';
+  label: string;
+  /** One sentence: who it is for. */
+  description: string;
+  /** Settings it fills in (rank, frames, steps, ...), for training.start. */
+  sft: Record<string, unknown>;
+  dpo: Record<string, unknown>;
+  /** Training size in pixels (the model's; shown, not changed). */
+  size: number;
+  estimate: TrainingEstimate | null;
+  /** Why there is no estimate. */
+  estimateError: string | null;
+}
+
+export interface TrainingMetricRow {
+  step: number;
+  loss: number;
+  lr: number;
+  seconds: number;
+  accuracy?: number;
+  policyErrGt?: number;
+  refErrGt?: number;
+}
+
+export interface TrainingMetrics {
+  stage: 'sft' | 'dpo';
+  rows: TrainingMetricRow[];
+  /** Total steps the stage will run. */
+  steps: number;
+  samples: { step: number; url: string | null; path: string }[];
+}
+
+export interface TrainingComparison {
+  clip: string | null;
+  before: { jobId: string; state: string; url: string | null; scores: Record<string, number | null> | null } | null;
+  after: { jobId: string; state: string; url: string | null; scores: Record<string, number | null> | null } | null;
+  /** One sentence when nothing can be compared yet. */
+  note: string | null;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The method map
 
@@ -306,10 +413,39 @@ export const methods = {
 
   'device.info': method<DeviceInfo>()(empty, 'Backends the engine can use, and NVIDIA GPUs with memory when nvidia-smi answers.'),
 
-  // Reserved for the fine-tuning wizard (DESIGN 9). These answer `not-available` in this build;
-  // they are here so the renderer's navigation and both hosts already carry the namespace.
-  'training.listRuns': method<never>()(empty, 'Reserved: fine-tuning runs (not available yet).'),
-  'training.start': method<never>()(z.strictObject({ clipsFolder: absPath, baseModel: z.string().min(1) }), 'Reserved: start a fine-tuning run (not available yet).'),
+  // The fine-tuning wizard (DESIGN 9): a training session holds the creator's clips (each checked as it
+  // arrives), runs SFT then DPO as queue jobs of kind 'training', and saves the result as a model package.
+  'training.listRuns': method<TrainingSession[]>()(empty, 'Training sessions, newest first, with their clips and stages.'),
+  'training.create': method<TrainingSession>()(z.strictObject({ name: projectName, model: z.string().min(1).max(200) }), 'Starts a training session for a base model package.'),
+  'training.get': method<TrainingSession>()(z.strictObject({ id }), 'One training session with its clips, their checks and its stages.'),
+  'training.setModel': method<TrainingSession>()(z.strictObject({ id, model: z.string().min(1).max(200) }), 'Chooses the base model package of a session that has not started training.'),
+  'training.addClip': method<TrainingClip>()(z.strictObject({ id, path: absPath }), 'Copies a video into the session and checks it (face, speech, length, frame rate).'),
+  'training.uploadClip': method<TrainingClip>()(
+    z.strictObject({
+      id,
+      name: z.string().min(1, 'a file name is required').max(200, 'the file name is too long'),
+      dataBase64: z.string().min(1, 'the upload is empty').max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4 + 4, `the upload is larger than ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB`),
+    }),
+    'Stores an uploaded or recorded video in the session and checks it like training.addClip.',
+  ),
+  'training.removeClip': method<TrainingSession>()(z.strictObject({ id, clip: z.string().min(1).max(200) }), 'Takes a clip out of the session (the file is deleted from the session folder).'),
+  'training.setHeldOut': method<TrainingSession>()(z.strictObject({ id, clip: z.string().min(1).max(200), heldOut: z.boolean() }), 'Keeps a clip out of training to compare before and after on it.'),
+  'training.presets': method<TrainingPreset[]>()(z.strictObject({ model: z.string().min(1).max(200) }), 'Settings presets by available memory, each with its memory and time estimate for the model.'),
+  'training.estimate': method<TrainingEstimate>()(
+    z.strictObject({ model: z.string().min(1).max(200), stage: z.enum(['sft', 'dpo']), settings: z.record(z.string(), z.unknown()) }),
+    'The memory and time a training stage would take with these settings, before anything runs.',
+  ),
+  'training.start': method<{ jobId: string }>()(
+    z.strictObject({ id, stage: z.enum(['sft', 'dpo']), settings: z.record(z.string(), z.unknown()) }),
+    'Queues a training stage of the session (SFT prepares the clips first; DPO starts from the SFT result).',
+  ),
+  'training.metrics': method<TrainingMetrics>()(z.strictObject({ id, stage: z.enum(['sft', 'dpo']) }), "A stage's numbers so far (every step from its metrics file) and its sample videos."),
+  'training.compare': method<{ jobIds: string[] }>()(z.strictObject({ id }), 'Queues before/after previews on the held-out clip (the base model and the trained one).'),
+  'training.compareResult': method<TrainingComparison>()(z.strictObject({ id }), 'The before/after videos of the held-out clip and their lip-sync and motion scores.'),
+  'training.save': method<ModelPackageInfo>()(
+    z.strictObject({ id, name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'use letters, digits, dot, dash and underscore (no spaces)') }),
+    'Saves the trained result (DPO when it finished, else SFT) as a named model package for Generate and exports.',
+  ),
 } as const;
 
 export type Methods = typeof methods;

@@ -21,7 +21,7 @@ export type T3 = Expect<Equal<StudioService['handlers'], Handlers>>;
 // Spot checks that the phantom output types reach the handlers.
 export type T4 = Expect<Equal<MethodOutput<'generate.export'>, { jobId: string }>>;
 export type T5 = Expect<Equal<MethodParams<'generate.preview'>['seconds'], number>>; // default filled in
-export type T6 = Expect<Equal<ReturnType<Handlers['training.start']>, Promise<never>>>;
+export type T6 = Expect<Equal<ReturnType<Handlers['training.start']>, Promise<{ jobId: string }>>>;
 
 // EVENT_NAMES lists every event and nothing else.
 export type T7 = Expect<Equal<(typeof EVENT_NAMES)[number], EventName>>;

@@ -24,6 +24,7 @@ import { mediaDir, mediaHandlers } from './handlers/media.js';
 import { modelHandlers } from './handlers/models.js';
 import { projectHandlers } from './handlers/projects.js';
 import { settingsHandlers } from './handlers/settings.js';
+import { trainingHandlers } from './handlers/training.js';
 import type { Roots } from './media-roots.js';
 import { mediaUrlFor } from './media-roots.js';
 import { checkUploadName, importUploadedFile } from './media-upload.js';
@@ -113,6 +114,7 @@ export class StudioService {
       ...jobHandlers(this.ctx),
       ...modelHandlers(this.ctx),
       ...settingsHandlers(this.ctx),
+      ...trainingHandlers(this.ctx),
     };
     this.handlers = all;
     queue.on((e) => {

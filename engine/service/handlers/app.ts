@@ -1,14 +1,11 @@
-// app.health, device.info, and the reserved training namespace.
+// app.health and device.info.
 import type { DeviceInfo, Handlers } from '../contract.js';
 import type { ServiceContext } from '../context.js';
 import { queryNvidiaGpusAsync } from '../device.js';
-import { ServiceError } from '../errors.js';
 
-type AppHandlers = Pick<Handlers, 'app.health' | 'device.info' | 'training.listRuns' | 'training.start'>;
+type AppHandlers = Pick<Handlers, 'app.health' | 'device.info'>;
 
 export const SERVICE_VERSION = '0.1.0';
-
-const NOT_AVAILABLE = 'Fine-tuning is not available in this version of the studio. Generation, previews and exports work as usual.';
 
 export function appHandlers(ctx: ServiceContext): AppHandlers {
   return {
@@ -25,12 +22,6 @@ export function appHandlers(ctx: ServiceContext): AppHandlers {
         }
       }
       return { backends: probe?.backends ?? null, backendsNote: note, gpus: gpu.gpus, gpuNote: gpu.reason, engine: { ...ctx.engineState() } };
-    },
-    'training.listRuns': async () => {
-      throw new ServiceError('not-available', NOT_AVAILABLE);
-    },
-    'training.start': async () => {
-      throw new ServiceError('not-available', NOT_AVAILABLE);
     },
   };
 }
