@@ -5,7 +5,8 @@
 //
 // The coefficients must be FITTED against the real VAE decoder of the model in use: decode a few
 // latents, average-pool the frames to the latent grid (poolRgbToLatentGrid), and solve the least
-// squares problem with fitLatentRgbProjection. They belong in the model package next to the VAE.
+// squares problem with fitLatentRgbProjection. They belong in the model package next to the VAE:
+// preview-fit.ts does this once per package and keeps the result in its preview.json.
 // `uncalibratedProjection` is only a placeholder for when no fitted map is available: it shows the
 // mean of the channels as grey, so structure is visible but brightness and colour are not meaningful.
 // Values are in the VAE's pixel range [-1, 1] and mapped to bytes with round((v + 1)·127.5).

@@ -39,6 +39,7 @@ import type { VisibleLabelOptions } from '../watermark/visible.js';
 import { createVisibleLabel } from '../watermark/visible.js';
 import { createWatermarker } from '../watermark/watermarker.js';
 import { planChunks } from './chunks.js';
+import { modelPreviewProjection } from './preview-colours.js';
 import type { ChunkPlan } from './chunks.js';
 import { packageDefaults } from './defaults.js';
 import { DEMO_MODEL_NAME, DEMO_NOTICE, ensureDemoPackage } from './demo-model.js';
@@ -305,6 +306,20 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
   const features = speechFeatures(model, audio.samples, fps, plan.paddedVideoFrames);
   tm = lap('speechFeatures', tm);
 
+  // Live previews in the model's own colours: a map fitted to its VAE once per package (preview-fit.ts).
+  // A failed fit costs only the colours of the previews, never the video.
+  let previewMap = uncalibratedProjection(model.channels);
+  if ((opts.previewEvery ?? 2) > 0) {
+    try {
+      const fitting = { type: 'stage', stage: 'model', message: 'fitting the live-preview colours to this model (once per model)' } as const;
+      previewMap = (await modelPreviewProjection(model, { onWarning: warn, onFitStart: () => emit(fitting), signal })).projection;
+    } catch (e) {
+      checkCancel();
+      warn(`live previews are shown in grey: fitting their colours to this model failed (${(e as Error).message})`);
+    }
+    tm = lap('previewColours', tm);
+  }
+
   // 4. Sessions and the portrait latent.
   emit({ type: 'stage', stage: 'portrait', message: 'encoding the portrait' });
   const C = model.channels;
@@ -440,7 +455,7 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
           signal,
           onStep: (i, n, x0) => {
             if (previewEvery > 0 && ((i + 1) % previewEvery === 0 || i === n - 1)) {
-              emit({ type: 'preview', chunk: chunk.index, step: i + 1, steps: n, ...latentPreview(x0, shape, { projection: uncalibratedProjection(C), scale: model.spatial }) });
+              emit({ type: 'preview', chunk: chunk.index, step: i + 1, steps: n, ...latentPreview(x0, shape, { projection: previewMap, scale: model.spatial }) });
             }
           },
         });
