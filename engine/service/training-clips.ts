@@ -118,7 +118,7 @@ export async function checkTrainingClip(file: string, thumbFile: string): Promis
   if (!probe.hasAudio) speech = no('no sound track');
   else {
     try {
-      const a = await loadAudio(file, { end: Math.min(seconds ?? DEFAULT_MAX_SECONDS, DEFAULT_MAX_SECONDS), maxDuration: DEFAULT_MAX_SECONDS + 1 });
+      const a = await loadAudio(file, { ...(seconds !== null && seconds > DEFAULT_MAX_SECONDS ? { end: DEFAULT_MAX_SECONDS } : {}), maxDuration: DEFAULT_MAX_SECONDS + 1 });
       speech = a.silent ? no('the sound track is silent') : { ok: true, detail: `speech found (${a.rmsDb.toFixed(0)} dB)` };
     } catch (e) {
       speech = no(`the sound cannot be read (${(e as Error).message})`);
@@ -155,7 +155,7 @@ export async function checkTrainingClip(file: string, thumbFile: string): Promis
     reason = `Too few frames: ${fpsCheck.detail}.`;
     fix = 'Record at 24 frames a second or more (any phone or webcam does by default).';
   } else if (!speech.ok) {
-    reason = probe.hasAudio ? 'No speech: the sound track is silent.' : 'No speech: the video has no sound track.';
+    reason = `No speech: ${speech.detail}.`;
     fix = 'The model learns how your lips move with your voice: record with the microphone on and talk while you record.';
   } else if (!face.ok) {
     reason = `No face found: ${face.detail}.`;
