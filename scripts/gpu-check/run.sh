@@ -18,16 +18,19 @@ if [ ! -x "$RT/node" ] || [ "$(cat "$RT/.stamp" 2>/dev/null || true)" != "$STAMP
 fi
 
 # WebGPU runs over Vulkan: bring the loader when the machine has none.
-if ! { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | grep -q 'libvulkan\.so\.1'; then
+# (The library list is read into a variable first: with pipefail, `ldconfig | grep -q` can fail on SIGPIPE.)
+LIBS="$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null || true)"
+# REFREE_GPU_CHECK_OWN_VULKAN=1 takes the carried loader even when the machine has one (e.g. a loader too old for WebGPU).
+if [ -n "${REFREE_GPU_CHECK_OWN_VULKAN:-}" ] || ! grep -q 'libvulkan\.so\.1' <<<"$LIBS"; then
   for deb in "$HERE"/libvulkan1_*.deb "$PWD"/.gl/libvulkan1_*.deb; do
     [ -f "$deb" ] || continue
     if command -v dpkg >/dev/null; then
       mkdir -p "$RT/vulkan"
       dpkg -x "$deb" "$RT/vulkan"
       export LD_LIBRARY_PATH="$RT/vulkan/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-      echo "run.sh: using the Vulkan loader from $(basename "$deb")" >&2
+      echo "run.sh: using the Vulkan loader from ${deb##*/}" >&2
     else
-      echo "run.sh: no Vulkan loader on this machine and no dpkg to unpack $(basename "$deb"); WebGPU will not open" >&2
+      echo "run.sh: no Vulkan loader on this machine and no dpkg to unpack ${deb##*/}; WebGPU will not open" >&2
     fi
     break
   done
