@@ -100,7 +100,7 @@ export function velocityWith(g: Graph, m: TrainModel, provider: WeightProvider, 
   return v;
 }
 
-interface OptimizerIO {
+export interface OptimizerIO {
   params: Tensor;
   m: Tensor;
   v: Tensor;
@@ -110,7 +110,7 @@ interface OptimizerIO {
   gradScale: Tensor;
 }
 
-function optimizerInputs(g: Graph, n: number, params: Tensor): OptimizerIO {
+export function optimizerInputs(g: Graph, n: number, params: Tensor): OptimizerIO {
   return {
     params,
     m: g.input('adam_m', 'float32', [n]),
@@ -123,7 +123,7 @@ function optimizerInputs(g: Graph, n: number, params: Tensor): OptimizerIO {
 }
 
 /** Appends the update: outputs grad (this batch's own), params/m/v out and the clipped-norm input. */
-function update(g: Graph, io: OptimizerIO, grad: Tensor, opt: OptimizerSettings): Tensor[] {
+export function update(g: Graph, io: OptimizerIO, grad: Tensor, opt: OptimizerSettings): Tensor[] {
   const total = mul(add(grad, io.gradExtra), reshape(io.gradScale, []));
   const next = adamw({ params: io.params, m: io.m, v: io.v, step: io.step, lr: io.lr }, total, { weightDecay: 0.01, maxGradNorm: 1, ...opt });
   return [g.alias(grad, 'grad'), g.alias(next.params, 'params_out'), g.alias(next.m, 'adam_m_out'), g.alias(next.v, 'adam_v_out'), g.alias(next.gradNorm ?? l2Norm(total), 'grad_norm')];

@@ -18,7 +18,7 @@ export const METRICS_FILE = 'metrics.jsonl';
 export const RUN_FORMAT = 'refree-train-run/1';
 export const CHECKPOINT_FORMAT = 'refree-train-checkpoint/1';
 
-export type Stage = 'sft' | 'dpo';
+export type Stage = 'sft' | 'dpo' | 'vae';
 
 export class RunFolderError extends Error {
   override name = 'RunFolderError';

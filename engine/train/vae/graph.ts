@@ -1,0 +1,71 @@
+// The VAE training step as one graph: pixels → encoder → latent → decoder → pixels, on whole short
+// clips of s·n + 1 frames (the first-chunk graphs' whole-clip form, which equals the chunked run), a
+// reconstruction loss weighted per pixel (lips and face heavier, so the mouth stays sharp), a small
+// latent regulariser, and the AdamW update of graphs.ts. Inputs: params, adam_m, adam_v, step, lr,
+// grad_extra, grad_scale (the Stepper's), pixels [B,3,T,S,S] in [-1,1], weight [B,1,T,S,S] (mean 1).
+// Outputs: loss, mse (plain, unweighted), grad, params_out, adam_m_out, adam_v_out, grad_norm.
+import { Graph } from '../../graph/graph.js';
+import type { Tensor } from '../../graph/graph.js';
+import { ParamLayout, FlatParams } from '../../graph/params.js';
+import { add, mul, sub } from '../../graph/ops/elementwise.js';
+import { reduceMean } from '../../graph/ops/reduce.js';
+import type { VaeConfig } from '../../model/config.js';
+import { vaeParams } from '../../model/inventory/vae.js';
+import { VaeContext } from '../../model/vae/context.js';
+import { vaeDecoder } from '../../model/vae/decoder.js';
+import { vaeEncoder } from '../../model/vae/encoder.js';
+import { latentStats } from '../../model/vae/latent-stats.js';
+import type { LatentStats } from '../../model/vae/latent-stats.js';
+import type { WeightProvider } from '../../model/weight-provider.js';
+import type { OptimizerSettings } from '../graphs.js';
+import { optimizerInputs, update } from '../graphs.js';
+
+/** Every VAE parameter in the inventory's order: the flat vector a VAE run trains. */
+export function vaeLayout(cfg: VaeConfig): ParamLayout {
+  const layout = new ParamLayout();
+  for (const p of vaeParams(cfg)) layout.add(p.name, p.shape);
+  return layout;
+}
+
+/** A WeightProvider whose every weight is a slice of the graph's flat `params` input. */
+class FlatProvider implements WeightProvider {
+  constructor(readonly flat: FlatParams) {}
+  get(_g: Graph, name: string, shape: readonly number[]): Tensor {
+    return this.flat.param(name, shape);
+  }
+}
+
+export function identityStats(zDim: number): LatentStats {
+  return { mean: new Array<number>(zDim).fill(0), std: new Array<number>(zDim).fill(1) };
+}
+
+export interface VaeStepShape {
+  batch: number;
+  /** Pixel frames per clip (s·n + 1). */
+  frames: number;
+  size: number;
+}
+
+export interface VaeLossSettings extends OptimizerSettings {
+  /** Weight of mean(z²) added to the reconstruction loss. */
+  latentReg: number;
+}
+
+export function buildVaeTrainGraph(cfg: VaeConfig, layout: ParamLayout, s: VaeStepShape, opt: VaeLossSettings): { graph: Graph; outputs: Tensor[] } {
+  const g = new Graph('refree_vae_step');
+  const flat = FlatParams.bind(g, layout, { name: 'params' });
+  const provider = new FlatProvider(flat);
+  const io = optimizerInputs(g, layout.size, flat.flat);
+  const pixels = g.input('pixels', 'float32', [s.batch, 3, s.frames, s.size, s.size]);
+  const weight = g.input('weight', 'float32', [s.batch, 1, s.frames, s.size, s.size]);
+  // Identity statistics while training; the measured ones are folded into the weights at the end (stats.ts).
+  const id = latentStats(cfg, identityStats(cfg.zDim));
+  const z = vaeEncoder(new VaeContext(g, provider, 'first', 'float32'), cfg, pixels, id);
+  const rec = vaeDecoder(new VaeContext(g, provider, 'first', 'float32'), cfg, z, id);
+  const d = sub(rec, pixels);
+  const d2 = mul(d, d);
+  const weighted = reduceMean(mul(d2, weight));
+  const loss = add(weighted, mul(reduceMean(mul(z, z)), opt.latentReg));
+  const grad = flat.gradient(loss);
+  return { graph: g, outputs: [g.alias(loss, 'loss'), g.alias(reduceMean(d2), 'mse'), ...update(g, io, grad, opt)] };
+}

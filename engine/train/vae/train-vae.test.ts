@@ -1,0 +1,104 @@
+// VAE training end to end on two tiny synthetic clips: the loss falls, a paused run resumes to the same
+// parameters as an uninterrupted one, the finished run folds its latent statistics so encoded latents
+// come out normalised, and bad clip folders get a sentence.
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { VaeConfig } from '../../model/config.js';
+import { SafetensorsFile } from '../../model/weights/safetensors.js';
+import { writeClip } from '../../synth/clip.js';
+import { trainVaeCommand } from '../../cli/train-vae.js';
+import { CancelledError } from '../../common/engine-errors.js';
+import { readMetrics } from '../run-folder.js';
+import { loadVaeClips } from './data.js';
+import { VaeCodec, evalWindows, measureLatentStats, weightMap } from './finish.js';
+import { vaeLayout } from './graph.js';
+import { runVaeTraining } from './train.js';
+
+const TINY_VAE: VaeConfig = { zDim: 4, encDim: 4, decDim: 4, dimMult: [2, 2], numResBlocks: 1, temporalDownsample: [true], pixelPatch: 4 };
+const settings = { vae: TINY_VAE, size: 32, steps: 6, batch: 2, frames: 3, lr: 5e-3, warmup: 1, checkpointEvery: 2, maxFrames: 18 };
+let dir: string;
+let clips: string;
+
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'refree-vae-'));
+  clips = path.join(dir, 'clips');
+  for (const seed of [3, 4]) await writeClip(clips, `c${seed}`, { seed, split: 'train', seconds: 1.2, size: 64 });
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a few steps lower the loss; a paused run resumes to the same parameters; latents come out normalised', async () => {
+  const straight = await runVaeTraining({ clips, out: path.join(dir, 'a'), settings });
+  const m = await readMetrics(path.join(dir, 'a'));
+  assert.equal(m.length, 6);
+  const first = (m[0]!.loss + m[1]!.loss) / 2;
+  const last = (m[4]!.loss + m[5]!.loss) / 2;
+  assert.ok(last < first * 0.9, `loss should fall: ${m.map((x) => x.loss).join(', ')}`);
+  assert.ok(straight.train.psnr > 0 && Number.isFinite(straight.train.mouthPsnr));
+
+  // Paused after step 3 (checkpoint on pause), then the same call continues.
+  const ctl = new AbortController();
+  const outB = path.join(dir, 'b');
+  await assert.rejects(
+    runVaeTraining({ clips, out: outB, settings }, { signal: ctl.signal, onEvent: (e) => e.type === 'progress' && e.done === 3 && ctl.abort() }),
+    (e: unknown) => e instanceof CancelledError && /paused at step 3/.test((e as Error).message),
+  );
+  const resumed = await runVaeTraining({ clips, out: outB, settings });
+  assert.equal(resumed.resumedFrom, 3);
+  const read = async (f: string): Promise<Float32Array> => {
+    const st = await SafetensorsFile.open(f);
+    try {
+      return Float32Array.from(await st.readF32('conv1.weight'));
+    } finally {
+      await st.close();
+    }
+  };
+  const [wa, wb] = [await read(straight.weights), await read(resumed.weights)];
+  let worst = 0;
+  for (let i = 0; i < wa.length; i++) worst = Math.max(worst, Math.abs(wa[i]! - wb[i]!) / Math.max(1e-6, Math.abs(wa[i]!)));
+  assert.ok(worst <= 1e-5, `resumed run differs from the uninterrupted one by ${worst}`);
+
+  // The folded weights encode to latents with mean ≈ 0 and std ≈ 1 per channel on the same windows.
+  const st = await SafetensorsFile.open(straight.weights);
+  const layout = vaeLayout(TINY_VAE);
+  const flat = new Float32Array(layout.size);
+  try {
+    for (const e of layout.entries) flat.set(await st.readF32(e.name), e.offset);
+  } finally {
+    await st.close();
+  }
+  const data = await loadVaeClips(clips, { size: 32, minFrames: 3, maxFrames: 18 });
+  const codec = await VaeCodec.open(TINY_VAE, weightMap(layout, flat), 3, 32, 2);
+  try {
+    const s = await measureLatentStats(codec, evalWindows(data, 3, 4), 3, 32, TINY_VAE.zDim);
+    for (let c = 0; c < TINY_VAE.zDim; c++) {
+      assert.ok(Math.abs(s.mean[c]!) < 1e-3, `channel ${c} mean ${s.mean[c]}`);
+      assert.ok(Math.abs(s.std[c]! - 1) < 1e-3, `channel ${c} std ${s.std[c]}`);
+    }
+  } finally {
+    await codec.release();
+  }
+});
+
+test('bad clip folders and options get a sentence', async () => {
+  const io = { out: '', err: '', stdout(t: string) { this.out += t; }, stderr(t: string) { this.err += t; }, isTTY: false };
+  const run = async (values: Record<string, string>): Promise<{ code: number; result: { ok: boolean; error?: string } }> => {
+    io.out = '';
+    const code = await trainVaeCommand({ values, positionals: [], json: true, io, signal: new AbortController().signal });
+    return { code, result: JSON.parse(io.out) as { ok: boolean; error?: string } };
+  };
+  const missing = await run({ clips: path.join(dir, 'nope'), out: path.join(dir, 'r1') });
+  assert.equal(missing.code, 1);
+  assert.match(missing.result.error!, /does not exist: make clips with `refree synth/);
+  const empty = path.join(dir, 'empty');
+  await mkdir(empty, { recursive: true });
+  const none = await run({ clips: empty, out: path.join(dir, 'r2') });
+  assert.match(none.result.error!, /holds no synthetic clips/);
+  const spec = path.join(dir, 'nospec.json');
+  await assert.rejects(trainVaeCommand({ values: { clips, out: path.join(dir, 'r3'), spec }, positionals: [], json: true, io, signal: new AbortController().signal }), /the spec .* does not exist/);
+  await assert.rejects(trainVaeCommand({ values: { out: path.join(dir, 'r3') }, positionals: [], json: true, io, signal: new AbortController().signal }), /--clips <folder> is required/);
+});
