@@ -252,7 +252,7 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await addExport(page, 'ReFree e2e two', path.join(dataDir, 'outputs', 'e2e-two.mp4'));
     const jobs = await rpc<JobView[]>('jobs.list');
     // The two just queued (the interview's export came before them).
-    const exports = jobs.filter((j) => j.kind === 'export' && (j.params as { output: string }).output.includes('e2e-'));
+    const exports = jobs.filter((j) => j.kind === 'export' && path.basename((j.params as { output: string }).output).startsWith('e2e-'));
     assert.equal(exports.length, 2);
     [first, second] = [exports[0]!.id, exports[1]!.id];
     await waitFor('the first export to run', async () => (await rpc<JobView>('jobs.get', { id: first })).state === 'running', 60_000);
@@ -337,10 +337,10 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await page.getByTestId('theme').selectOption('dark');
     assert.equal(await page.locator('html').getAttribute('data-theme'), 'dark');
     await shot(page, 'settings-dark');
+    await shot(page, 'settings');
     await page.getByTestId('theme').selectOption('light');
     assert.equal(await page.locator('html').getAttribute('data-theme'), 'light');
     await shot(page, 'settings-light');
-    await shot(page, 'settings');
     await page.getByTestId('nav-training').click();
     await page.getByTestId('screen-training').waitFor();
     await shotBothThemes(page, 'training');

@@ -96,13 +96,19 @@ export async function chooseFile(page: Page, testId: string, file: string): Prom
   await (await chooser).setFiles(file);
 }
 
-/** Screenshots of the current screen in both themes: <name>-dark.png and <name>-light.png. */
+/**
+ * Screenshots of the current screen in both themes: <name>-dark.png and <name>-light.png, plus
+ * <name>.png (dark, the default look) for `npm run screenshots`. The theme is put back afterwards.
+ */
 export async function shotBothThemes(page: Page, name: string): Promise<void> {
+  const was = await page.evaluate('document.documentElement.dataset.theme');
   for (const theme of ['dark', 'light']) {
     await page.evaluate(`document.documentElement.dataset.theme = ${JSON.stringify(theme)}`);
     await page.waitForTimeout(100);
     await shot(page, `${name}-${theme}`);
+    if (theme === 'dark') await shot(page, name);
   }
+  await page.evaluate(`document.documentElement.dataset.theme = ${JSON.stringify(was ?? 'dark')}`);
 }
 
 export function jobRow(page: Page, id: string) {

@@ -96,7 +96,7 @@ export function FilePicker({ kind, label, accept, onPath, onFile, testId }: { ki
           if (typed.trim()) onPath(typed.trim());
         }}
       >
-        <input className="field" style={{ flex: 1, padding: 6 }} placeholder="…or type a path on the machine that runs the studio" value={typed} onChange={(e) => setTyped(e.target.value)} data-testid={`${testId}-path`} aria-label={`${label} path`} />
+        <input className="field" style={{ flex: 1, padding: 6 }} placeholder="…or type its path on the studio machine" value={typed} onChange={(e) => setTyped(e.target.value)} data-testid={`${testId}-path`} aria-label={`${label} path`} />
         <button className="btn" type="submit" data-testid={`${testId}-import`}>
           Import
         </button>
