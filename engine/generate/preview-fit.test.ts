@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync 
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ensureDemoPackage } from '../pipeline/demo-model.js';
+import { ASSETS_DEMO_DIR, ensureDemoPackage } from '../pipeline/demo-model.js';
+import type { GenerateEvent } from '../pipeline/generate.js';
+import { generateVideo } from '../pipeline/generate.js';
 import type { GenerationModel } from '../pipeline/model.js';
 import { openGenerationModel } from '../pipeline/model.js';
 import { uncalibratedProjection } from './preview.js';
@@ -132,4 +134,25 @@ test('a package folder that cannot be written keeps its fit in the cache folder'
   } finally {
     lock(false);
   }
+});
+
+test('generation fits the colours at its first run with previews, and reads them afterwards', async () => {
+  rmSync(path.join(pkg, PREVIEW_FILE), { force: true });
+  rmSync(cachedPreviewFile(previewStoreOf(model)), { force: true });
+  const run = async (out: string, previewEvery?: number): Promise<GenerateEvent[]> => {
+    const events: GenerateEvent[] = [];
+    const opts = { portrait: path.join(ASSETS_DEMO_DIR, 'avatar.png'), audio: path.join(ASSETS_DEMO_DIR, 'speech.wav'), end: 0.6, steps: 2, chunkLatentFrames: 4, motionLatentFrames: 1, detectFace: false, out: path.join(tmp, out) };
+    await generateVideo({ ...opts, ...(previewEvery !== undefined ? { previewEvery } : {}) }, { onEvent: (e) => events.push(e) });
+    return events;
+  };
+  const fitting = (ev: GenerateEvent[]): boolean => ev.some((e) => e.type === 'stage' && /fitting the live-preview colours/.test(e.message));
+  const off = await run('off.mp4', 0);
+  assert.ok(!fitting(off) && !existsSync(path.join(pkg, PREVIEW_FILE)), 'no previews, no fit');
+  const first = await run('first.mp4');
+  assert.ok(fitting(first));
+  assert.ok(first.some((e) => e.type === 'preview'));
+  assert.equal((JSON.parse(readFileSync(path.join(pkg, PREVIEW_FILE), 'utf8')) as PreviewFile).package, model.hash);
+  const second = await run('second.mp4');
+  assert.ok(!fitting(second));
+  assert.ok(!second.some((e) => e.type === 'warning'), JSON.stringify(second.filter((e) => e.type === 'warning')));
 });
