@@ -7,7 +7,7 @@ import type { IpcMainInvokeEvent, MenuItemConstructorOptions, OpenDialogOptions 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tsxExecArgv } from '../engine/runtime/transport.js';
-import { StudioService } from '../engine/service/service.js';
+import { cleanEngineTemp, engineEnv, engineTempDir, StudioService } from '../engine/service/service.js';
 import { APP_ORIGIN, APP_SCHEME, createAppHandler, isAppUrl } from './app-protocol.js';
 import { handle, IPC } from './ipc-channels.js';
 import type { MethodName, RpcResult } from '../engine/service/contract.js';
@@ -152,15 +152,22 @@ void app.whenReady().then(async () => {
   protocol.handle(APP_SCHEME, createAppHandler(rendererDir));
   // The engine runs from its TypeScript sources through tsx (a runtime dependency): its job modules
   // load the pipeline lazily by URL, which a bundle would cut off.
+  // REFREE_DATA_DIR: a separate data folder (the e2e tests use a temporary one).
+  const dataDir = process.env.REFREE_DATA_DIR || path.join(app.getPath('userData'), 'studio');
+  const engineTmp = engineTempDir(dataDir);
   const runner = new UtilityEngineRunner({
     utilityProcess,
     entry: path.join(appRoot, 'engine', 'runtime', 'engine-process.ts'),
     execArgv: tsxExecArgv(),
     engineJob: (kind) => (kind === 'training' ? 'studio.train' : 'studio.generate'),
     jobModules: [path.join(appRoot, 'engine', 'jobs', 'studio-jobs.ts')],
+    env: engineEnv(engineTmp),
+    onState: (state, pid, message) => {
+      // A new engine is about to start: what a killed one left in its temp folder goes first.
+      if (state === 'starting') cleanEngineTemp(engineTmp);
+      service?.reportEngineState(state, pid, message);
+    },
   });
-  // REFREE_DATA_DIR: a separate data folder (the e2e tests use a temporary one).
-  const dataDir = process.env.REFREE_DATA_DIR || path.join(app.getPath('userData'), 'studio');
   service = await StudioService.create({ dataDir, assetsDir, runner });
   const svc = service;
   protocol.handle(MEDIA_SCHEME, createMediaHandler(() => svc.roots()));

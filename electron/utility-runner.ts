@@ -13,6 +13,8 @@ export interface UtilityRunnerOptions extends Omit<EngineRunnerOptions, 'fork'> 
   /** The engine entry, built to JavaScript (out/electron/engine-process.js). */
   entry: string;
   execArgv?: string[];
+  /** The engine's environment (the studio points its temp folder at one it cleans). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class UtilityEngineRunner extends EngineJobRunner {
@@ -43,6 +45,7 @@ export class UtilityEngineRunner extends EngineJobRunner {
         entry: this.uopts.entry,
         jobModules: this.uopts.jobModules ?? [],
         ...(this.uopts.execArgv ? { execArgv: this.uopts.execArgv } : {}),
+        ...(this.uopts.env ? { env: this.uopts.env } : {}),
       });
       this.upStarting = EngineClient.start(transport)
         .then((c) => {

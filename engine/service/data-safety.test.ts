@@ -16,7 +16,7 @@ import { loadImage } from '../media/image-input.js';
 import type { JobView, MediaInfo, Project, Settings } from './contract.js';
 import { mediaSentence } from './media-validate.js';
 import type { DispatchResult } from './service.js';
-import { StudioService } from './service.js';
+import { engineTempDir, StudioService } from './service.js';
 
 let root = '';
 let svc: StudioService;
@@ -236,5 +236,21 @@ test('projects.sample: a project with the shipped portrait (cropped around the f
     assert.match(withoutAssets.message, /sample portrait and speech are not installed/);
   } finally {
     await s2.close();
+  }
+});
+
+test("a dead engine's temporary files are gone when the next engine starts", { timeout: 120_000 }, async () => {
+  const d = path.join(root, 'data-engine');
+  const s3 = await StudioService.create({ dataDir: d, autoStart: false });
+  try {
+    const leftover = path.join(engineTempDir(d), 'refree-speech-abc123');
+    await mkdir(leftover, { recursive: true });
+    await writeFile(path.join(leftover, 'speech.wav'), 'what a killed engine left');
+    // device.info asks the engine, which starts it.
+    value(await s3.dispatch('device.info', {}));
+    // (The new engine may already have made its own files there; the dead one's are gone.)
+    assert.ok(!(await readdir(engineTempDir(d)).catch(() => [] as string[])).includes('refree-speech-abc123'));
+  } finally {
+    await s3.close();
   }
 });

@@ -37,6 +37,21 @@ export { BUILT_IN_MODEL_NAMES } from './handlers/generate.js';
 
 export const STUDIO_JOBS_MODULE = fileURLToPath(new URL('../jobs/studio-jobs.ts', import.meta.url));
 
+// The engine's temporary files (speech tracks being muxed, ...) go to a folder of its own, emptied each
+// time an engine starts: what a killed engine left behind is gone before the next one runs. Hosts that
+// start the engine themselves (Electron) use the same three helpers.
+export function engineTempDir(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'tmp', 'engine');
+}
+/** Call when a new engine is about to start (never while one runs: it would lose its files). */
+export function cleanEngineTemp(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+}
+export function engineEnv(tmp: string): NodeJS.ProcessEnv {
+  return { ...process.env, TMPDIR: tmp, TMP: tmp, TEMP: tmp };
+}
+
 export interface StudioServiceOptions {
   /** Where projects, imports, previews, the queue, settings and models live. */
   dataDir: string;
@@ -132,27 +147,21 @@ export class StudioService {
     await mkdir(settings.get().outputFolder, { recursive: true }).catch(() => undefined);
     // The runner reports engine states to the service, which exists only after the runner: late-bind.
     let svc: StudioService | null = null;
-    // The engine's temporary files (speech tracks being muxed, ...) go to a folder of its own, emptied
-    // each time an engine starts: what a killed engine left behind is gone before the next one runs.
-    const engineTmp = path.join(dataDir, 'tmp', 'engine');
-    const cleanEngineTmp = (): void => {
-      rmSync(engineTmp, { recursive: true, force: true });
-      mkdirSync(engineTmp, { recursive: true });
-    };
+    const engineTmp = engineTempDir(dataDir);
     const runner =
       opts.runner ??
       new EngineJobRunner({
         engineJob: (kind) => (kind === 'training' ? 'studio.train' : 'studio.generate'),
         jobModules: [STUDIO_JOBS_MODULE],
-        fork: { env: { ...process.env, TMPDIR: engineTmp, TMP: engineTmp, TEMP: engineTmp } },
+        fork: { env: engineEnv(engineTmp) },
         extraParams: () => {
           const b = settings.get().backend;
           return b === 'auto' ? {} : { backend: b };
         },
         onState: (state, pid, message) => {
           // Called before the new engine is forked: nothing is using the folder.
-          if (state === 'starting') cleanEngineTmp();
-          svc?.setEngineState(state, pid, message);
+          if (state === 'starting') cleanEngineTemp(engineTmp);
+          svc?.reportEngineState(state, pid, message);
         },
       });
     const queue = await JobQueue.open({ dir: path.join(dataDir, 'queue'), runner, autoStart: opts.autoStart ?? true });
@@ -233,7 +242,8 @@ export class StudioService {
     }
   }
 
-  private setEngineState(state: EngineState, pid: number | null, message: string | null): void {
+  /** Engine state changes, from the default runner or a host's own (Electron's utility-process runner). */
+  reportEngineState(state: EngineState, pid: number | null, message: string | null): void {
     this.engine = { state, pid };
     if (state === 'crashed' || state === 'starting') this.probe = null;
     this.emit('engine.state', { state, pid, message });
