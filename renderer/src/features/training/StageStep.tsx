@@ -1,0 +1,182 @@
+// Steps 3 and 4, the two training stages: the settings (each with a sentence of help, the advanced ones
+// folded away), then the run as a queue job — progress, time left, pause / resume / cancel / retry — and
+// its charts, read from the run's metrics file through the service. The charts reload the whole history
+// whenever the job reports a step, so a page reloaded mid-run shows everything so far.
+import { useEffect, useMemo, useState } from 'react';
+import type { JobView, TrainingMetrics, TrainingSession } from '../../../../engine/service/contract.js';
+import { ProgressBar } from '../../components/common.js';
+import { useHost } from '../../host/host-context.js';
+import { formatEta } from '../../lib/format.js';
+import { STATE_LABEL } from '../../lib/job-status.js';
+import { useStudio } from '../../store/store.js';
+import type { ChartSeries } from './Chart.js';
+import { Chart } from './Chart.js';
+import type { FieldSpec, FormValues, Stage } from './settings-form.js';
+import { DPO_FIELDS, SFT_FIELDS, settingsFromForm } from './settings-form.js';
+
+const COLORS = { loss: '#4f9cf9', acc: '#43b581', policy: '#f0a020', ref: '#a0a0a0' };
+
+function Fields({ fields, form, setForm, disabled, stage }: { fields: FieldSpec[]; form: FormValues; setForm: (f: FormValues) => void; disabled: boolean; stage: Stage }) {
+  const one = (f: FieldSpec) => (
+    <div className="field help-field" key={f.key}>
+      <label htmlFor={`${stage}-${f.key}`}>{f.label}</label>
+      <input id={`${stage}-${f.key}`} value={form[f.key] ?? ''} disabled={disabled} inputMode={f.kind === 'list' ? 'text' : 'decimal'} onChange={(e) => setForm({ ...form, [f.key]: e.target.value })} data-testid={`${stage}-${f.key}`} />
+      <span className="small muted">{f.help}</span>
+    </div>
+  );
+  return (
+    <>
+      <div className="fields">{fields.filter((f) => !f.advanced).map(one)}</div>
+      <details>
+        <summary className="small">Advanced settings</summary>
+        <div className="fields">{fields.filter((f) => f.advanced).map(one)}</div>
+      </details>
+    </>
+  );
+}
+
+function useMetrics(sessionId: string, stage: Stage, job: JobView | null): TrainingMetrics | null {
+  const host = useHost();
+  const [m, setM] = useState<TrainingMetrics | null>(null);
+  const tick = `${job?.id ?? ''}:${job?.state ?? ''}:${job?.progress?.done ?? 0}`;
+  useEffect(() => {
+    let live = true;
+    host.call('training.metrics', { id: sessionId, stage }).then((r) => live && setM(r), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [host, sessionId, stage, tick]);
+  return m;
+}
+
+function Charts({ stage, metrics }: { stage: Stage; metrics: TrainingMetrics }) {
+  const steps = useMemo(() => metrics.rows.map((r) => r.step), [metrics]);
+  const loss = useMemo<ChartSeries[]>(() => [{ label: 'loss', color: COLORS.loss, values: metrics.rows.map((r) => r.loss) }], [metrics]);
+  const acc = useMemo<ChartSeries[]>(() => [{ label: 'implicit accuracy', color: COLORS.acc, values: metrics.rows.map((r) => r.accuracy ?? null) }], [metrics]);
+  const err = useMemo<ChartSeries[]>(
+    () => [
+      { label: 'trained model', color: COLORS.policy, values: metrics.rows.map((r) => r.policyErrGt ?? null) },
+      { label: 'reference', color: COLORS.ref, values: metrics.rows.map((r) => r.refErrGt ?? null), dash: true },
+    ],
+    [metrics],
+  );
+  return (
+    <div className="charts">
+      <Chart testId={`${stage}-chart-loss`} title={stage === 'sft' ? 'Loss — how far its guesses are from your clips (lower is better; it jumps around, watch the trend)' : 'DPO loss — lower means it prefers the good version more'} steps={steps} series={loss} yLabel="loss" />
+      {stage === 'dpo' ? (
+        <>
+          <Chart testId="dpo-chart-accuracy" title="Implicit accuracy — share of pairs where it prefers the better version (higher is better; 0.5 is a coin toss)" steps={steps} series={acc} yLabel="accuracy" range={[0, 1]} />
+          <Chart testId="dpo-chart-errors" title="Error on your real clips — the trained model (solid) should stay at or below the reference (dashed)" steps={steps} series={err} yLabel="error" />
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+export function StageStep({ session, stage, form, setForm, extra, onChange, blocked }: { session: TrainingSession; stage: Stage; form: FormValues; setForm: (f: FormValues) => void; extra: Record<string, unknown>; onChange: (s: TrainingSession) => void; blocked: string | null }) {
+  const host = useHost();
+  const report = useStudio((s) => s.report);
+  const info = session[stage];
+  const job = useStudio((s) => (info?.jobId ? (s.jobs.find((j) => j.id === info.jobId) ?? null) : null));
+  const metrics = useMetrics(session.id, stage, job);
+  const [error, setError] = useState<string | null>(null);
+  const fields = stage === 'sft' ? SFT_FIELDS : DPO_FIELDS;
+  const active = job !== null && (job.state === 'queued' || job.state === 'running' || job.state === 'paused');
+
+  const start = () => {
+    const r = settingsFromForm(fields, form, extra);
+    if ('error' in r) return setError(r.error);
+    setError(null);
+    void host
+      .call('training.start', { id: session.id, stage, settings: r.settings })
+      .then(() => host.call('training.get', { id: session.id }))
+      .then(onChange, report);
+  };
+  const act = (m: 'jobs.pause' | 'jobs.resume' | 'jobs.cancel' | 'jobs.retry') => job && void host.call(m, { id: job.id }).catch(report);
+
+  const p = job?.progress;
+  const last = metrics?.rows[metrics.rows.length - 1];
+  const title = stage === 'sft' ? '3 · Learn your face and voice (SFT)' : '4 · Sharpen the lip sync (DPO)';
+  const intro =
+    stage === 'sft'
+      ? 'The model watches windows of your clips and learns to make them from your photo and voice. Only a small add-on (the adapter) is trained; the base model stays as it is.'
+      : 'The model makes worse versions of your clips by hiding parts of the speech, then learns to prefer the real one — this makes the lips follow the words more closely.';
+  return (
+    <section className="panel" data-testid={`step-${stage}`}>
+      <h2>{title}</h2>
+      <p className="muted">{intro}</p>
+      <Fields fields={fields} form={form} setForm={setForm} disabled={active} stage={stage} />
+      {error ? <p className="field-error" role="alert">{error}</p> : null}
+      <div className="row run-controls">
+        <button className="btn primary" onClick={start} disabled={active || blocked !== null} data-testid={`${stage}-start`}>
+          {info ? `Start ${stage.toUpperCase()} again` : `Start ${stage.toUpperCase()}`}
+        </button>
+        {blocked ? <span className="small warning">{blocked}</span> : null}
+        {job ? (
+          <>
+            <span className={`badge ${job.state}`} data-testid={`${stage}-state`}>
+              {STATE_LABEL[job.state]}
+            </span>
+            {job.state === 'running' || job.state === 'queued' ? (
+              <button className="btn" onClick={() => act('jobs.pause')} data-testid={`${stage}-pause`}>
+                Pause
+              </button>
+            ) : null}
+            {job.state === 'paused' ? (
+              <button className="btn" onClick={() => act('jobs.resume')} data-testid={`${stage}-resume`}>
+                Resume
+              </button>
+            ) : null}
+            {active ? (
+              <button className="btn danger" onClick={() => act('jobs.cancel')} data-testid={`${stage}-cancel`}>
+                Cancel
+              </button>
+            ) : null}
+            {job.state === 'failed' || job.state === 'cancelled' ? (
+              <button className="btn" onClick={() => act('jobs.retry')} data-testid={`${stage}-retry`}>
+                Retry from the last checkpoint
+              </button>
+            ) : null}
+          </>
+        ) : null}
+      </div>
+      {job ? (
+        <div className="run-status" data-testid={`${stage}-status`}>
+          {p && p.total > 0 ? <ProgressBar done={p.done} total={p.total} label={`${stage} progress`} /> : null}
+          <p className="small">
+            {p?.message ?? (job.state === 'queued' ? 'Waiting for the engine (one training or export runs at a time).' : '')}
+            {p?.etaSeconds !== null && p?.etaSeconds !== undefined && job.state === 'running' ? ` · ${formatEta(p.etaSeconds)} left` : ''}
+            {job.recoveries > 0 ? ` · resumed from its checkpoint after ${job.recoveries === 1 ? 'a restart' : `${job.recoveries} restarts`}` : ''}
+          </p>
+          {job.state === 'paused' ? <p className="small muted">Paused at a saved checkpoint: Resume continues from there, even after closing the studio.</p> : null}
+          {job.error && job.state === 'failed' ? <p className="small error-text">{job.error.message}</p> : null}
+          {job.history.length && job.recoveries > 0 ? <p className="small muted" data-testid={`${stage}-history`}>{job.history.filter((h) => /resum|killed|restart/i.test(h.message)).slice(-1)[0]?.message}</p> : null}
+        </div>
+      ) : null}
+      {metrics && metrics.rows.length > 0 ? (
+        <>
+          <p className="small" data-testid={`${stage}-metrics-line`}>
+            Step {last!.step} of {metrics.steps} · loss {last!.loss.toPrecision(3)}
+            {last!.accuracy !== undefined ? ` · accuracy ${(last!.accuracy * 100).toFixed(0)} %` : ''}
+          </p>
+          <Charts stage={stage} metrics={metrics} />
+          {metrics.samples.length ? (
+            <div>
+              <h3 className="small">Sample videos so far</h3>
+              <div className="samples">
+                {metrics.samples.map((s) => (
+                  <figure key={s.step}>
+                    <video src={host.mediaUrl(s.url) ?? undefined} controls muted preload="metadata" />
+                    <figcaption className="small muted">after step {s.step}</figcaption>
+                  </figure>
+                ))}
+              </div>
+            </div>
+          ) : null}
+        </>
+      ) : job ? (
+        <p className="small muted">The chart appears with the first training step (the clips are prepared first).</p>
+      ) : null}
+    </section>
+  );
+}
