@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { MediaError } from '../media/errors.js';
 import { loadAudio } from '../media/audio-input.js';
 import { loadImage } from '../media/image-input.js';
+import { runFfmpeg } from '../media/ffmpeg-run.js';
 import type { JobView, MediaInfo, Project, Settings } from './contract.js';
 import { mediaSentence } from './media-validate.js';
 import type { DispatchResult } from './service.js';
@@ -253,4 +254,16 @@ test("a dead engine's temporary files are gone when the next engine starts", { t
   } finally {
     await s3.close();
   }
+});
+
+test('a speech file cut short (a truncated MP4) is imported with a warning that says so', async () => {
+  const full = path.join(root, 'talk-full.mp4');
+  const r = await runFfmpeg(['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=300:duration=6', '-c:a', 'aac', '-movflags', '+faststart', full]);
+  assert.equal(r.code, 0, r.stderr);
+  const cut = path.join(root, 'talk.mp4');
+  const bytes = await readFile(full);
+  await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const m = value<MediaInfo>(await svc.dispatch('media.import', { path: cut, project: project.path, kind: 'audio' }));
+  assert.ok(m.duration !== null && m.duration < 4, `the decodable length, not the stated one: ${m.duration}`);
+  assert.match(m.warnings.join(' '), /talk\.mp4 ends early: only \d\.\d s of the 6\.0 s its header states could be decoded/);
 });

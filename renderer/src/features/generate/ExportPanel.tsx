@@ -9,6 +9,13 @@ import { formatClock, formatEta } from '../../lib/format.js';
 import { useStudio } from '../../store/store.js';
 
 const FALLBACK_WATERMARK: WatermarkOptions = { visible: true, text: 'AI-generated', position: 'bottom-right' };
+/** Square sizes the models make (multiples of 16 within the contract's 64–1280). */
+const PRESETS: { size: number; label: string }[] = [
+  { size: 256, label: '256 · quick' },
+  { size: 512, label: '512' },
+  { size: 704, label: '704' },
+  { size: 1024, label: '1024 · slow' },
+];
 
 export function ExportPanel() {
   const host = useHost();
@@ -18,6 +25,7 @@ export function ExportPanel() {
   const defaults = useStudio((s) => s.settings?.watermark ?? FALLBACK_WATERMARK);
   const addExport = useStudio((s) => s.addExport);
   const setScreen = useStudio((s) => s.setScreen);
+  const setGeneration = useStudio((s) => s.setGeneration);
   const [wm, setWm] = useState<WatermarkOptions>(defaults);
   const [output, setOutput] = useState('');
   const [queued, setQueued] = useState<string | null>(null);
@@ -65,6 +73,19 @@ export function ExportPanel() {
       ) : (
         <p className="muted">Working out what the export will be…</p>
       )}
+      <div className="row" style={{ marginTop: 8 }} role="group" aria-label="Size presets" data-testid="size-presets">
+        <span className="small muted">Size</span>
+        {PRESETS.map((p) => (
+          <button
+            key={p.size}
+            className={`btn${project?.settings.width === p.size && project.settings.height === p.size ? ' primary' : ''}`}
+            aria-pressed={project?.settings.width === p.size && project.settings.height === p.size}
+            onClick={() => setGeneration({ width: p.size, height: p.size })}
+          >
+            {p.label}
+          </button>
+        ))}
+      </div>
       <div className="row" style={{ marginTop: 8 }}>
         <Field label="Output file">
           <input value={output} onChange={(e) => setOutput(e.target.value)} style={{ minWidth: 380 }} data-testid="export-file" />
