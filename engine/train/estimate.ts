@@ -51,6 +51,8 @@ export interface Simulation {
   atPeak: Record<MemoryClass, number>;
   /** The node after which the peak occurs (name and op). */
   peakNode: string;
+  /** The most activation bytes live at any point (which may be another point than the peak). */
+  peakActivations: number;
   /** 2·M·K·N over MatMul, Gemm, FusedMatMul and Conv. */
   flops: number;
   /** Bytes read and written by every non-view node (inputs + outputs). */
@@ -238,6 +240,7 @@ export function simulateGraph(g: Graph, outputs: readonly Tensor[], opts: Simula
   let peak = live;
   let atPeak = { ...byClass };
   let peakNode = '(inputs)';
+  let peakActivations = byClass.activations;
   const perNode: { flops: number; bytes: number }[] = [];
   let flops = 0;
   let traffic = 0;
@@ -251,6 +254,7 @@ export function simulateGraph(g: Graph, outputs: readonly Tensor[], opts: Simula
         alloc(b);
       }
     }
+    if (byClass.activations > peakActivations) peakActivations = byClass.activations;
     if (live > peak) {
       peak = live;
       atPeak = { ...byClass };
@@ -284,7 +288,7 @@ export function simulateGraph(g: Graph, outputs: readonly Tensor[], opts: Simula
     .sort((a, b) => bytes[b]! - bytes[a]!)
     .slice(0, 20)
     .map((b) => ({ name: firstTensor[b]!.name, producer: firstTensor[b]!.producer?.opType ?? firstTensor[b]!.kind, bytes: bytes[b]! }));
-  return { peakBytes: peak, atPeak, peakNode, flops, trafficBytes: traffic, nodes: nodes.length, perNode, largestAtPeak };
+  return { peakBytes: peak, atPeak, peakNode, peakActivations, flops, trafficBytes: traffic, nodes: nodes.length, perNode, largestAtPeak };
 }
 
 // --- backend rates -------------------------------------------------------------------------------
@@ -339,7 +343,7 @@ function addChain(elems: number, n: number): { g: Graph; out: Tensor } {
 
 /**
  * Measures this machine through ORT's CPU backend: the float32 matrix-product rate (a 1024³ MatMul with
- * its weight as an initializer), the bandwidth of a chain of 16 Adds over 4 MB tensors, and the per-node
+ * its weight as an initializer), the bandwidth of a chain of 8 Adds over 32 MB tensors, and the per-node
  * cost from a chain of 256 Adds over 16 floats; best of 3 each.
  */
 export async function measureCpuRates(intraOpThreads = 0): Promise<BackendRates> {
@@ -349,18 +353,19 @@ export async function measureCpuRates(intraOpThreads = 0): Promise<BackendRates>
   const w = g.initializer('w', 'float32', [n, n], { kind: 'inline', data: new Float32Array(n * n).fill(0.001) });
   const so = { optimization: 'disabled' as const, intraOpThreads, backend: 'cpu' as const };
   const mm = await CompiledGraph.fromGraph(g, { ...so, outputs: [g.alias(matmul(a, w), 'p')] });
-  const big = addChain(1 << 20, 16);
+  // 32 MB tensors: larger than a desktop CPU's last-level cache, as a training step's activations are.
+  const big = addChain(1 << 23, 8);
   const tiny = addChain(16, 256);
   const bw = await CompiledGraph.fromGraph(big.g, { ...so, outputs: [big.out] });
   const nodes = await CompiledGraph.fromGraph(tiny.g, { ...so, outputs: [tiny.out] });
   try {
     const mmS = await bestOf(() => mm.run({ a: new Float32Array(n * n).fill(0.5) }));
-    const bigX = new Float32Array(1 << 20).fill(1);
+    const bigX = new Float32Array(1 << 23).fill(1);
     const bwS = await bestOf(() => bw.run({ x: bigX }));
     const tinyX = new Float32Array(16).fill(1);
     const nodeSeconds = (await bestOf(() => nodes.run({ x: tinyX }))) / 256;
     const flopsPerSecond = (2 * n ** 3) / mmS;
-    const bytesPerSecond = (16 * 3 * 4 * (1 << 20)) / Math.max(1e-9, bwS - 16 * nodeSeconds);
+    const bytesPerSecond = (8 * 3 * 4 * (1 << 23)) / Math.max(1e-9, bwS - 8 * nodeSeconds);
     return { flopsPerSecond, bytesPerSecond, nodeSeconds, source: `CPU: measured here, ${(flopsPerSecond / 1e9).toFixed(0)} GFLOP/s float32 MatMul, ${(bytesPerSecond / 1e9).toFixed(1)} GB/s elementwise, ${(nodeSeconds * 1e6).toFixed(1)} µs per node` };
   } finally {
     await mm.release();
@@ -421,6 +426,8 @@ export interface TrainEstimate {
     recompute: boolean;
     nodes: number;
     peakNode: string;
+    /** The most activation bytes live at any point of the step. */
+    peakActivations: number;
     buildSeconds: number;
   };
 }
@@ -502,7 +509,7 @@ export function estimateTrainStep(r: TrainEstimateRequest): TrainEstimate {
     flops: sim.flops,
     secondsPerStep,
     assumptions,
-    details: { latent, tokens, trainableParams: params, attention, recompute, nodes: sim.nodes, peakNode: sim.peakNode, buildSeconds },
+    details: { latent, tokens, trainableParams: params, attention, recompute, nodes: sim.nodes, peakNode: sim.peakNode, peakActivations: sim.peakActivations, buildSeconds },
   };
 }
 
@@ -519,7 +526,7 @@ export function formatEstimate(e: TrainEstimate, r: Pick<TrainEstimateRequest, '
   const d = e.details;
   const b = e.breakdown;
   return [
-    `${r.stage.toUpperCase()} step on ${r.backend}: peak memory about ${gb(e.peakBytes)} (frozen weights ${gb(b.frozenWeights)} in ${r.baseDtype}, trainable state ${gb(b.trainable)} for ${(d.trainableParams / 1e6).toFixed(1)}M parameters, activations ${gb(b.activations)} in ${r.activationDtype}),`,
+    `${r.stage.toUpperCase()} step on ${r.backend}: peak memory about ${gb(e.peakBytes)} (frozen weights ${gb(b.frozenWeights)} in ${r.baseDtype}, trainable state ${gb(b.trainable)} for ${(d.trainableParams / 1e6).toFixed(1)}M parameters, activations ${gb(b.activations)} in ${r.activationDtype}; at most ${gb(d.peakActivations)} during the step),`,
     `${d.latent.frames} latent frames of ${d.latent.h}×${d.latent.w} (${d.tokens} tokens), ${d.attention} attention, ${d.recompute ? 'per-block recomputation' : 'no recomputation'};`,
     `about ${duration(e.secondsPerStep)} per step (${(e.flops / 1e12).toFixed(1)} TFLOP).`,
     `Assumes: ${e.assumptions.join('; ')}.`,
