@@ -68,9 +68,8 @@ test('every contract method has a zod schema and a handler; unknown methods and 
   const bad = error(await svc.dispatch('jobs.reorder', { id: 'Bad Id!', index: -1 }));
   assert.equal(bad.code, 'bad-input');
   assert.match(bad.message, /^The input of jobs\.reorder is not valid — id: .*; index: .*\.$/);
-  const na = error(await svc.dispatch('training.start', { clipsFolder: '/x', baseModel: 'm' }));
-  assert.equal(na.code, 'not-available');
-  assert.match(na.message, /not available in this version/);
+  const missing = error(await svc.dispatch('jobs.get', { id: 'nope' }));
+  assert.equal(missing.code, 'not-found');
   await svc.close();
 });
 
