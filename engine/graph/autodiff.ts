@@ -101,6 +101,8 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], opts: GradOptions = {
       if (gt) local.set(copy.get(id)!.id, gt);
     }
     const isLive = (t: Tensor): boolean => live.has((original.get(t.id) ?? t).id);
+    const xGrads: Tensor[] = [];
+    const outside: Tensor[] = [];
     for (let k = clones.length - 1; k >= 0; k--) {
       const node = clones[k]!;
       const gOut = node.outputs.map((o) => local.get(o.id) ?? null);
@@ -115,9 +117,23 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], opts: GradOptions = {
           checkGrad(t, gi);
           const prev = local.get(t.id);
           local.set(t.id, prev ? add(prev, gi) : gi);
-        } else accumulate(orig ?? t, gi);
+        } else if (t.id === xr.id) xGrads.push(gi);
+        else {
+          outside.push(gi);
+          accumulate(orig ?? t, gi);
+        }
       });
     }
+    if (xGrads.length === 0) return;
+    // The input's gradient also waits for this block's parameter gradients (+ 0·Σ of them): ORT
+    // reaches parameter gradients last (through the flat gradient's Concat), so without this the
+    // recomputed activations they read stayed alive until the end of the backward pass.
+    let gx = xGrads.reduce((a, b) => add(a, b));
+    if (outside.length > 0) {
+      const z = mul(outside.map((t) => reduceSum(t)).reduce((a, b) => add(a, b)), 0);
+      gx = add(gx, z.dtype === gx.dtype ? z : cast(z, gx.dtype));
+    }
+    accumulate(region.input, gx);
   };
 
   // Reverse sweep over the nodes between the parameters and the loss.

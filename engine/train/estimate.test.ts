@@ -80,7 +80,7 @@ test('the full-size 5B SFT step graph (LoRA 32, 480×480, 81 frames, float16, re
 // ORT's own order walks the flat gradient's Concat depth-first, so each block's LoRA gradients (and the
 // recomputed activations they read) wait for the end of the backward pass unless autodiff makes the
 // next region's recomputation wait for them (docs/TRAINING.md, "Training memory and speed").
-test("in ORT's order the 5B SFT step fits 24 GB, and recomputation cuts its activations ≥ 5×", { todo: 'needs the parameter-gradient guard in graph/autodiff.ts recompute regions' }, () => {
+test("in ORT's order the 5B SFT step fits 24 GB, and recomputation cuts its activations ≥ 5×", () => {
   const rc = estimateTrainStep(FIVE_B);
   assert.ok(rc.peakBytes <= 24 * GB, formatEstimate(rc, FIVE_B));
   const plain = estimateTrainStep({ ...FIVE_B, settings: { ...FIVE_B.settings, recompute: false } });
