@@ -176,8 +176,12 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await page.getByTestId('play-region').filter({ hasText: 'Play region' }).waitFor({ timeout: 10_000 });
   });
 
-  it('generates a preview with live progress, then plays it', async () => {
+  it('names a bad setting beside its field until it is fixed, then generates a preview and plays it', async () => {
+    await setSteps(page, 0);
+    await page.getByTestId('error-steps').getByText('Steps must be between 1 and 200').waitFor();
+    assert.equal(await page.getByTestId('generate-preview').isDisabled(), true);
     await setSteps(page, 2);
+    assert.equal(await page.getByTestId('error-steps').count(), 0, 'the error clears itself once fixed');
     await generatePreview(page);
     const src = await page.getByTestId('preview-video').getAttribute('src');
     assert.ok(src?.startsWith('/media/'), `preview video URL: ${src}`);

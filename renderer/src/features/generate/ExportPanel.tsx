@@ -6,6 +6,7 @@ import type { WatermarkOptions } from '../../../../engine/service/contract.js';
 import { Field } from '../../components/common.js';
 import { useHost } from '../../host/host-context.js';
 import { formatClock, formatEta } from '../../lib/format.js';
+import { validateSettings } from '../../lib/validate-settings.js';
 import { useStudio } from '../../store/store.js';
 
 const FALLBACK_WATERMARK: WatermarkOptions = { visible: true, text: 'AI-generated', position: 'bottom-right' };
@@ -30,6 +31,7 @@ export function ExportPanel() {
   const [output, setOutput] = useState('');
   const [queued, setQueued] = useState<string | null>(null);
   useEffect(() => setWm(defaults), [defaults]);
+  const invalid = project ? Object.keys(validateSettings(project.settings)).length > 0 : false;
   // The summary follows the settings and the trim (debounced: a drag changes them many times).
   const key = JSON.stringify([project?.settings, project?.audio]);
   useEffect(() => {
@@ -101,9 +103,10 @@ export function ExportPanel() {
         <Field label="Label text">
           <input value={wm.text} onChange={(e) => setWm({ ...wm, text: e.target.value })} data-testid="export-wm-text" />
         </Field>
-        <button className="btn primary" onClick={() => void go()} data-testid="export-now">
+        <button className="btn primary" disabled={invalid} onClick={() => void go()} data-testid="export-now">
           Export
         </button>
+        {invalid ? <span className="small warning">Fix the settings above first.</span> : null}
       </div>
       {queued ? (
         <p className="small" role="status" data-testid="export-queued">

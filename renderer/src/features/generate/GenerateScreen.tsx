@@ -6,6 +6,7 @@ import { Empty, Field, ProgressBar } from '../../components/common.js';
 import { useHost } from '../../host/host-context.js';
 import { formatEta, percent } from '../../lib/format.js';
 import { statusLine, STATE_LABEL } from '../../lib/job-status.js';
+import { validateSettings } from '../../lib/validate-settings.js';
 import { useStudio } from '../../store/store.js';
 import { ExportPanel } from './ExportPanel.js';
 import { SettingsForm } from './SettingsForm.js';
@@ -26,6 +27,7 @@ export function GenerateScreen() {
   const [seconds, setSeconds] = useState(3);
 
   const ready = Boolean(project?.portrait && project.audio);
+  const invalid = project ? Object.keys(validateSettings(project.settings)).length > 0 : false;
   const running = job?.state === 'running' || job?.state === 'queued';
   const video = host.mediaUrl(job?.state === 'done' ? job.outputUrl : (lastGood?.outputUrl ?? null));
   const steps = project?.settings.steps ?? 0;
@@ -50,9 +52,10 @@ export function GenerateScreen() {
               <Field label="Seconds">
                 <input type="number" min={1} max={30} value={seconds} onChange={(e) => setSeconds(Number(e.target.value))} data-testid="preview-seconds" />
               </Field>
-              <button className="btn primary" disabled={running} onClick={() => void startPreview(seconds)} data-testid="generate-preview">
+              <button className="btn primary" disabled={running || invalid} onClick={() => void startPreview(seconds)} data-testid="generate-preview">
                 Generate preview
               </button>
+              {invalid ? <span className="small warning">Fix the settings above first.</span> : null}
               {job && running ? (
                 <button className="btn" onClick={() => void jobAction(job.id, 'cancel')} data-testid="cancel-preview">
                   Cancel

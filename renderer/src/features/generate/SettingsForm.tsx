@@ -1,6 +1,8 @@
-// Generation settings (stored in the project): model, steps, seed, guidance, size, fps, sampler.
+// Generation settings (stored in the project): model, steps, seed, guidance, size, fps, sampler. A bad
+// value is named under its field as it is typed, and clears itself once fixed.
 import type { GenerationSettings } from '../../../../engine/service/contract.js';
 import { Field } from '../../components/common.js';
+import { validateSettings } from '../../lib/validate-settings.js';
 import { DEFAULT_GENERATION_SETTINGS } from '../../store/defaults.js';
 import { useStudio } from '../../store/store.js';
 
@@ -10,7 +12,16 @@ export function SettingsForm() {
   const settings = useStudio((s) => s.project?.settings ?? DEFAULT_GENERATION_SETTINGS);
   const models = useStudio((s) => s.models);
   const setGeneration = useStudio((s) => s.setGeneration);
-  const num = (k: keyof GenerationSettings) => (e: { target: { value: string } }) => setGeneration({ [k]: Number(e.target.value) } as Partial<GenerationSettings>);
+  // An emptied field is NaN (not 0), so it is named as missing rather than silently becoming zero.
+  const num = (k: keyof GenerationSettings) => (e: { target: { value: string } }) => setGeneration({ [k]: e.target.value.trim() === '' ? Number.NaN : Number(e.target.value) } as Partial<GenerationSettings>);
+  const errors = validateSettings(settings);
+  const err = (k: keyof GenerationSettings) =>
+    errors[k] ? (
+      <span className="field-error" role="alert" data-testid={`error-${k}`}>
+        {errors[k]}
+      </span>
+    ) : null;
+  const value = (v: number) => (Number.isNaN(v) ? '' : v);
   return (
     <div className="row" data-testid="generation-settings">
       <Field label="Model">
@@ -19,13 +30,16 @@ export function SettingsForm() {
         </select>
       </Field>
       <Field label="Steps">
-        <input type="number" min={1} max={200} value={settings.steps} onChange={num('steps')} data-testid="steps" />
+        <input type="number" min={1} max={200} value={value(settings.steps)} onChange={num('steps')} data-testid="steps" aria-invalid={errors.steps ? true : undefined} />
+        {err('steps')}
       </Field>
       <Field label="Seed">
-        <input type="number" min={0} value={settings.seed} onChange={num('seed')} data-testid="seed" />
+        <input type="number" min={0} value={value(settings.seed)} onChange={num('seed')} data-testid="seed" aria-invalid={errors.seed ? true : undefined} />
+        {err('seed')}
       </Field>
       <Field label="Guidance">
-        <input type="number" min={0} max={20} step={0.5} value={settings.guidance} onChange={num('guidance')} />
+        <input type="number" min={0} max={20} step={0.5} value={value(settings.guidance)} onChange={num('guidance')} aria-invalid={errors.guidance ? true : undefined} />
+        {err('guidance')}
       </Field>
       <Field label="Width">
         <select value={settings.width} onChange={num('width')}>
@@ -38,7 +52,8 @@ export function SettingsForm() {
         </select>
       </Field>
       <Field label="FPS">
-        <input type="number" min={1} max={60} value={settings.fps} onChange={num('fps')} />
+        <input type="number" min={1} max={60} value={value(settings.fps)} onChange={num('fps')} aria-invalid={errors.fps ? true : undefined} data-testid="fps" />
+        {err('fps')}
       </Field>
       <Field label="Sampler">
         <select value={settings.sampler} onChange={(e) => setGeneration({ sampler: e.target.value as GenerationSettings['sampler'] })}>
