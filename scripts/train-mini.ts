@@ -1,0 +1,222 @@
+// `npm run train:mini`: the whole refree-mini recipe as one resumable command.
+//
+//   synth (train, DPO and held-out clips) → VAE → base package → prepare → SFT → DPO → merge → eval
+//
+// Every stage is a `refree` command run as a child process (its output goes to <run>/logs/<stage>.log
+// and its one reproducing command is printed first), or a small in-process step. A stage that finished
+// is skipped; a training stage stopped part-way (Ctrl-C, a kill, or its time budget) continues from its
+// last checkpoint when the same command is run again. Options:
+//   --run <dir>            where everything lives (default ../refree-mini-run beside the repository)
+//   --quick                a smoke run of every stage on a few short clips (a couple of minutes); its
+//                          package stays in the run folder
+//   --budget-minutes <n>   wall-clock limit of each stage in this invocation: a training stage that
+//                          reaches it saves a checkpoint and the script stops (run it again to go on)
+//   --install              (full runs) copy the merged package into assets/models/refree-mini/
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { cp, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MiniSpec } from '../engine/train/vae/mini-package.js';
+import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SPEC_FILE = path.join(root, 'assets', 'models', 'refree-mini', 'spec.json');
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes('--quick');
+const run = path.resolve(flag('run') ?? path.join(root, '..', quick ? 'refree-mini-quick' : 'refree-mini-run'));
+const budgetS = flag('budget-minutes') !== undefined ? Number(flag('budget-minutes')) * 60 : Infinity;
+if (!(budgetS > 0)) throw new Error(`--budget-minutes must be a positive number, got ${flag('budget-minutes')}`);
+
+/** The recipe. The full numbers are what the shipped model was trained with (see its model card). */
+const R = quick
+  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], evalClips: 1 }
+  : {
+      train: { count: 400, seconds: 4 },
+      dpoClips: { count: 60, seconds: 4 },
+      heldout: { count: 24, seconds: 4 },
+      vae: ['--steps', '1000', '--batch', '2', '--frames', '5', '--max-clips', '120', '--checkpoint-every', '25'],
+      sft: ['--steps', '4000', '--batch', '4', '--frames', '5', '--lr', '3e-4', '--warmup', '100', '--checkpoint-every', '100'],
+      dpo: ['--steps', '300', '--batch', '1', '--frames', '5', '--lr', '1e-5', '--beta', '2500', '--sample-steps', '6', '--checkpoint-every', '50'],
+      evalClips: 8,
+    };
+// From scratch, a small DiT trains everything (no LoRA) plus the speech modules.
+const TRAIN_ALL = ['--train', 'all', '--targets', 'none'];
+
+const P = {
+  clipsTrain: path.join(run, 'clips-train'),
+  clipsDpo: path.join(run, 'clips-dpo'),
+  clipsHeld: path.join(run, 'clips-heldout'),
+  vae: path.join(run, 'vae'),
+  pkg: path.join(run, 'package'),
+  dataset: path.join(run, 'dataset'),
+  datasetDpo: path.join(run, 'dataset-dpo'),
+  sft: path.join(run, 'sft'),
+  dpo: path.join(run, 'dpo'),
+  final: path.join(run, 'final'),
+  evalDir: path.join(run, 'eval'),
+  logs: path.join(run, 'logs'),
+};
+
+const exists = async (p: string): Promise<boolean> => (await stat(p).catch(() => null)) !== null;
+async function clipCount(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const set = new Set(names);
+  return names.filter((n) => n.endsWith('.json') && set.has(`${n.slice(0, -5)}.mp4`)).length;
+}
+
+/** `refree train vae` when this build lists it, else the same handler run directly. */
+async function vaeCommand(): Promise<{ shown: string[]; argv: string[] }> {
+  const wired = (await readFile(path.join(root, 'engine', 'cli', 'train.ts'), 'utf8')).includes('trainVaeCommand');
+  return wired ? { shown: ['refree', 'train', 'vae'], argv: [path.join(root, 'bin', 'refree.mjs'), 'train', 'vae'] } : { shown: ['node', '--import', 'tsx', 'engine/cli/train-vae.ts'], argv: ['--import', 'tsx', path.join(root, 'engine', 'cli', 'train-vae.ts')] };
+}
+
+class Paused extends Error {}
+
+/** Runs one child command with its log; a budget overrun sends SIGINT (checkpoint) and stops the script. */
+async function step(name: string, shown: string[], argv: string[], allowFail = false): Promise<string> {
+  const quote = (a: string): string => (/^[\w./:=,@+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  process.stdout.write(`\n[${name}] ${shown.map(quote).join(' ')}\n`);
+  await mkdir(P.logs, { recursive: true });
+  const logFile = path.join(P.logs, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const t0 = performance.now();
+  const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    log.write(d);
+  });
+  child.stderr.on('data', (d: Buffer) => log.write(d));
+  let overBudget = false;
+  const timer = Number.isFinite(budgetS)
+    ? setTimeout(() => {
+        overBudget = true;
+        child.kill('SIGINT');
+      }, budgetS * 1000)
+    : null;
+  const onInt = (): void => void child.kill('SIGINT');
+  process.on('SIGINT', onInt);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  process.off('SIGINT', onInt);
+  if (timer) clearTimeout(timer);
+  log.end();
+  const secs = ((performance.now() - t0) / 1000).toFixed(0);
+  if (overBudget || code === 130) throw new Paused(`[${name}] stopped after ${secs} s (${overBudget ? 'its time budget' : 'interrupted'}); its checkpoint is saved: run the same command again to continue (log: ${logFile})`);
+  if (code !== 0 && allowFail) {
+    process.stdout.write(`[${name}] failed (exit ${code}); recorded\n`);
+    return out;
+  }
+  if (code !== 0) throw new Error(`[${name}] failed (exit ${code}) after ${secs} s; see ${logFile}:\n${out.slice(-2000)}`);
+  process.stdout.write(`[${name}] done in ${secs} s\n`);
+  return out;
+}
+
+const cli = (name: string, rest: string[], allowFail = false): Promise<string> => step(name, ['refree', ...rest], [path.join(root, 'bin', 'refree.mjs'), ...rest], allowFail);
+
+async function synth(name: string, dir: string, o: { count: number; seconds: number }, seed: number, split: 'train' | 'heldout'): Promise<void> {
+  if ((await clipCount(dir)) >= o.count) return void process.stdout.write(`[${name}] done before (${o.count} clips in ${dir})\n`);
+  await cli(name, ['synth', '--out', dir, '--count', String(o.count), '--seed', String(seed), '--split', split, '--seconds', String(o.seconds), '--size', '128']);
+}
+
+interface EvalRow {
+  clip: string;
+  video: string;
+  result: Record<string, unknown>;
+}
+
+/** Generates each held-out clip's speech with its own first frame as the portrait, then measures it. */
+async function evaluate(name: string, model: string[], outDir: string, n: number): Promise<EvalRow[]> {
+  const summaryFile = path.join(outDir, 'eval.json');
+  const have = await readFile(summaryFile, 'utf8').catch(() => null);
+  if (have) return JSON.parse(have) as EvalRow[];
+  await mkdir(outDir, { recursive: true });
+  const clips = (await readdir(P.clipsHeld)).filter((f) => f.endsWith('.json')).sort().slice(0, n);
+  const rows: EvalRow[] = [];
+  const { ffmpegPath } = await import('../engine/runtime/ffmpeg.js');
+  for (const c of clips) {
+    const id = c.slice(0, -5);
+    const video = path.join(P.clipsHeld, `${id}.mp4`);
+    const portrait = path.join(outDir, `${id}.png`);
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn(ffmpegPath(), ['-v', 'error', '-y', '-i', video, '-frames:v', '1', portrait]);
+      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not take the first frame of ${video}`))));
+    });
+    const out = path.join(outDir, `${id}.mp4`);
+    if (!(await exists(out))) await cli(`${name}-generate-${id}`, ['generate', ...model, '--portrait', portrait, '--audio', video, '--out', out, '--no-label', '--seed', '0']);
+    // A video the measures cannot read (no face found: an undertrained model) is recorded, not fatal.
+    const r = await cli(`${name}-eval-${id}`, ['eval', out, '--truth', path.join(P.clipsHeld, c), '--json'], true);
+    let result: Record<string, unknown>;
+    try {
+      result = JSON.parse(r) as Record<string, unknown>;
+    } catch {
+      result = { ok: false, error: `no JSON result from refree eval: ${r.slice(-300)}` };
+    }
+    rows.push({ clip: id, video: out, result });
+  }
+  await writeFile(summaryFile, `${JSON.stringify(rows, null, 2)}\n`);
+  return rows;
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`refree-mini recipe${quick ? ' (quick smoke run)' : ''} in ${run}${Number.isFinite(budgetS) ? `, at most ${budgetS / 60} min per stage` : ''}\n`);
+  await mkdir(run, { recursive: true });
+  const spec = JSON.parse(await readFile(SPEC_FILE, 'utf8')) as MiniSpec;
+
+  await synth('synth-train', P.clipsTrain, R.train, 0, 'train');
+  await synth('synth-dpo', P.clipsDpo, R.dpoClips, 400, 'train');
+  await synth('synth-heldout', P.clipsHeld, R.heldout, 100000, 'heldout');
+
+  if (await exists(path.join(P.vae, 'vae.json'))) process.stdout.write(`[vae] done before (${P.vae}/vae.json)\n`);
+  else {
+    const v = await vaeCommand();
+    const rest = ['--clips', P.clipsTrain, '--out', P.vae, '--eval-clips', P.clipsHeld, ...R.vae];
+    await step('vae', [...v.shown, ...rest], [...v.argv, ...rest]);
+  }
+  const vaeInfo = JSON.parse(await readFile(path.join(P.vae, 'vae.json'), 'utf8')) as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
+  process.stdout.write(`[vae] reconstruction PSNR ${vaeInfo.train.psnr} dB (mouth ${vaeInfo.train.mouthPsnr} dB) on training clips${vaeInfo.heldout ? `, ${vaeInfo.heldout.psnr} dB (mouth ${vaeInfo.heldout.mouthPsnr} dB) held out` : ''}\n`);
+
+  process.stdout.write(`\n[package] the base package: spec ${path.relative(root, SPEC_FILE)} + ${P.vae}/vae.safetensors → ${P.pkg}\n`);
+  await writeMiniPackage(spec, path.join(P.vae, 'vae.safetensors'), P.pkg, [`VAE trained by refree train vae (${P.vae})`]);
+
+  if (!(await exists(path.join(P.dataset, 'dataset.json')))) await cli('prepare', ['train', 'prepare', P.clipsTrain, '--model', P.pkg, '--out', P.dataset]);
+  else process.stdout.write(`[prepare] done before (${P.dataset})\n`);
+  if (!(await exists(path.join(P.datasetDpo, 'dataset.json')))) await cli('prepare-dpo', ['train', 'prepare', P.clipsDpo, '--model', P.pkg, '--out', P.datasetDpo]);
+  else process.stdout.write(`[prepare-dpo] done before (${P.datasetDpo})\n`);
+
+  const adapterDone = async (dir: string): Promise<boolean> => exists(path.join(dir, 'adapter', 'refree.json'));
+  if (!(await adapterDone(P.sft))) await cli('sft', ['train', 'sft', '--dataset', P.dataset, '--model', P.pkg, '--run', P.sft, ...TRAIN_ALL, ...R.sft]);
+  else process.stdout.write(`[sft] done before (${P.sft}/adapter)\n`);
+  if (!(await adapterDone(P.dpo))) await cli('dpo', ['train', 'dpo', '--dataset', P.datasetDpo, '--model', path.join(P.sft, 'adapter'), '--run', P.dpo, ...TRAIN_ALL, ...R.dpo]);
+  else process.stdout.write(`[dpo] done before (${P.dpo}/adapter)\n`);
+
+  if (!(await exists(path.join(P.final, 'refree.json')))) await cli('merge', ['models', 'merge', path.join(P.dpo, 'adapter'), '--out', P.final]);
+  else process.stdout.write(`[merge] done before (${P.final})\n`);
+
+  const sftRows = await evaluate('eval-sft', ['--model', path.join(P.sft, 'adapter')], path.join(P.evalDir, 'sft'), R.evalClips);
+  const finalRows = await evaluate('eval-final', ['--model', P.final], path.join(P.evalDir, 'final'), R.evalClips);
+  const summary = { run, quick, vae: vaeInfo, sft: sftRows, final: finalRows };
+  await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write(`\n[eval] ${finalRows.length} held-out clip(s) measured: ${path.join(run, 'summary.json')}\n`);
+
+  if (args.includes('--install') && !quick) {
+    const dest = path.join(root, 'assets', 'models', 'refree-mini');
+    for (const f of await readdir(P.final)) await cp(path.join(P.final, f), path.join(dest, f), { recursive: true });
+    process.stdout.write(`[install] ${P.final} → ${dest}\n`);
+  }
+  process.stdout.write('refree-mini recipe finished\n');
+}
+
+main().catch(async (e: unknown) => {
+  if (e instanceof Paused) {
+    process.stdout.write(`\n${e.message}\n`);
+    process.exitCode = 3;
+    return;
+  }
+  process.stderr.write(`\ntrain-mini: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});
