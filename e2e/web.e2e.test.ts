@@ -202,6 +202,8 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     const summary = page.getByTestId('export-summary');
     await summary.waitFor({ timeout: 30_000 });
     assert.match((await summary.textContent()) ?? '', /256×256 pixels.*frames at 15 fps.*refree-mini, 2 steps/);
+    await page.getByTestId('export-panel').scrollIntoViewIfNeeded();
+    await shotBothThemes(page, 'export');
     const out = path.join(dataDir, 'outputs', 'interview-final.mp4');
     await page.getByTestId('export-file').fill(out);
     await page.getByTestId('export-now').click();
