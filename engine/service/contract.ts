@@ -317,8 +317,8 @@ export interface TrainingMetrics {
 
 export interface TrainingComparison {
   clip: string | null;
-  before: { jobId: string; state: string; url: string | null; scores: Record<string, number | null> | null } | null;
-  after: { jobId: string; state: string; url: string | null; scores: Record<string, number | null> | null } | null;
+  before: { jobId: string; state: string; url: string | null; scores: Record<string, number | null> | null; scoreNote: string | null } | null;
+  after: { jobId: string; state: string; url: string | null; scores: Record<string, number | null> | null; scoreNote: string | null } | null;
   /** One sentence when nothing can be compared yet. */
   note: string | null;
 }

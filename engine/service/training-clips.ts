@@ -119,7 +119,7 @@ export async function checkTrainingClip(file: string, thumbFile: string): Promis
   else {
     try {
       const a = await loadAudio(file, { ...(seconds !== null && seconds > DEFAULT_MAX_SECONDS ? { end: DEFAULT_MAX_SECONDS } : {}), maxDuration: DEFAULT_MAX_SECONDS + 1 });
-      speech = a.silent ? no('the sound track is silent') : { ok: true, detail: `speech found (${a.rmsDb.toFixed(0)} dB)` };
+      speech = a.silent ? no('the sound track is silent') : { ok: true, detail: 'speech found' };
     } catch (e) {
       speech = no(`the sound cannot be read (${(e as Error).message})`);
     }

@@ -254,23 +254,24 @@ export function trainingHandlers(ctx: ServiceContext): TrainingHandlers {
     return { portrait, audio };
   }
 
-  async function scores(jobId: string): Promise<Record<string, number | null> | null> {
+  /** `refree eval`'s scores of a finished comparison video (cached beside it), or why there are none. */
+  async function scores(jobId: string): Promise<{ scores: Record<string, number | null> | null; note: string | null }> {
     const job = ctx.queue.list().find((j) => j.id === jobId);
-    if (!job || job.state !== 'done' || !job.output) return null;
+    if (!job || job.state !== 'done' || !job.output) return { scores: null, note: null };
     const cache = `${job.output}.scores.json`;
     const have = await readFile(cache, 'utf8').catch(() => null);
-    if (have) return JSON.parse(have) as Record<string, number | null>;
+    if (have) return JSON.parse(have) as { scores: Record<string, number | null> | null; note: string | null };
     const { evaluateVideo } = await import('../../eval/index.js');
+    let out: { scores: Record<string, number | null> | null; note: string | null };
     try {
       const r = await evaluateVideo(job.output);
-      const out = { syncConfidence: r.sync.confidence, syncOffsetFrames: r.sync.offset, faceFrames: r.faces.found, frames: r.video.frames, motion: r.motion.meanFlow ?? null };
-      await writeFile(cache, JSON.stringify(out));
-      return out;
+      out = { scores: { syncConfidence: r.sync.confidence, syncOffsetFrames: r.sync.offset, faceFrames: r.faces.found, frames: r.video.frames, motion: r.motion.meanFlow ?? null }, note: r.faces.found === 0 ? 'No face was found in this video, so its lip sync cannot be measured.' : null };
     } catch (e) {
-      const out = { error: null, faceFrames: 0 } as Record<string, number | null>;
-      await writeFile(cache, JSON.stringify({ ...out, note: (e as Error).message }));
-      return out;
+      // A video without a detectable face (an untrained model makes noise) has no lip-sync score.
+      out = { scores: null, note: `Not scored: ${(e as Error).message.replace(/\.$/, '')}.` };
     }
+    await writeFile(cache, JSON.stringify(out));
+    return out;
   }
 
   return {
@@ -361,8 +362,8 @@ export function trainingHandlers(ctx: ServiceContext): TrainingHandlers {
       const out: TrainingPreset[] = [];
       for (const p of PRESETS) {
         const lora = { rank: p.rank, alpha: p.rank, targets: p.id === 'cpu' ? ['q', 'v'] : ['q', 'k', 'v', 'o', 'ffn.0', 'ffn.2'] };
-        const sft = { steps: p.steps, batch: p.batch, frames: p.frames, recompute: p.recompute, lora, checkpointEvery: p.id === 'cpu' ? 5 : 100, sampleEvery: p.id === 'cpu' ? 0 : 200 };
-        const dpo = { steps: p.dpoSteps, batch: 1, frames: p.frames, recompute: p.recompute, lora, checkpointEvery: p.id === 'cpu' ? 2 : 50, sampleSteps: p.id === 'cpu' ? 2 : 8, windowsPerClip: p.id === 'cpu' ? 1 : 0 };
+        const sft = { steps: p.steps, warmup: Math.min(50, Math.round(p.steps / 10)), batch: p.batch, frames: p.frames, recompute: p.recompute, lora, checkpointEvery: p.id === 'cpu' ? 5 : 100, sampleEvery: p.id === 'cpu' ? 0 : 200 };
+        const dpo = { steps: p.dpoSteps, warmup: Math.min(10, Math.round(p.dpoSteps / 10)), batch: 1, frames: p.frames, recompute: p.recompute, lora, checkpointEvery: p.id === 'cpu' ? 2 : 50, sampleSteps: p.id === 'cpu' ? 2 : 8, windowsPerClip: p.id === 'cpu' ? 1 : 0 };
         let est: TrainingEstimate | null = null;
         let estimateError: string | null = null;
         try {
@@ -432,7 +433,8 @@ export function trainingHandlers(ctx: ServiceContext): TrainingHandlers {
       const side = async (jobId: string): Promise<TrainingComparison['before']> => {
         const job = ctx.queue.list().find((j) => j.id === jobId);
         if (!job) return null;
-        return { jobId, state: job.state, url: job.output && job.state === 'done' ? ctx.urlFor(job.output) : null, scores: await scores(jobId) };
+        const sc = await scores(jobId);
+        return { jobId, state: job.state, url: job.output && job.state === 'done' ? ctx.urlFor(job.output) : null, scores: sc.scores, scoreNote: sc.note };
       };
       return { clip: s.compare.clip, before: await side(s.compare.before), after: await side(s.compare.after), note: null };
     },

@@ -223,7 +223,8 @@ export function ClipsStep({ session, onChange, locked }: { session: TrainingSess
             {accepted} clip{accepted === 1 ? '' : 's'} will be trained on{refused ? `; ${refused} left out (see why below — training goes on without ${refused === 1 ? 'it' : 'them'})` : ''}.
           </p>
           <ul className="clip-list">
-            {session.clips.map((c) => (
+            {/* Refused clips first: they are the ones that need something done. */}
+            {[...session.clips.filter((c) => !c.accepted), ...session.clips.filter((c) => c.accepted)].map((c) => (
               <ClipCard
                 key={c.name}
                 clip={c}

@@ -11,6 +11,7 @@ type Side = NonNullable<TrainingComparison['before']>;
 
 function Scores({ side }: { side: Side }) {
   const s = side.scores;
+  if (side.scoreNote && !s) return <p className="small warning" data-testid="compare-scores">{side.scoreNote}</p>;
   if (!s) return <p className="small muted">Scores follow when the video is made.</p>;
   const n = (v: number | null | undefined, d = 2): string => (v === null || v === undefined ? '—' : v.toFixed(d));
   return (
@@ -64,6 +65,7 @@ export function CompareStep({ session }: { session: TrainingSession }) {
       <h3>{label === 'before' ? 'Before — the base model' : 'After — your trained model'}</h3>
       {s?.url ? <video src={host.mediaUrl(s.url) ?? undefined} controls preload="metadata" /> : <p className="small muted">{s ? STATE_LABEL[s.state as keyof typeof STATE_LABEL] ?? s.state : 'Not made yet'}…</p>}
       {s ? <Scores side={s} /> : null}
+      {s?.scores && s.scoreNote ? <p className="small warning">{s.scoreNote}</p> : null}
     </div>
   );
   return (
@@ -72,7 +74,7 @@ export function CompareStep({ session }: { session: TrainingSession }) {
       <p className="muted">Both models make a short video of a clip that was kept out of training{held ? ` (${held.name})` : ''}: its first frame and its speech. The scores are the studio's lip-sync and motion measures.</p>
       {!held ? <p className="warning small">Tick “Keep for the before/after comparison” on one of your clips in step 1 (before training) to compare on a clip the model has not seen.</p> : null}
       <button className="btn primary" disabled={!held || !trained} onClick={() => void host.call('training.compare', { id: session.id }).then(() => host.call('training.compareResult', { id: session.id })).then(setCmp, report)} data-testid="compare-start">
-        Make the comparison
+        {cmp?.clip ? 'Make the comparison again' : 'Make the comparison'}
       </button>
       {cmp && cmp.clip ? (
         <div className="grid-2 compare">

@@ -55,7 +55,7 @@ export function ModelStep({ session, onChange, preset, onPreset, locked }: { ses
               </span>
               {e ? (
                 <span className={`small ${e.fits ? 'ok-text' : 'warning'}`} data-testid="preset-estimate">
-                  Needs about {formatGb(e.peakBytes)} · about {formatDuration(e.totalSeconds)} for the first stage
+                  Needs about {formatGb(e.peakBytes)} · {formatDuration(e.totalSeconds)} for the first stage
                   {e.fits ? ' · fits' : ' · will not fit'}
                 </span>
               ) : (

@@ -51,7 +51,15 @@ function useMetrics(sessionId: string, stage: Stage, job: JobView | null): Train
 
 function Charts({ stage, metrics }: { stage: Stage; metrics: TrainingMetrics }) {
   const steps = useMemo(() => metrics.rows.map((r) => r.step), [metrics]);
-  const loss = useMemo<ChartSeries[]>(() => [{ label: 'loss', color: COLORS.loss, values: metrics.rows.map((r) => r.loss) }], [metrics]);
+  const loss = useMemo<ChartSeries[]>(() => {
+    // The loss of one step jumps with the noise level drawn; the trend (a running average) is what to watch.
+    let avg: number | null = null;
+    const trend = metrics.rows.map((r) => (avg = avg === null ? r.loss : 0.9 * avg + 0.1 * r.loss));
+    return [
+      { label: 'loss', color: COLORS.loss, values: metrics.rows.map((r) => r.loss) },
+      { label: 'trend', color: COLORS.policy, values: trend },
+    ];
+  }, [metrics]);
   const acc = useMemo<ChartSeries[]>(() => [{ label: 'implicit accuracy', color: COLORS.acc, values: metrics.rows.map((r) => r.accuracy ?? null) }], [metrics]);
   const err = useMemo<ChartSeries[]>(
     () => [
@@ -105,12 +113,21 @@ export function StageStep({ session, stage, form, setForm, extra, onChange, bloc
     <section className="panel" data-testid={`step-${stage}`}>
       <h2>{title}</h2>
       <p className="muted">{intro}</p>
-      <Fields fields={fields} form={form} setForm={setForm} disabled={active} stage={stage} />
+      {job ? (
+        <details className="run-settings">
+          <summary className="small">Settings of this run{active ? '' : ' — change them and start again'}</summary>
+          <Fields fields={fields} form={form} setForm={setForm} disabled={active} stage={stage} />
+        </details>
+      ) : (
+        <Fields fields={fields} form={form} setForm={setForm} disabled={active} stage={stage} />
+      )}
       {error ? <p className="field-error" role="alert">{error}</p> : null}
       <div className="row run-controls">
-        <button className="btn primary" onClick={start} disabled={active || blocked !== null} data-testid={`${stage}-start`}>
-          {info ? `Start ${stage.toUpperCase()} again` : `Start ${stage.toUpperCase()}`}
-        </button>
+        {active ? null : (
+          <button className={`btn${job ? '' : ' primary'}`} onClick={start} disabled={blocked !== null} data-testid={`${stage}-start`}>
+            {job ? `Start ${stage.toUpperCase()} again (replaces this run)` : `Start ${stage.toUpperCase()}`}
+          </button>
+        )}
         {blocked ? <span className="small warning">{blocked}</span> : null}
         {job ? (
           <>
@@ -143,11 +160,14 @@ export function StageStep({ session, stage, form, setForm, extra, onChange, bloc
       {job ? (
         <div className="run-status" data-testid={`${stage}-status`}>
           {p && p.total > 0 ? <ProgressBar done={p.done} total={p.total} label={`${stage} progress`} /> : null}
+          {active ? (
           <p className="small">
             {p?.message ?? (job.state === 'queued' ? 'Waiting for the engine (one training or export runs at a time).' : '')}
             {p?.etaSeconds !== null && p?.etaSeconds !== undefined && job.state === 'running' ? ` · ${formatEta(p.etaSeconds)} left` : ''}
             {job.recoveries > 0 ? ` · resumed from its checkpoint after ${job.recoveries === 1 ? 'a restart' : `${job.recoveries} restarts`}` : ''}
           </p>
+          ) : null}
+          {job.state === 'done' ? <p className="small ok-text">Finished: the adapter is ready{stage === 'sft' ? '. DPO (next) sharpens the lip sync; you can also go straight to Compare or Save.' : '. Compare it with the base model next, then save it.'}{job.recoveries > 0 ? ` It resumed from its checkpoint after ${job.recoveries === 1 ? 'a restart' : `${job.recoveries} restarts`}.` : ''}</p> : null}
           {job.state === 'paused' ? <p className="small muted">Paused at a saved checkpoint: Resume continues from there, even after closing the studio.</p> : null}
           {job.error && job.state === 'failed' ? <p className="small error-text">{job.error.message}</p> : null}
           {job.history.length && job.recoveries > 0 ? <p className="small muted" data-testid={`${stage}-history`}>{job.history.filter((h) => /resum|killed|restart/i.test(h.message)).slice(-1)[0]?.message}</p> : null}
@@ -155,7 +175,7 @@ export function StageStep({ session, stage, form, setForm, extra, onChange, bloc
       ) : null}
       {metrics && metrics.rows.length > 0 ? (
         <>
-          <p className="small" data-testid={`${stage}-metrics-line`}>
+          <p className="small" data-testid={`${stage}-metrics-line`} hidden={active}>
             Step {last!.step} of {metrics.steps} · loss {last!.loss.toPrecision(3)}
             {last!.accuracy !== undefined ? ` · accuracy ${(last!.accuracy * 100).toFixed(0)} %` : ''}
           </p>

@@ -94,8 +94,10 @@ export function TrainingScreen() {
   // The job states of this session's stages, so the session view follows the queue.
   const stageStates = useStudio((s) => (session ? [session.sft?.jobId, session.dpo?.jobId].map((id) => s.jobs.find((j) => j.id === id)?.state ?? '').join() : ''));
 
+  // Written only once a session is open: on a reload the first render has none yet, and must not
+  // forget the one to come back to. "All trainings" forgets it explicitly.
   useEffect(() => {
-    localStorage.setItem(KEY, JSON.stringify({ id: session?.id ?? null, step }));
+    if (session) localStorage.setItem(KEY, JSON.stringify({ id: session.id, step }));
   }, [session?.id, step]);
 
   useEffect(() => {
@@ -157,7 +159,7 @@ export function TrainingScreen() {
       <div className="row">
         <h1 className="screen-title">Training · {session.name}</h1>
         <span className="spacer" />
-        <button className="btn" onClick={() => { setSession(null); void host.call('training.listRuns', {}).then(setSessions, report); }} data-testid="training-sessions">
+        <button className="btn" onClick={() => { localStorage.removeItem(KEY); setSession(null); void host.call('training.listRuns', {}).then(setSessions, report); }} data-testid="training-sessions">
           All trainings
         </button>
       </div>

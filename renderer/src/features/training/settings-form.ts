@@ -80,14 +80,14 @@ export function settingsFromForm(fields: readonly FieldSpec[], form: FormValues,
   return { settings: s };
 }
 
-/** "12 min", "40 s", "2 h 5 min" for an estimate; "under a second" for tiny ones. */
+/** "about 12 min", "about 40 s", "about 2 h 5 min" for an estimate; "less than a second" for tiny ones. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '—';
-  if (seconds < 1) return 'under a second';
-  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 1) return 'less than a second';
+  if (seconds < 90) return `about ${Math.round(seconds)} s`;
   const min = Math.round(seconds / 60);
-  if (min < 90) return `${min} min`;
-  return `${Math.floor(min / 60)} h ${min % 60} min`;
+  if (min < 90) return `about ${min} min`;
+  return `about ${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
 export function formatGb(bytes: number): string {
