@@ -8,7 +8,7 @@ import type { ReFreeConfig } from '../model/refree/config.js';
 import { REFREE_5B, REFREE_TINY } from '../model/refree/config.js';
 import { packageDefaults } from '../pipeline/defaults.js';
 import type { EstimateBackend } from '../train/estimate.js';
-import { estimateTrainStep, formatEstimate } from '../train/estimate.js';
+import { estimateTrainStep, formatEstimate, measureCpuRates } from '../train/estimate.js';
 import type { DpoSettings, SftSettings } from '../train/settings.js';
 import { DPO_DEFAULTS, SFT_DEFAULTS } from '../train/settings.js';
 import type { CommandContext } from './command.js';
@@ -51,6 +51,8 @@ export async function estimateCommand(ctx: CommandContext, stage: 'sft' | 'dpo',
     backend,
     baseDtype: dtype,
     activationDtype: dtype,
+    // On this machine's CPU the rates are measured (about a second); GPU rates are stated assumptions.
+    ...(backend === 'cpu' ? { rates: await measureCpuRates() } : {}),
   } as const;
   const e = estimateTrainStep(req);
   if (ctx.json) ctx.io.stdout(JSON.stringify({ ok: true, stage, model: v.model, size, backend, ...e }));

@@ -31,6 +31,7 @@ import type { TrainResult, TrainRunOptions } from './sft.js';
 import { checkWindow, runRecord } from './sft.js';
 import { Stepper, learningRate } from './stepper.js';
 import { trainableSet } from './trainable.js';
+import { trainAttentionFor } from './estimate.js';
 import { compileInCache } from '../model/package/engine-cache.js';
 
 export function dpoSettings(base: TrainBase, given: Partial<DpoSettings> = {}): DpoSettings {
@@ -105,14 +106,15 @@ export async function runDpo(opts: TrainRunOptions<DpoSettings>, hooks: TrainHoo
   }
   const startParams = await startingValues(base, set, s.seed);
   const frozen = await frozenWeights(base);
-  const model = { dit: base.arch.dit, refree: base.refree, set, frozen: frozen.provider, recompute: s.recompute };
+  const attention = trainAttentionFor(s.frames * (data.h / base.arch.dit.patch[1]) * (data.w / base.arch.dit.patch[2]));
+  const model = { dit: base.arch.dit, refree: base.refree, set, frozen: frozen.provider, recompute: s.recompute, attention };
 
   // 1. Negatives from the starting policy (cached; a resumed run reads them back).
   const items = dpoItems(data, s.frames, s.windowsPerClip);
   if (items.length === 0) throw new SettingsError(`no clip has a whole window of ${s.frames} latent frames`);
   const key = negativesKey({ seed: s.seed, frames: s.frames, ratios: s.maskRatios, sampleSteps: s.sampleSteps, shift: s.shift }, startParams);
   emit({ type: 'stage', stage: 'negatives', message: `generating ${items.length} × ${s.maskRatios.length} negatives (masking ${s.maskRatios.map((r) => `${Math.round(r * 100)} %`).join(', ')})` });
-  const vg = buildVelocityGraph(model, { batch: 1, frames: s.frames, h: data.h, w: data.w });
+  const vg = buildVelocityGraph({ ...model, attention: 'fused', recompute: false }, { batch: 1, frames: s.frames, h: data.h, w: data.w }); // sampling only: the fused inference attention
   const vs = await compileInCache(vg.graph, frozen.dir, `train.velocity.${set.layoutHash.slice(0, 10)}.f${s.frames}h${data.h}w${data.w}`, { outputs: vg.outputs, prefer: opts.backend ?? 'cpu', fallback: opts.backend === undefined, optimization: 'all' });
   const tuples: Tuple[] = [];
   try {

@@ -20,6 +20,7 @@ import type { SftSettings } from './settings.js';
 import { SFT_DEFAULTS, SettingsError, validateSft } from './settings.js';
 import { Stepper, learningRate } from './stepper.js';
 import { trainableSet } from './trainable.js';
+import { trainAttentionFor } from './estimate.js';
 import type { TrainableSet } from './trainable.js';
 
 export interface TrainRunOptions<S> {
@@ -93,7 +94,8 @@ export async function runSft(opts: TrainRunOptions<SftSettings>, hooks: TrainHoo
   emit({ type: 'stage', stage: 'compile', message: `building the training step (${set.layout.size.toLocaleString('en-US')} trainable parameters)` });
   const frozen = await frozenWeights(base);
   const shape = { batch: s.batch, frames: s.frames, h: data.h, w: data.w };
-  const built = buildSftGraph({ dit: base.arch.dit, refree: base.refree, set, frozen: frozen.provider, recompute: s.recompute }, shape, { weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm });
+  const attention = trainAttentionFor(s.frames * (data.h / base.arch.dit.patch[1]) * (data.w / base.arch.dit.patch[2]));
+  const built = buildSftGraph({ dit: base.arch.dit, refree: base.refree, set, frozen: frozen.provider, recompute: s.recompute, attention }, shape, { weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm });
   const stepper = await Stepper.open(built.graph, built.outputs, frozen.dir, `train.sft.${set.layoutHash.slice(0, 10)}.b${s.batch}f${s.frames}h${data.h}w${data.w}${s.recompute ? '.rc' : ''}`, start, { prefer: opts.backend ?? 'cpu', fallback: opts.backend === undefined });
   const save = async (): Promise<void> => {
     const file = await saveCheckpoint(runDir, id, { step: stepper.step, params: stepper.params, m: stepper.m, v: stepper.v });
