@@ -19,7 +19,8 @@ import type { CheckMode, StageName } from './plan.js';
 import { STAGES, planFor } from './plan.js';
 import type { Report, StageRecord } from './report.js';
 import { REPORT_SCHEMA, deriveResults, planSizes, summarize } from './report.js';
-import { runStage } from './stages.js';
+import { ATTENTION_FORMS, runStage } from './stages.js';
+import type { AttentionImpl } from '../../engine/graph/ops/attention.js';
 
 const USAGE = `usage: npm run gpu-check -- [--local] [--out DIR] [--work DIR] [--budget SECONDS] [--json]
        npm run gpu-check -- --pack OUTDIR
@@ -28,6 +29,8 @@ const USAGE = `usage: npm run gpu-check -- [--local] [--out DIR] [--work DIR] [-
   --work DIR       weights and engines (default <tmp>/refree-gpu-check/<mode>; reused when they match)
   --budget S       total seconds before the check stops itself (default 530 full size, 150 local)
   --json           print the report as one JSON object on stdout (progress as JSON lines on stderr)
+  --backend NAME   measure on cuda, webgpu or cpu instead of the first GPU backend that works
+                   (a software WebGPU adapter is used only when asked for this way)
   --only A,B       run only these stages (${STAGES.join(', ')}) and what they need; the others are reported as skipped
   --stage-budget NAME=S[,NAME=S]  seconds for a stage instead of its default budget
   --pack OUTDIR    build the self-contained pack for a machine without Node (at most 64 MiB)`;
@@ -43,11 +46,16 @@ interface Args {
   pack: string | null;
   stage: StageName | null;
   backend: Backend;
+  /** The user named the backend (parent); otherwise the probe picks it. */
+  backendGiven: boolean;
   deadline: number;
   result: string | null;
   weights: string[] | undefined;
   seed: number | undefined;
   only: StageName[] | null;
+  /** Child: attention forms that ran, best first; or the one form the attention stage tries. */
+  attention: AttentionImpl[] | undefined;
+  form: AttentionImpl | undefined;
   stageBudgets: Partial<Record<StageName, number>>;
 }
 
@@ -57,7 +65,7 @@ function stageName(s: string, flag: string): StageName {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { mode: 'gpu', out: null, work: null, budget: null, json: false, pack: null, stage: null, backend: 'cpu', deadline: 0, result: null, weights: undefined, seed: undefined, only: null, stageBudgets: {} };
+  const a: Args = { mode: 'gpu', out: null, work: null, budget: null, json: false, pack: null, stage: null, backend: 'cpu', backendGiven: false, deadline: 0, result: null, weights: undefined, seed: undefined, only: null, stageBudgets: {}, attention: undefined, form: undefined };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -105,14 +113,24 @@ function parseArgs(argv: string[]): Args {
       case '--stage':
         a.stage = stageName(value(i++, f), f);
         break;
-      case '--backend':
-        a.backend = value(i++, f) as Backend;
+      case '--backend': {
+        const b = value(i++, f);
+        if (!['cuda', 'webgpu', 'cpu'].includes(b)) throw new UsageError(`--backend must be cuda, webgpu or cpu, got ${b}`);
+        a.backend = b as Backend;
+        a.backendGiven = true;
         break;
+      }
       case '--deadline':
         a.deadline = Number(value(i++, f));
         break;
       case '--result':
         a.result = value(i++, f);
+        break;
+      case '--attention':
+        a.attention = value(i++, f).split(',') as AttentionImpl[];
+        break;
+      case '--form':
+        a.form = value(i++, f) as AttentionImpl;
         break;
       case '--weights':
         a.weights = value(i++, f).split(',');
@@ -144,7 +162,7 @@ async function child(a: Args): Promise<void> {
     renameSync(`${a.result!}.tmp`, a.result!);
   };
   const partial = (data: Record<string, unknown>): void => write({ partial: true, ...data });
-  write(await runStage(a.stage!, { plan, work: a.work!, backend: a.backend, deadline: a.deadline, log, partial }, { weights: a.weights }));
+  write(await runStage(a.stage!, { plan, work: a.work!, backend: a.backend, deadline: a.deadline, log, partial, attention: a.attention, form: a.form }, { weights: a.weights }));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -210,6 +228,7 @@ function runChild(args: string[], timeoutMs: number, resultFile: string, progres
 
 const HEAVY: readonly StageName[] = ['dit', 'vae', 'ditSpeech', 'loraSft'];
 const NEEDS_WEIGHTS: readonly StageName[] = ['dit', 'vae', 'precision', 'ditSpeech', 'loraSft'];
+const USES_ATTENTION: readonly StageName[] = ['dit', 'precision', 'ditSpeech'];
 
 async function parent(a: Args): Promise<number> {
   const plan = planFor(a.mode, a.seed);
@@ -229,6 +248,7 @@ async function parent(a: Args): Promise<number> {
 
   const stages: Partial<Record<StageName, StageRecord>> = {};
   const deselected = new Set<StageName>();
+  let working: AttentionImpl[] = [];
   let backend: Backend = 'cpu';
   let gpuUsable = a.mode === 'local';
   for (const name of STAGES) {
@@ -238,14 +258,14 @@ async function parent(a: Args): Promise<number> {
       progress(`${name}: ${r.status}${r.seconds !== undefined ? ` in ${r.seconds.toFixed(1)} s` : ''}${r.reason ? ` — ${r.reason}` : ''}`);
     };
     // The probe always runs (it picks the backend), and the weights whenever a selected stage needs them.
-    const needed = name === 'probe' || (name === 'weights' && !!a.only?.some((x) => NEEDS_WEIGHTS.includes(x)));
+    const needed = name === 'probe' || (name === 'attention' && !!a.only?.some((x) => USES_ATTENTION.includes(x))) || (name === 'weights' && !!a.only?.some((x) => NEEDS_WEIGHTS.includes(x)));
     if (a.only && !a.only.includes(name) && !needed) {
       deselected.add(name);
       record({ status: 'skipped', reason: 'not selected (--only)' });
       continue;
     }
     if (!gpuUsable && HEAVY.includes(name)) {
-      record({ status: 'skipped', reason: 'no GPU backend opened on this machine (see backends), so the full-size model was not run' });
+      record({ status: 'skipped', reason: a.backendGiven ? `${a.backend} did not open on this machine (see backends)` : 'no GPU backend opened on this machine (see backends), so the full-size model was not run' });
       continue;
     }
     if (NEEDS_WEIGHTS.includes(name) && stages.weights?.status !== 'ok') {
@@ -259,12 +279,39 @@ async function parent(a: Args): Promise<number> {
       continue;
     }
     const timeout = Math.min(budget, left);
+    if (name === 'attention') {
+      // Each form in its own process with a third of the budget: one that hangs costs only its share.
+      const t0 = performance.now();
+      const forms: Record<string, unknown> = {};
+      for (const form of ATTENTION_FORMS) {
+        const file = path.join(tmp, `attention-${form}.json`);
+        const share = Math.min(timeout / ATTENTION_FORMS.length, (deadline - Date.now()) / 1000 - 3);
+        if (share < 2) {
+          forms[form] = { status: 'skipped', reason: 'no time left' };
+          continue;
+        }
+        const args = ['--stage', name, '--form', form, '--work', work, '--backend', backend, '--deadline', String(Date.now() + share * 1000), '--result', file];
+        if (a.mode === 'local') args.push('--local');
+        const r = await runChild(args, share * 1000, file, progress);
+        forms[form] = { status: r.status, seconds: r.seconds, reason: r.reason, ...(r.data ?? {}) };
+        progress(`attention ${form}: ${r.status}${r.reason ? ` — ${r.reason}` : ''}`);
+      }
+      working = ATTENTION_FORMS.filter((f) => (forms[f] as { status: string }).status === 'ok');
+      record({
+        status: working.length ? 'ok' : 'failed',
+        seconds: (performance.now() - t0) / 1000,
+        reason: working.length ? null : 'no attention form ran on this backend (see data)',
+        data: { backend, forms, working },
+      });
+      continue;
+    }
     const resultFile = path.join(tmp, `${name}.json`);
     rmSync(resultFile, { force: true });
     const args = ['--stage', name, '--work', work, '--backend', backend, '--deadline', String(Date.now() + (timeout - 2) * 1000), '--result', resultFile];
     if (a.mode === 'local') args.push('--local');
     if (a.seed !== undefined) args.push('--seed', String(a.seed));
     if (name === 'weights' && !gpuUsable) args.push('--weights', 'precisionDit,precisionVae');
+    if (working.length) args.push('--attention', working.join(','));
     const poller = name === 'probe' || name === 'weights' ? null : new GpuMemoryPoller();
     poller?.start();
     progress(`${name}: running (budget ${Math.round(timeout)} s)`);
@@ -278,6 +325,13 @@ async function parent(a: Args): Promise<number> {
     if (name === 'probe' && r.status === 'ok') {
       backend = r.data!.chosen as Backend;
       gpuUsable = a.mode === 'local' || backend !== 'cpu';
+      if (a.backendGiven) {
+        const asked = (r.data!.backends as { backend: Backend; works: boolean }[]).find((b) => b.backend === a.backend);
+        gpuUsable = asked?.works === true;
+        backend = gpuUsable ? a.backend : 'cpu';
+        r.data!.chosen = backend;
+        if (!gpuUsable) progress(`${a.backend} does not open here (see backends); only the stages that need no model run`);
+      }
     }
   }
   rmSync(tmp, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { REFREE_5B, refreeConfigFor } from '../../engine/model/refree/config.js'
 
 export type CheckMode = 'gpu' | 'local';
 
-export const STAGES = ['probe', 'weights', 'dit', 'vae', 'precision', 'ditSpeech', 'loraSft'] as const;
+export const STAGES = ['probe', 'attention', 'weights', 'dit', 'vae', 'precision', 'ditSpeech', 'loraSft'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface LatentGrid {
@@ -65,7 +65,7 @@ export function gpuPlan(seed = 2026): CheckPlan {
       vae: { ...WAN22_TI2V_5B.vae, encDim: 32, decDim: 32 },
     },
     lora: { rank: 32 },
-    budgets: { probe: 60, weights: 150, dit: 150, vae: 90, precision: 75, ditSpeech: 120, loraSft: 90 },
+    budgets: { probe: 60, attention: 60, weights: 150, dit: 150, vae: 90, precision: 75, ditSpeech: 120, loraSft: 90 },
     totalSeconds: 530,
     timedRuns: 3,
   };
@@ -89,7 +89,7 @@ export function localPlan(seed = 2026): CheckPlan {
     guidancePasses: 2,
     precision: { dit: { ...LOCAL_DIT, layers: 4 }, vae: TINY.vae },
     lora: { rank: 4 },
-    budgets: { probe: 20, weights: 20, dit: 30, vae: 30, precision: 30, ditSpeech: 30, loraSft: 30 },
+    budgets: { probe: 20, attention: 45, weights: 20, dit: 30, vae: 30, precision: 30, ditSpeech: 30, loraSft: 30 },
     totalSeconds: 150,
     timedRuns: 2,
   };

@@ -22,6 +22,8 @@ type Fps = Record<string, number | null>;
 
 export interface Results {
   backend: string | null;
+  /** Attention forms that ran on the backend in the attention stage, best first (the DiT stages use the first). */
+  attention: string[] | null;
   ditStepSeconds: number | null;
   ditSpeechStepSeconds: number | null;
   vaeDecodeSeconds: number | null;
@@ -101,6 +103,7 @@ export function deriveResults(plan: CheckPlan, stages: Partial<Record<StageName,
   const sum = (...xs: unknown[]): number | null => (xs.every((x) => typeof x === 'number') ? (xs as number[]).reduce((a, b) => a + b, 0) : null);
   return {
     backend: (get(stages.probe, 'chosen') as string | undefined) ?? null,
+    attention: (get(stages.attention, 'working') as string[] | undefined) ?? null,
     ditStepSeconds: dit,
     ditSpeechStepSeconds: sp,
     vaeDecodeSeconds: vaeS,
@@ -143,6 +146,8 @@ export function summarize(r: Omit<Report, 'summary'>): string[] {
   lines.push(`sizes: DiT dim ${s.dit.dim} × ${s.dit.layers} blocks; ${s.pixels.frames} frames ${s.pixels.width}×${s.pixels.height} → latent ${s.latent.frames}×${s.latent.h}×${s.latent.w} (${s.latent.tokens} tokens), float16`);
   for (const b of r.backends as { backend: string; works: boolean; reason?: string }[]) lines.push(`backend ${b.backend}: ${b.works ? 'works' : 'does not open'}${b.reason ? ` — ${b.reason}` : ''}`);
   lines.push(`measured on: ${x.backend ?? '—'}`);
+  const forms = r.stages.attention?.data?.forms as Record<string, { status: string; firstRunSeconds?: number; runSeconds?: number; reason?: string | null }> | undefined;
+  if (forms) lines.push(`attention forms: ${Object.entries(forms).map(([k, v]) => `${k} ${v.status === 'ok' ? `ran (first run ${f(v.firstRunSeconds, 2, ' s')}, then ${f(v.runSeconds, 2, ' s')})` : `${v.status}${v.reason ? ` (${v.reason})` : ''}`}`).join('; ')}`);
   lines.push(`DiT step: ${f(x.ditStepSeconds, 3, ' s')}  (peak GPU ${mib(x.peakGpuMiB.dit)}, inf/NaN ${x.nonFinite.dit ?? '—'})`);
   lines.push(`DiT + speech step: ${f(x.ditSpeechStepSeconds, 3, ' s')}  (peak GPU ${mib(x.peakGpuMiB.ditSpeech)}, inf/NaN ${x.nonFinite.ditSpeech ?? '—'})`);
   lines.push(`VAE decode of ${s.pixels.frames} frames: ${f(x.vaeDecodeSeconds, 3, ' s')}  (peak GPU ${mib(x.peakGpuMiB.vae)}, inf/NaN ${x.nonFinite.vae ?? '—'})`);

@@ -18,14 +18,16 @@ import { compileInCache } from '../../engine/model/package/engine-cache.js';
 import type { OpenOptions, OpenedSession } from '../../engine/runtime/backends.js';
 import { buildReFreeGraph } from '../../engine/model/refree/model.js';
 import { refreeParams } from '../../engine/model/refree/params.js';
-import { seededNormal } from '../../engine/model/random-weights.js';
+import { randomWeights, seededNormal } from '../../engine/model/random-weights.js';
 import type { Clip } from '../../engine/model/vae/run.js';
 import { VaeRunner } from '../../engine/model/vae/run.js';
 import type { VaeConfig } from '../../engine/model/config.js';
+import { MapWeightProvider } from '../../engine/model/weight-provider.js';
 import type { WeightProvider } from '../../engine/model/weight-provider.js';
 import { BACKEND_ORDER, gpuDeviceNodePresent, probeBackend } from '../../engine/runtime/backends.js';
 import { queryNvidiaGpus } from '../../engine/runtime/gpu-info.js';
-import type { Backend, CompiledGraph } from '../../engine/runtime/session.js';
+import { CompiledGraph } from '../../engine/runtime/session.js';
+import type { Backend } from '../../engine/runtime/session.js';
 import { asF32, compare, makeFeeds, nonFinite } from './feeds.js';
 import { FileWeightProvider, unionProvider, writeRandomF16 } from './file-weights.js';
 import type { CheckPlan, StageName } from './plan.js';
@@ -39,6 +41,10 @@ export interface StageContext {
   /** Epoch ms by which the stage must have returned; timing loops stop early to respect it. */
   deadline: number;
   log: (msg: string) => void;
+  /** Attention forms that ran in the attention stage, best first (the DiT stages try them in this order). */
+  attention?: AttentionImpl[];
+  /** The attention stage: the one form to try in this process. */
+  form?: AttentionImpl;
   /** Records what is measured so far, so a stage stopped at its deadline still reports it. */
   partial: (data: Record<string, unknown>) => void;
 }
@@ -161,9 +167,41 @@ async function weights(ctx: StageContext, which: readonly string[]): Promise<Sta
 // ------------------------------------------------------------------------------------------------
 // DiT (with and without the speech modules)
 
-/** Attention forms to try, in order: the fused kernel first, then one that needs no fused kernel. */
-function attentionForms(backend: Backend): AttentionImpl[] {
-  return backend === 'cpu' ? ['fused', 'naive'] : ['fused', 'blockwise'];
+/** Every attention form, in the order the product prefers them for inference. */
+export const ATTENTION_FORMS: readonly AttentionImpl[] = ['fused', 'blockwise', 'naive'];
+
+/** Attention forms to try, in order: those the attention stage saw run, else the fused kernel first. */
+function attentionForms(ctx: StageContext): AttentionImpl[] {
+  if (ctx.attention?.length) return ctx.attention;
+  return ctx.backend === 'cpu' ? ['fused', 'naive'] : ['fused', 'blockwise'];
+}
+
+/**
+ * One attention form on a one-block DiT with the plan's head width (32 tokens), in its own process: a
+ * kernel that hangs on this backend (the fused one did on a software WebGPU adapter) costs this
+ * stage's few seconds instead of a full-size stage.
+ */
+async function attentionForm(ctx: StageContext): Promise<StageResult> {
+  const form = ctx.form ?? 'fused';
+  const d = ctx.plan.arch.dit;
+  const head = d.dim / d.heads;
+  const cfg = { ...d, dim: 2 * head, heads: 2, ffnDim: 4 * head, layers: 1, textLen: 8, textDim: 64 };
+  const provider = new MapWeightProvider(randomWeights(ditParams(cfg), ctx.plan.seed));
+  const g = buildDitGraph(cfg, provider, { batch: 1, frames: 2, h: 8, w: 8 }, { dtype: ctx.plan.dtype, attention: form });
+  let t = now();
+  const s = await CompiledGraph.fromGraph(g, { backend: ctx.backend, disableCse: form === 'blockwise' });
+  const sessionSeconds = secs(t);
+  try {
+    const feeds = makeFeeds(s.inputs, ctx.plan.seed);
+    t = now();
+    const r = await s.run(feeds);
+    const firstRunSeconds = secs(t);
+    t = now();
+    await s.run(feeds);
+    return { form, headDim: head, sessionSeconds, firstRunSeconds, runSeconds: secs(t), nonFinite: nonFinite(asF32(Object.values(r)[0]!)) };
+  } finally {
+    await s.release();
+  }
 }
 
 /**
@@ -248,7 +286,7 @@ async function dit(ctx: StageContext, speech: boolean): Promise<StageResult> {
   const size = { batch: 1, ...plan.latent };
   const cfg = plan.arch.dit;
   const attempts: { attention: AttentionImpl; error: string }[] = [];
-  for (const attention of attentionForms(ctx.backend)) {
+  for (const attention of attentionForms(ctx)) {
     const stem = `${ctx.backend}.${speech ? 'refree' : 'dit'}.${cfg.dim}x${cfg.layers}.f${size.frames}-${size.h}x${size.w}.${attention}`;
     const build = (): Graph =>
       speech
@@ -332,7 +370,7 @@ async function precision(ctx: StageContext): Promise<StageResult> {
   let feeds16: Record<string, ArrayLike<number>> | null = null;
   for (const dtype of ['float16', 'float32'] as const) {
     const errors: string[] = [];
-    for (const attention of attentionForms(ctx.backend)) {
+    for (const attention of attentionForms(ctx)) {
       try {
         const g = buildDitGraph(cfg, provider, size, { dtype, attention });
         const o = await compileInCache(g, ctx.work, `${ctx.backend}.precision-dit.${cfg.dim}x${cfg.layers}.${dtype}.${attention}`, { prefer: ctx.backend, fallback: false, disableCse: attention === 'blockwise' });
@@ -380,6 +418,8 @@ export async function runStage(name: StageName, ctx: StageContext, args: { weigh
   switch (name) {
     case 'probe':
       return probe(ctx);
+    case 'attention':
+      return attentionForm(ctx);
     case 'weights':
       return weights(ctx, args.weights ?? ['precisionDit', 'precisionVae', 'dit', 'vae', 'refree']);
     case 'dit':
