@@ -5,6 +5,7 @@ import { useEffect, useState } from 'react';
 import type { TrainingPreset, TrainingSession } from '../../../../engine/service/contract.js';
 import { useHost } from '../../host/host-context.js';
 import { useStudio } from '../../store/store.js';
+import { defaultPreset } from './presets.js';
 import { formatDuration, formatGb } from './settings-form.js';
 
 export function ModelStep({ session, onChange, preset, onPreset, locked }: { session: TrainingSession; onChange: (s: TrainingSession) => void; preset: TrainingPreset | null; onPreset: (p: TrainingPreset) => void; locked: boolean }) {
@@ -19,8 +20,10 @@ export function ModelStep({ session, onChange, preset, onPreset, locked }: { ses
     host.call('training.presets', { model: session.model }).then((p) => {
       if (!live) return;
       setPresets(p);
-      // Pick the largest preset that fits, so the first run does not run out of memory.
-      if (!preset || !p.some((x) => x.id === preset.id)) onPreset([...p].reverse().find((x) => x.estimate?.fits) ?? p[0]!);
+      if (!preset || !p.some((x) => x.id === preset.id)) {
+        const d = defaultPreset(p);
+        if (d) onPreset(d);
+      }
     }, report);
     return () => {
       live = false;

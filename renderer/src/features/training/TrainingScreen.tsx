@@ -9,6 +9,7 @@ import { useStudio } from '../../store/store.js';
 import { ClipsStep } from './ClipsStep.js';
 import { CompareStep, SaveStep } from './FinishSteps.js';
 import { ModelStep } from './ModelStep.js';
+import { defaultPreset } from './presets.js';
 import type { FormValues } from './settings-form.js';
 import { DPO_FORM_DEFAULTS, SFT_FORM_DEFAULTS, formFromSettings } from './settings-form.js';
 import { StageStep } from './StageStep.js';
@@ -25,14 +26,15 @@ const STEPS = [
 type StepId = (typeof STEPS)[number]['id'];
 
 const KEY = 'refree.training';
-function remembered(): { id: string | null; step: StepId } {
+function remembered(): { id: string | null; step: StepId; preset: string | null } {
   try {
-    const v = JSON.parse(localStorage.getItem(KEY) ?? 'null') as { id?: string; step?: StepId } | null;
-    return { id: v?.id ?? null, step: v?.step && STEPS.some((s) => s.id === v.step) ? v.step : 'clips' };
+    const v = JSON.parse(localStorage.getItem(KEY) ?? 'null') as { id?: string; step?: StepId; preset?: string } | null;
+    return { id: v?.id ?? null, step: v?.step && STEPS.some((s) => s.id === v.step) ? v.step : 'clips', preset: v?.preset ?? null };
   } catch {
-    return { id: null, step: 'clips' };
+    return { id: null, step: 'clips', preset: null };
   }
 }
+
 
 function NewSession({ onCreated, sessions, onOpen }: { onCreated: (s: TrainingSession) => void; sessions: TrainingSession[]; onOpen: (s: TrainingSession) => void }) {
   const host = useHost();
@@ -82,6 +84,8 @@ function NewSession({ onCreated, sessions, onOpen }: { onCreated: (s: TrainingSe
   );
 }
 
+const pick = (o: Record<string, unknown>, keys: string[]): Record<string, unknown> => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+
 export function TrainingScreen() {
   const host = useHost();
   const report = useStudio((s) => s.report);
@@ -97,8 +101,8 @@ export function TrainingScreen() {
   // Written only once a session is open: on a reload the first render has none yet, and must not
   // forget the one to come back to. "All trainings" forgets it explicitly.
   useEffect(() => {
-    if (session) localStorage.setItem(KEY, JSON.stringify({ id: session.id, step }));
-  }, [session?.id, step]);
+    if (session) localStorage.setItem(KEY, JSON.stringify({ id: session.id, step, preset: preset?.id ?? null }));
+  }, [session?.id, step, preset?.id]);
 
   useEffect(() => {
     host.call('training.listRuns', {}).then((all) => {
@@ -114,10 +118,11 @@ export function TrainingScreen() {
   }, [host, session?.id, report]);
   useEffect(refresh, [stageStates]);
 
-  // After a reload the preset is chosen again (the largest that fits), so the stages get its settings.
+  // After a reload the preset chosen before comes back (remembered beside the session), so the stages
+  // get its settings; a first visit gets the default one (defaultPreset).
   useEffect(() => {
     if (!session || preset) return;
-    host.call('training.presets', { model: session.model }).then((p) => setPreset([...p].reverse().find((x) => x.estimate?.fits) ?? p[0] ?? null), () => undefined);
+    host.call('training.presets', { model: session.model }).then((p) => setPreset(p.find((x) => x.id === remembered().preset) ?? defaultPreset(p)), () => undefined);
   }, [host, session?.model]);
 
   // The settings forms follow the chosen preset, and keep what the stage last ran with.
@@ -149,7 +154,8 @@ export function TrainingScreen() {
   const index = STEPS.findIndex((s) => s.id === step);
   const next = STEPS[index + 1];
   const extra = (stage: 'sft' | 'dpo'): Record<string, unknown> => {
-    const p = preset ? (stage === 'sft' ? preset.sft : preset.dpo) : {};
+    // DPO continues the SFT adapter: the same LoRA and window as the SFT run, whatever preset is shown now.
+    const p = stage === 'dpo' && session.sft ? { ...(preset?.dpo ?? {}), ...pick(session.sft.settings, ['lora', 'recompute', 'frames']) } : preset ? (stage === 'sft' ? preset.sft : preset.dpo) : {};
     // Settings the preset fills that the form does not show (LoRA targets, recomputation, batch for DPO).
     const { lora, recompute, frames, batch } = p as { lora?: unknown; recompute?: boolean; frames?: number; batch?: number };
     return { ...(lora ? { lora } : {}), ...(recompute !== undefined ? { recompute } : {}), ...(stage === 'dpo' && frames ? { frames } : {}), ...(stage === 'dpo' && batch ? { batch } : {}) };

@@ -36,3 +36,13 @@ test('durations and sizes read as people say them', () => {
   assert.equal(formatGb(4.2e6), '4 MB');
   assert.equal(formatGb(7.46e9), '7.5 GB');
 });
+
+test('the first preset offered: the CPU demo without a graphics card, else the largest that fits', async () => {
+  const { defaultPreset } = await import('./presets.js');
+  const est = (device: string, fits: boolean) => ({ peakBytes: 1, secondsPerStep: 1, totalSeconds: 1, availableBytes: 1, device, fits, warning: null, details: '' });
+  const mk = (id: 'cpu' | 'gb8' | 'gb24', device: string, fits: boolean) => ({ id, label: id, description: '', sft: {}, dpo: {}, size: 128, estimate: est(device, fits), estimateError: null });
+  const cpuOnly = [mk('cpu', "this computer's processor (24 GB of memory)", true), mk('gb8', "this computer's processor (24 GB of memory)", true), mk('gb24', "this computer's processor (24 GB of memory)", true)];
+  assert.equal(defaultPreset(cpuOnly)?.id, 'cpu');
+  const gpu = [mk('cpu', 'RTX 4070 (12 GB)', true), mk('gb8', 'RTX 4070 (12 GB)', true), mk('gb24', 'RTX 4070 (12 GB)', false)];
+  assert.equal(defaultPreset(gpu)?.id, 'gb8');
+});
