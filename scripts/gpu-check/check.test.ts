@@ -44,6 +44,10 @@ test('--local runs every stage on the CPU and fills the same fields as a GPU run
   for (const b of r.backends as { works: boolean; reason?: string }[]) if (!b.works) assert.match(b.reason ?? '', /\w{10}/);
   const x = r.results;
   assert.equal(x.backend, 'cpu');
+  // Each attention form was tried in its own process; the DiT stages used the first that ran.
+  assert.deepEqual(Object.keys((r.stages.attention.data as { forms: object }).forms), ['fused', 'blockwise', 'naive']);
+  assert.ok(x.attention && x.attention.length > 0);
+  assert.equal((r.stages.dit.data as { attention: string }).attention, x.attention[0]);
   for (const v of [x.ditStepSeconds, x.ditSpeechStepSeconds, x.vaeDecodeSeconds]) assert.ok(isNum(v) && v > 0, String(v));
   for (const k of ['dit', 'ditSpeech', 'ditSpeechGuided'] as const) {
     const f = x.projectedFps[k];
@@ -89,6 +93,6 @@ test('a stage that runs out of its time is stopped and reported, and the next st
 test('bad arguments get one sentence and the usage', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/gpu-check/check.ts', '--only', 'ditt'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 64);
-  assert.match(r.stderr, /--only: unknown stage ditt \(stages: probe, weights, dit/);
+  assert.match(r.stderr, /--only: unknown stage ditt \(stages: probe, attention, weights, dit/);
   assert.match(r.stderr, /usage: npm run gpu-check/);
 });
