@@ -19,8 +19,8 @@ import { chromiumMissing, launchChromium } from './support/browser.js';
 import { ensureRendererBuilt } from './support/build-renderer.js';
 import type { RunningHost } from './support/host-process.js';
 import { freePort, startHost } from './support/host-process.js';
-import { sampleMedia } from './support/sample-media.js';
-import { addExport, chooseFile, dropFile, generatePreview, jobRow, setSteps, shot, shotBothThemes, trimAt, trimValues, waitJobState } from './support/studio-page.js';
+import { makeAvatar, sampleMedia } from './support/sample-media.js';
+import { addExport, chooseFile, dropFile, generatePreview, jobRow, pasteFile, setSteps, shot, shotBothThemes, trimAt, trimValues, waitJobState } from './support/studio-page.js';
 
 const skip = chromiumMissing();
 if (skip) console.log(`web e2e skipped: ${skip}`);
@@ -156,6 +156,13 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await page.getByTestId('try-sample').click();
     await page.getByTestId('project-title').getByText('Sample talking head').waitFor({ timeout: 60_000 });
     await page.getByTestId('face-box').waitFor({ timeout: 30_000 });
+    // A picture pasted onto the screen becomes the portrait; the earlier one stays in the bin.
+    const pasted = path.join(dataDir, 'pasted-face.png');
+    await makeAvatar(pasted);
+    const before = await page.getByTestId('portrait-image').getAttribute('src');
+    await pasteFile(page, pasted, 'image/png');
+    await until('the pasted portrait to show', async () => (await page.getByTestId('portrait-image').getAttribute('src')) !== before);
+    await until('both portraits to be in the bin', async () => (await page.locator('[data-testid="bin-item"][data-kind="image"]').count()) === 2);
     await page.getByTestId('project-open').click();
     await page.getByTestId('open-menu').getByRole('button', { name: 'Open Interview final' }).click();
     await page.getByTestId('project-title').getByText('Interview final').waitFor({ timeout: 30_000 });
@@ -349,6 +356,7 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await shot(page, 'settings-light');
     await page.getByTestId('nav-training').click();
     await page.getByTestId('screen-training').waitFor();
+    assert.equal(await page.getByText(/training issue|coming with/).count(), 0, 'no planning words in the UI');
     await shotBothThemes(page, 'training');
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   });

@@ -73,13 +73,15 @@ export async function addExport(page: Page, label: string, output?: string): Pro
   await page.getByTestId('job').nth(before).waitFor({ timeout: 30_000 });
 }
 
-/** The page's own File built from bytes (the spec's tsconfig has no DOM types, so the page code is a string). */
-async function fileHandle(page: Page, file: string, mime: string) {
+/** Page-side code that builds a DataTransfer holding the file (the spec's tsconfig has no DOM types, so it is a string). */
+async function dataTransferScript(file: string, mime: string): Promise<string> {
   const b64 = (await readFile(file)).toString('base64');
-  return page.evaluateHandle(
-    `(() => { const bin = atob(${JSON.stringify(b64)}); const u8 = new Uint8Array(bin.length); for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
-      const dt = new DataTransfer(); dt.items.add(new File([u8], ${JSON.stringify(path.basename(file))}, { type: ${JSON.stringify(mime)} })); return dt; })()`,
-  );
+  return `(() => { const bin = atob(${JSON.stringify(b64)}); const u8 = new Uint8Array(bin.length); for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+      const dt = new DataTransfer(); dt.items.add(new File([u8], ${JSON.stringify(path.basename(file))}, { type: ${JSON.stringify(mime)} })); return dt; })()`;
+}
+
+async function fileHandle(page: Page, file: string, mime: string) {
+  return page.evaluateHandle(await dataTransferScript(file, mime));
 }
 
 /** Drops a file on a drop zone as a person dragging it from the desktop would. */
@@ -87,6 +89,12 @@ export async function dropFile(page: Page, testId: string, file: string, mime: s
   const dataTransfer = await fileHandle(page, file, mime);
   await page.dispatchEvent(`[data-testid="${testId}"]`, 'dragover', { dataTransfer });
   await page.dispatchEvent(`[data-testid="${testId}"]`, 'drop', { dataTransfer });
+}
+
+/** Pastes a file onto the page (Ctrl/Cmd+V of a copied file or picture). */
+export async function pasteFile(page: Page, file: string, mime: string): Promise<void> {
+  // A real ClipboardEvent carrying the file, as the browser fires for Ctrl/Cmd+V.
+  await page.evaluate(`document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: ${await dataTransferScript(file, mime)}, bubbles: true, cancelable: true }))`);
 }
 
 /** Chooses a file with the picker ("Choose a file…" opens the browser's file chooser). */
