@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { DeviceInfo, JobView, TrainingMetrics, TrainingSession } from '../engine/service/contract.js';
-import { chromiumMissing, launchChromium } from './support/browser.js';
+import { FAKE_MEDIA_ARGS, chromiumMissing, launchChromium } from './support/browser.js';
 import { ensureRendererBuilt } from './support/build-renderer.js';
 import type { RunningHost } from './support/host-process.js';
 import { freePort, startHost } from './support/host-process.js';
@@ -62,7 +62,8 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
     clips = await makeTrainingClips(path.join(dataDir, 'my-clips'));
     port = await freePort();
     host = await startHost({ dataDir: path.join(dataDir, 'data'), port, token });
-    browser = await launchChromium();
+    // A fake camera and microphone (a moving test pattern and a beep) for the webcam recording.
+    browser = await launchChromium(FAKE_MEDIA_ARGS);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(`http://127.0.0.1:${port}/?token=${token}`);
@@ -98,6 +99,20 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
     assert.match(await silent.getByTestId('clip-reason').innerText(), /No speech.*microphone/s);
     for (const f of clips.good) assert.equal(await clipCard(page, path.basename(f)).getAttribute('data-accepted'), 'true');
     // A controlled checkbox: it shows the new state once the studio has moved the clip.
+    // A webcam take: recorded in the page, uploaded, checked like a file. The fake camera shows a test
+    // pattern, so it is refused for the face, with its length read from the recording.
+    await page.getByTestId('record-start').click();
+    await page.getByTestId('record-stop').waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(2500);
+    await page.getByTestId('record-stop').click();
+    const take = page.locator('[data-testid="clip"][data-clip^="recording-"]');
+    await take.waitFor({ timeout: 60_000 });
+    assert.equal(await take.getAttribute('data-accepted'), 'false');
+    assert.match(await take.getByTestId('clip-reason').innerText(), /No face found/);
+    assert.match(await take.innerText(), /Length: 2\.\d s|Length: 3\.\d s/);
+    await shot(page, 'training-1b-webcam-take');
+    await take.getByRole('button', { name: /Remove/ }).click();
+    await take.waitFor({ state: 'detached' });
     await clipCard(page, 'held-out.mp4').getByTestId('clip-heldout').click();
     await clipCard(page, 'held-out.mp4').locator('.badge', { hasText: 'kept for Compare' }).waitFor();
     assert.match(await page.getByTestId('clip-summary').innerText(), /3 clips will be trained on; 2 left out/);
@@ -167,6 +182,7 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
     await page.getByTestId('compare-after').locator('video').waitFor({ timeout: 300_000 });
     await page.getByTestId('compare-after').getByTestId('compare-scores').waitFor({ timeout: 120_000 });
     await page.getByTestId('compare-before').getByTestId('compare-scores').waitFor({ timeout: 120_000 });
+    await page.waitForFunction(`[...document.querySelectorAll('[data-testid^="compare-"] video')].every((v) => v.readyState >= 2)`, undefined, { timeout: 30_000 });
     await shot(page, 'training-7-compare');
   });
 

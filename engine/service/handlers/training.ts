@@ -152,6 +152,14 @@ export function trainingHandlers(ctx: ServiceContext): TrainingHandlers {
   async function admit(s: SessionFile, incoming: string, name: string): Promise<TrainingClip> {
     const dir = folder(s.id);
     const thumb = path.join(dir, 'thumbs', `${name}.png`);
+    if (path.extname(name).toLowerCase() === '.webm') {
+      // A browser's recording (MediaRecorder) states no length; a copy through ffmpeg writes it, so the
+      // length check and the trainer read the clip like any other. Nothing is re-encoded.
+      const fixed = `${incoming}.remux.webm`;
+      const r = await runFfmpeg(['-v', 'error', '-y', '-i', incoming, '-c', 'copy', fixed]).catch(() => null);
+      if (r?.code === 0) await rename(fixed, incoming);
+      else await rm(fixed, { force: true });
+    }
     const check = await checkTrainingClip(incoming, thumb);
     const dest = path.join(dir, check.accepted ? 'clips' : 'refused', name);
     await mkdir(path.dirname(dest), { recursive: true });
@@ -268,7 +276,9 @@ export function trainingHandlers(ctx: ServiceContext): TrainingHandlers {
       out = { scores: { syncConfidence: r.sync.confidence, syncOffsetFrames: r.sync.offset, faceFrames: r.faces.found, frames: r.video.frames, motion: r.motion.meanFlow ?? null }, note: r.faces.found === 0 ? 'No face was found in this video, so its lip sync cannot be measured.' : null };
     } catch (e) {
       // A video without a detectable face (an untrained model makes noise) has no lip-sync score.
-      out = { scores: null, note: `Not scored: ${(e as Error).message.replace(/\.$/, '')}.` };
+      // The measures' sentence names the file; here it is the video beside the sentence.
+      const why = (e as Error).message.replaceAll(job.output, 'this video').replace(/\.$/, '');
+      out = { scores: null, note: `Not scored: ${why}. A model that does not make a face yet (such as the untrained built-in demo model) cannot be scored.` };
     }
     await writeFile(cache, JSON.stringify(out));
     return out;

@@ -28,10 +28,12 @@ export function Chart({ title, steps, series, yLabel, testId, range }: { title: 
     const opts: uPlot.Options = {
       width: Math.max(280, el.clientWidth),
       height: 200,
-      legend: { show: true },
+      // The legend names the lines; the values under the cursor show on hover only.
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: false }, ...(range ? { y: { range } } : {}) },
-      axes: [{ ...axis, label: 'step' }, { ...axis, label: yLabel, size: 60 }],
+      // Steps are whole numbers: no ticks at 1.5.
+      axes: [{ ...axis, label: 'step', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] }, { ...axis, label: yLabel, size: 60 }],
       series: [{ label: 'step' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, ...(s.dash ? { dash: [6, 4] } : {}), points: { show: false } }))],
     };
     const u = new uPlot(opts, [steps, ...series.map((s) => s.values)] as uPlot.AlignedData, el);

@@ -14,7 +14,7 @@ import { Chart } from './Chart.js';
 import type { FieldSpec, FormValues, Stage } from './settings-form.js';
 import { DPO_FIELDS, SFT_FIELDS, settingsFromForm } from './settings-form.js';
 
-const COLORS = { loss: '#4f9cf9', acc: '#43b581', policy: '#f0a020', ref: '#a0a0a0' };
+const COLORS = { loss: '#4f9cf9', trend: '#9b6cf0', acc: '#43b581', policy: '#f0a020', ref: '#a0a0a0' };
 
 function Fields({ fields, form, setForm, disabled, stage }: { fields: FieldSpec[]; form: FormValues; setForm: (f: FormValues) => void; disabled: boolean; stage: Stage }) {
   const one = (f: FieldSpec) => (
@@ -57,7 +57,7 @@ function Charts({ stage, metrics }: { stage: Stage; metrics: TrainingMetrics }) 
     const trend = metrics.rows.map((r) => (avg = avg === null ? r.loss : 0.9 * avg + 0.1 * r.loss));
     return [
       { label: 'loss', color: COLORS.loss, values: metrics.rows.map((r) => r.loss) },
-      { label: 'trend', color: COLORS.policy, values: trend },
+      { label: 'trend', color: COLORS.trend, values: trend },
     ];
   }, [metrics]);
   const acc = useMemo<ChartSeries[]>(() => [{ label: 'implicit accuracy', color: COLORS.acc, values: metrics.rows.map((r) => r.accuracy ?? null) }], [metrics]);
@@ -170,7 +170,6 @@ export function StageStep({ session, stage, form, setForm, extra, onChange, bloc
           {job.state === 'done' ? <p className="small ok-text">Finished: the adapter is ready{stage === 'sft' ? '. DPO (next) sharpens the lip sync; you can also go straight to Compare or Save.' : '. Compare it with the base model next, then save it.'}{job.recoveries > 0 ? ` It resumed from its checkpoint after ${job.recoveries === 1 ? 'a restart' : `${job.recoveries} restarts`}.` : ''}</p> : null}
           {job.state === 'paused' ? <p className="small muted">Paused at a saved checkpoint: Resume continues from there, even after closing the studio.</p> : null}
           {job.error && job.state === 'failed' ? <p className="small error-text">{job.error.message}</p> : null}
-          {job.history.length && job.recoveries > 0 ? <p className="small muted" data-testid={`${stage}-history`}>{job.history.filter((h) => /resum|killed|restart/i.test(h.message)).slice(-1)[0]?.message}</p> : null}
         </div>
       ) : null}
       {metrics && metrics.rows.length > 0 ? (

@@ -48,6 +48,11 @@ function NewSession({ onCreated, sessions, onOpen }: { onCreated: (s: TrainingSe
       <p className="muted">
         Fine-tuning makes a small add-on for a model from a few videos of you talking, so that generated videos look and move more like you. It runs on this computer in six steps: add clips, pick a preset, two training stages, compare, save.
       </p>
+      <ul className="small muted">
+        <li>You need a few videos of yourself talking to the camera (you can also record them here with the webcam).</li>
+        <li>It takes minutes with the built-in demo model, and hours with a full model on a graphics card. You can pause, close the studio and carry on later.</li>
+        <li>Your clips stay on this computer.</li>
+      </ul>
       <div className="row">
         <label className="field">
           <span>Name of this training</span>
