@@ -405,7 +405,8 @@ export class JobQueue {
       }
     }
     if (this.stopped) return;
-    if (job.state === 'failed') await this.keepOrDropWork(job, workDir);
+    // (finish() set the state; TypeScript still narrows it to the values assigned in this function.)
+    if ((job.state as JobState) === 'failed') await this.keepOrDropWork(job, workDir);
     await this.commit(job);
   }
 
