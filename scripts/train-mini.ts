@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MiniSpec } from '../engine/train/vae/mini-package.js';
 import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
+import { writeReconstruction } from '../engine/train/vae/recon-video.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SPEC_FILE = path.join(root, 'assets', 'models', 'refree-mini', 'spec.json');
@@ -129,8 +130,11 @@ interface EvalRow {
   result: Record<string, unknown>;
 }
 
-/** Generates each held-out clip's speech with its own first frame as the portrait, then measures it. */
-async function evaluate(name: string, model: string[], outDir: string, n: number): Promise<EvalRow[]> {
+/**
+ * Generates each held-out clip's speech with its own first frame as the portrait (or, with `recon`,
+ * writes the clip's VAE reconstruction), then measures it against the clip's truth.
+ */
+async function evaluate(name: string, model: string[], outDir: string, n: number, recon?: { cfg: MiniSpec['architecture']['vae']; vaeFile: string }): Promise<EvalRow[]> {
   const summaryFile = path.join(outDir, 'eval.json');
   const have = await readFile(summaryFile, 'utf8').catch(() => null);
   if (have) return JSON.parse(have) as EvalRow[];
@@ -147,7 +151,8 @@ async function evaluate(name: string, model: string[], outDir: string, n: number
       p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not take the first frame of ${video}`))));
     });
     const out = path.join(outDir, `${id}.mp4`);
-    if (!(await exists(out))) await cli(`${name}-generate-${id}`, ['generate', ...model, '--portrait', portrait, '--audio', video, '--out', out, '--no-label', '--seed', '0']);
+    if (recon && !(await exists(out))) await writeReconstruction(recon.cfg, recon.vaeFile, video, out, 128);
+    else if (!(await exists(out))) await cli(`${name}-generate-${id}`, ['generate', ...model, '--portrait', portrait, '--audio', video, '--out', out, '--no-label', '--seed', '0']);
     // A video the measures cannot read (no face found: an undertrained model) is recorded, not fatal.
     const r = await cli(`${name}-eval-${id}`, ['eval', out, '--truth', path.join(P.clipsHeld, c), '--json'], true);
     let result: Record<string, unknown>;
@@ -197,9 +202,11 @@ async function main(): Promise<void> {
   if (!(await exists(path.join(P.final, 'refree.json')))) await cli('merge', ['models', 'merge', path.join(P.dpo, 'adapter'), '--out', P.final]);
   else process.stdout.write(`[merge] done before (${P.final})\n`);
 
+  // Does the mouth survive the VAE alone? Its reconstructions measured like the generated videos.
+  const vaeRows = await evaluate('eval-vae', [], path.join(P.evalDir, 'vae'), R.evalClips, { cfg: spec.architecture.vae, vaeFile: path.join(P.vae, 'vae.safetensors') });
   const sftRows = await evaluate('eval-sft', ['--model', path.join(P.sft, 'adapter')], path.join(P.evalDir, 'sft'), R.evalClips);
   const finalRows = await evaluate('eval-final', ['--model', P.final], path.join(P.evalDir, 'final'), R.evalClips);
-  const summary = { run, quick, vae: vaeInfo, sft: sftRows, final: finalRows };
+  const summary = { run, quick, vae: vaeInfo, vaeRecon: vaeRows, sft: sftRows, final: finalRows };
   await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n[eval] ${finalRows.length} held-out clip(s) measured: ${path.join(run, 'summary.json')}\n`);
 
