@@ -10,8 +10,8 @@
 //   h = LayerNorm(h + pos)                                                         -> hidden_states.0
 //   each layer (post-LN): h = LN(h + Attn(h)); h = LN(h + W2·GELU(W1·h))           -> hidden_states.i
 //
-// GELU is the exact (erf) one (hidden_act / feat_extract_activation "gelu"); every LayerNorm and the
-// GroupNorm use layer_norm_eps (1e-5). Attention has no mask (the group-norm models take none) and
+// GELU is the exact (erf) one (hidden_act / feat_extract_activation "gelu"); every LayerNorm uses
+// layer_norm_eps (1e-5 in the released models), the GroupNorm torch's fixed default 1e-5. Attention has no mask (the group-norm models take none) and
 // scales q by head_dim^-0.5. Dropout, masking and the CTC head are training/decoding parts, left out.
 import { Graph } from '../../graph/graph.js';
 import type { Tensor } from '../../graph/graph.js';
@@ -27,6 +27,9 @@ import { reduceSum } from '../../graph/ops/reduce.js';
 import { reshape, transpose } from '../../graph/ops/shape.js';
 import type { ParamSpec } from '../inventory/types.js';
 import type { WeightProvider } from '../weight-provider.js';
+
+/** nn.GroupNorm's default eps, which Wav2Vec2GroupNormConvLayer keeps whatever layer_norm_eps says. */
+const GROUP_NORM_EPS = 1e-5;
 
 export interface Wav2Vec2Config {
   /** conv_dim, conv_kernel, conv_stride of the feature extractor (one entry per conv layer). */
@@ -196,7 +199,8 @@ export function buildWav2Vec2Graph(c: Wav2Vec2Config, provider: WeightProvider, 
     x = conv(x, w(`${p}.conv.weight`, [cout, cin, c.convKernel[i]!]), c.convBias ? w(`${p}.conv.bias`, [cout]) : null, { strides: [c.convStride[i]!] });
     if (i === 0) {
       // GroupNorm with one group per channel: each channel normalised over time, then its affine.
-      x = layerNorm(x, null, null, { axis: -1, eps: c.eps });
+      // transformers builds it as nn.GroupNorm(...) with torch's default eps, not layer_norm_eps.
+      x = layerNorm(x, null, null, { axis: -1, eps: GROUP_NORM_EPS });
       x = add(mul(x, reshape(w(`${p}.layer_norm.weight`, [cout]), [cout, 1])), reshape(w(`${p}.layer_norm.bias`, [cout]), [cout, 1]));
     }
     x = geluFused(x, 'erf');
