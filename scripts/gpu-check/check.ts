@@ -18,7 +18,7 @@ import { GpuMemoryPoller } from './gpu-memory.js';
 import type { CheckMode, StageName } from './plan.js';
 import { STAGES, planFor } from './plan.js';
 import type { Report, StageRecord } from './report.js';
-import { REPORT_SCHEMA, deriveResults, planSizes, summarize } from './report.js';
+import { REPORT_SCHEMA, deriveResults, parsePlacement, planSizes, summarize } from './report.js';
 import { ATTENTION_FORMS, runStage } from './stages.js';
 import type { AttentionImpl } from '../../engine/graph/ops/attention.js';
 
@@ -175,7 +175,8 @@ interface ChildOutcome {
   seconds: number;
 }
 
-function runChild(args: string[], timeoutMs: number, resultFile: string, progress: (line: string) => void): Promise<ChildOutcome> {
+/** Runs one stage process; its output lines go to `progress`, or into `capture` when given (verbose ORT logs). */
+function runChild(args: string[], timeoutMs: number, resultFile: string, progress: (line: string) => void, capture?: string[]): Promise<ChildOutcome> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -183,7 +184,11 @@ function runChild(args: string[], timeoutMs: number, resultFile: string, progres
     let timedOut = false;
     const keep = (s: string): void => {
       tail = (tail + s).slice(-4000);
-      for (const line of s.split('\n')) if (line.trim()) progress(line);
+      for (const line of s.split('\n')) {
+        if (!line.trim()) continue;
+        if (capture) capture.push(line);
+        else progress(line);
+      }
     };
     c.stdout.setEncoding('utf8').on('data', keep);
     c.stderr.setEncoding('utf8').on('data', keep);
@@ -297,11 +302,25 @@ async function parent(a: Args): Promise<number> {
         progress(`attention ${form}: ${r.status}${r.reason ? ` — ${r.reason}` : ''}`);
       }
       working = ATTENTION_FORMS.filter((f) => (forms[f] as { status: string }).status === 'ok');
+      // Which nodes a GPU backend leaves to the CPU, by name, from ORT's verbose placement log of small
+      // graphs with the model's ops (one DiT block, the speech modules, a VAE decode chunk).
+      let cpuPlacement: Record<string, string[]> | null = null;
+      const left2 = (deadline - Date.now()) / 1000 - 3;
+      if (backend !== 'cpu' && left2 > 5) {
+        const file = path.join(tmp, 'attention-placement.json');
+        const lines: string[] = [];
+        const args = ['--stage', name, '--form', 'placement', '--work', work, '--backend', backend, '--deadline', String(Date.now() + 25_000), '--result', file];
+        if (a.mode === 'local') args.push('--local');
+        if (working.length) args.push('--attention', working.join(','));
+        const r = await runChild(args, Math.min(30, left2) * 1000, file, progress, lines);
+        cpuPlacement = r.status === 'ok' ? parsePlacement(lines) : { error: [r.reason ?? r.status] };
+        progress(`placement: ${Object.entries(cpuPlacement).map(([k, v]) => `${k} ${v.length ? `${v.length} node(s) on the CPU` : 'all on the GPU'}`).join(', ')}`);
+      }
       record({
         status: working.length ? 'ok' : 'failed',
         seconds: (performance.now() - t0) / 1000,
         reason: working.length ? null : 'no attention form ran on this backend (see data)',
-        data: { backend, forms, working },
+        data: { backend, forms, working, cpuPlacement },
       });
       continue;
     }

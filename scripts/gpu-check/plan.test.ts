@@ -13,7 +13,7 @@ import { decodeChunkGraph } from '../../engine/model/vae/decoder.js';
 import type { WeightProvider } from '../../engine/model/weight-provider.js';
 import { gpuPlan, localPlan, STAGES } from './plan.js';
 import type { StageRecord } from './report.js';
-import { deriveResults } from './report.js';
+import { deriveResults, parsePlacement } from './report.js';
 
 /** Every weight as an external float16 initializer of the right size in a file that does not exist. */
 const noWeights: WeightProvider = {
@@ -63,4 +63,20 @@ test('projected frames per second: frames / (steps × passes × step + VAE decod
   const failed = deriveResults(p, { dit: { ...ok({ stepSeconds: 0.5 }), status: 'timeout' } });
   assert.equal(failed.ditStepSeconds, null, 'a stage that did not finish gives no numbers');
   assert.equal(failed.projectedFps.dit.steps50, null);
+});
+
+test('CPU-placed nodes are read from ORT\'s verbose placement log, per graph', () => {
+  const log = [
+    '@@placement dit',
+    '2026-12-07 00:38:20.37 [V:onnxruntime:, session_state.cc:1377 VerifyEachNodeIsAssignedToAnEp] Node placements',
+    '2026-12-07 00:38:20.37 [V:onnxruntime:, session_state.cc:1383 VerifyEachNodeIsAssignedToAnEp]  Node(s) placed on [CPUExecutionProvider]. Number of nodes: 2',
+    '2026-12-07 00:38:20.37 [V:onnxruntime:, session_state.cc:1385 VerifyEachNodeIsAssignedToAnEp]   Cos (time.Cos)',
+    '\x1b[0;93m2026-12-07 00:38:20.37 [V:onnxruntime:, session_state.cc:1385 VerifyEachNodeIsAssignedToAnEp]   Sin (time.Sin)\x1b[m',
+    '2026-12-07 00:38:20.37 [V:onnxruntime:, session_state.cc:1383 VerifyEachNodeIsAssignedToAnEp]  Node(s) placed on [WebGpuExecutionProvider]. Number of nodes: 1',
+    '2026-12-07 00:38:20.37 [V:onnxruntime:, session_state.cc:1385 VerifyEachNodeIsAssignedToAnEp]   Gemm (patch_embedding.Gemm)',
+    '@@placement vae',
+    '2026-12-07 00:38:21.00 [V:onnxruntime:, session_state.cc:1383 VerifyEachNodeIsAssignedToAnEp]  Node(s) placed on [WebGpuExecutionProvider]. Number of nodes: 1',
+    '2026-12-07 00:38:21.00 [V:onnxruntime:, session_state.cc:1385 VerifyEachNodeIsAssignedToAnEp]   Conv (decoder.conv1.Conv)',
+  ];
+  assert.deepEqual(parsePlacement(log), { dit: ['Cos (time.Cos)', 'Sin (time.Sin)'], vae: [] });
 });

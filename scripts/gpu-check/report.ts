@@ -46,6 +46,8 @@ export interface Results {
   nonFinite: { dit: number | null; ditSpeech: number | null; vae: number | null };
   /** dtype: the activations the step ran with; float16Error: why float16 did not run, when it did not. */
   loraSft: { available: boolean | null; stepSeconds: number | null; peakGpuMiB: number | null; dtype: string | null; float16Error: string | null };
+  /** On a GPU backend: nodes ORT placed on the CPU in small graphs with the model's ops ("Op (name)"), per graph; null on the CPU backend. */
+  cpuPlacement: Record<string, string[]> | null;
   /** On a GPU backend: why the graph did not open with the CPU fallback off (a node without a GPU kernel); null when every node ran on the GPU or not measured. */
   cpuNodes: { dit: string | null; ditSpeech: string | null; vae: string | null };
 }
@@ -104,6 +106,7 @@ export function deriveResults(plan: CheckPlan, stages: Partial<Record<StageName,
   return {
     backend: (get(stages.probe, 'chosen') as string | undefined) ?? null,
     attention: (get(stages.attention, 'working') as string[] | undefined) ?? null,
+    cpuPlacement: (get(stages.attention, 'cpuPlacement') as Record<string, string[]> | undefined) ?? null,
     ditStepSeconds: dit,
     ditSpeechStepSeconds: sp,
     vaeDecodeSeconds: vaeS,
@@ -157,6 +160,7 @@ export function summarize(r: Omit<Report, 'summary'>): string[] {
   lines.push(fpsLine('projected, with speech + guidance', x.projectedFps.ditSpeechGuided));
   const p = x.precision;
   lines.push(`float16 vs float32: velocity max rel err ${f(p.velocityMaxRelErr)} (mean ${f(p.velocityMeanRelErr)}), frames max rel err ${f(p.framesMaxRelErr)} (mean ${f(p.framesMeanRelErr)}), inf/NaN fp16 ${p.nonFiniteFloat16 ?? '—'} / fp32 ${p.nonFiniteFloat32 ?? '—'}`);
+  if (x.cpuPlacement) lines.push(`nodes ${x.backend} leaves to the CPU: ${Object.entries(x.cpuPlacement).map(([k, v]) => `${k}: ${v.length ? v.join(', ') : 'none'}`).join('; ')}`);
   for (const [k, v] of Object.entries(x.cpuNodes)) if (v) lines.push(`${k}: not every node has a ${x.backend} kernel (${v}); those nodes ran on the CPU`);
   const l = x.loraSft;
   lines.push(`LoRA SFT step: ${l.available === false ? 'not available in this build' : `${f(l.stepSeconds, 3, ' s')} with ${l.dtype ?? '—'} activations (peak GPU ${mib(l.peakGpuMiB)})`}${l.float16Error ? `; float16 did not run: ${l.float16Error}` : ''}`);
@@ -167,4 +171,33 @@ export function summarize(r: Omit<Report, 'summary'>): string[] {
     lines.push(`stage ${name}: ${st.status} in ${st.seconds.toFixed(1)} s of ${st.budgetSeconds} s${st.reason ? ` — ${st.reason}` : ''}${before}`);
   }
   return lines;
+}
+
+/**
+ * CPU-placed nodes per graph from ORT's verbose log: "@@placement <graph>" markers (printed by the
+ * stage), then "Node(s) placed on [CPUExecutionProvider]" followed by "   Op (name)" lines.
+ */
+export function parsePlacement(lines: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  let graph: string | null = null;
+  let onCpu = false;
+  for (const raw of lines) {
+    // eslint-disable-next-line no-control-regex
+    const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
+    const m = /@@placement (\S+)/.exec(line);
+    if (m) {
+      graph = m[1]!;
+      out[graph] = [];
+      onCpu = false;
+      continue;
+    }
+    const ep = /placed on \[(\w+)\]/.exec(line);
+    if (ep) {
+      onCpu = ep[1] === 'CPUExecutionProvider';
+      continue;
+    }
+    const node = /VerifyEachNodeIsAssignedToAnEp\]\s+(\S+ \(.*\))\s*$/.exec(line);
+    if (node && onCpu && graph) out[graph]!.push(node[1]!);
+  }
+  return out;
 }

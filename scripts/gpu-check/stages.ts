@@ -26,7 +26,11 @@ import { MapWeightProvider } from '../../engine/model/weight-provider.js';
 import type { WeightProvider } from '../../engine/model/weight-provider.js';
 import { BACKEND_ORDER, gpuDeviceNodePresent, probeBackend } from '../../engine/runtime/backends.js';
 import { queryNvidiaGpus } from '../../engine/runtime/gpu-info.js';
-import { CompiledGraph } from '../../engine/runtime/session.js';
+import { CompiledGraph, sessionOptions } from '../../engine/runtime/session.js';
+import { ort } from '../../engine/runtime/ort.js';
+import { serialize } from '../../engine/graph/onnx/serialize.js';
+import { decodeChunkGraph } from '../../engine/model/vae/decoder.js';
+import { refreeConfigFor } from '../../engine/model/refree/config.js';
 import type { Backend } from '../../engine/runtime/session.js';
 import { asF32, compare, makeFeeds, nonFinite } from './feeds.js';
 import { FileWeightProvider, unionProvider, writeRandomF16 } from './file-weights.js';
@@ -181,7 +185,34 @@ function attentionForms(ctx: StageContext): AttentionImpl[] {
  * kernel that hangs on this backend (the fused one did on a software WebGPU adapter) costs this
  * stage's few seconds instead of a full-size stage.
  */
+/**
+ * Opens small graphs with the model's ops (one DiT block with the speech modules, a VAE decode chunk)
+ * with ORT's verbose log on, so the parent can read which nodes the backend leaves to the CPU. Each
+ * graph's log follows a "@@placement <graph>" line.
+ */
+async function placement(ctx: StageContext): Promise<StageResult> {
+  const d = ctx.plan.arch.dit;
+  const head = d.dim / d.heads;
+  const cfg = { ...d, dim: 2 * head, heads: 2, ffnDim: 4 * head, layers: 1, textLen: 8, textDim: 64 };
+  const rc = refreeConfigFor(cfg, { speechDim: 32, hidden: 16, kernelSizes: [1, 3], layers: 1 });
+  const provider = new MapWeightProvider(randomWeights([...ditParams(cfg), ...refreeParams(rc)], ctx.plan.seed));
+  const attention = ctx.attention?.[0] ?? 'blockwise';
+  const vae = { ...ctx.plan.arch.vae, encDim: 8, decDim: 8 };
+  const graphs: [string, Graph][] = [
+    ['dit', buildReFreeGraph(cfg, rc, provider, { batch: 1, frames: 2, h: 4, w: 4 }, { dtype: ctx.plan.dtype, attention, speechMask: true })],
+    ['vae', decodeChunkGraph(vae, new MapWeightProvider(randomWeights(vaeDecoderParams(vae), ctx.plan.seed)), { first: false, frames: 1, height: 32, width: 32, attention: 'naive' }).graph],
+  ];
+  const O = ort();
+  for (const [name, g] of graphs) {
+    process.stderr.write(`@@placement ${name}\n`);
+    const s = await O.InferenceSession.create(serialize(g), { ...sessionOptions({ backend: ctx.backend }), logSeverityLevel: 0, logVerbosityLevel: 0 } as never);
+    await s.release();
+  }
+  return { graphs: graphs.map(([n]) => n), attention };
+}
+
 async function attentionForm(ctx: StageContext): Promise<StageResult> {
+  if ((ctx.form as string) === 'placement') return placement(ctx);
   const form = ctx.form ?? 'fused';
   const d = ctx.plan.arch.dit;
   const head = d.dim / d.heads;
