@@ -103,7 +103,11 @@ async function generate(raw: unknown, ctx: JobContext): Promise<unknown> {
       onEvent: (e) => {
         if (e.type === 'progress') {
           last = { done: e.done, total: e.total };
-          ctx.progress(e.done, e.total, `chunk ${e.chunk + 1} of ${e.chunks} · step ${e.step} of ${e.steps} · ${e.framesWritten} of ${e.frames} frames`);
+          // Steps count from 1 as people do; step = steps means the chunk is being decoded. A preview runs
+          // fewer steps than the settings say, and says so, so "step 8 of 8" never contradicts "Steps: 20".
+          const asked = typeof p.settings.steps === 'number' ? p.settings.steps : null;
+          const stepText = e.step >= e.steps ? 'decoding and writing frames' : `step ${e.step + 1} of ${e.steps}${p.mode === 'preview' && asked !== null && asked > e.steps ? ` (a preview uses ${e.steps} of your ${asked} steps)` : ''}`;
+          ctx.progress(e.done, e.total, `chunk ${e.chunk + 1} of ${e.chunks} · ${stepText} · ${e.framesWritten} of ${e.frames} frames`);
         } else if (e.type === 'stage' || e.type === 'warning') {
           if (last.total > 0) ctx.progress(last.done, last.total, e.message);
         } else if (e.type === 'preview') {

@@ -164,7 +164,12 @@ test('preview and export run through the real engine process and pipeline (demo 
   const data = await tempDir();
   const svc = await StudioService.create({ dataDir: data });
   const events: string[] = [];
-  svc.on((e) => events.push(e));
+  const messages = new Set<string>();
+  svc.on((e, payload) => {
+    events.push(e);
+    const m = e === 'job.updated' ? (payload as JobView).progress?.message : undefined;
+    if (m) messages.add(m.replace(/\d+ of \d+ frames/, 'N frames'));
+  });
   const p = value<Project>(await svc.dispatch('projects.create', { name: 'Engine' }));
   const img = value<MediaInfo>(await svc.dispatch('media.import', { path: path.join(DEMO, 'avatar.png'), project: p.path, kind: 'image' }));
   const aud = value<MediaInfo>(await svc.dispatch('media.import', { path: path.join(DEMO, 'speech.wav'), project: p.path, kind: 'audio' }));
@@ -194,6 +199,10 @@ test('preview and export run through the real engine process and pipeline (demo 
   const view = value<JobView>(await svc.dispatch('jobs.get', { id: prev.jobId }));
   assert.ok(view.previewUrl?.startsWith('/media/data/queue/work/'), `live preview frames are served from the data root (${view.previewUrl})`);
   assert.ok(events.includes('job.preview') && events.includes('engine.state'));
+  // Steps are counted from 1 and never past the settings' count; decoding says so.
+  assert.ok([...messages].some((m) => /^chunk 1 of \d+ · step 1 of 2 · N frames$/.test(m)), [...messages].join('\n'));
+  assert.ok([...messages].some((m) => /· decoding and writing frames ·/.test(m)), [...messages].join('\n'));
+  assert.ok(![...messages].some((m) => /step 0 of|step 3 of 2/.test(m)), [...messages].join('\n'));
 
   const dev = value<{ backends: { backend: string; usable: boolean }[] | null; gpus: unknown[]; gpuNote: string | null }>(await svc.dispatch('device.info', {}));
   assert.ok(dev.backends, 'the engine probed its backends');
