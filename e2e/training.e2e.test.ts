@@ -134,7 +134,7 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
   it('SFT runs with a live loss chart; a reload mid-run shows the history; it finishes without the refused clips', async () => {
     await page.getByTestId('wizard-next').click();
     await page.getByTestId('step-sft').waitFor();
-    await fillStage(page, 'sft', { steps: '120', checkpointEvery: '10' });
+    await fillStage(page, 'sft', { steps: '120', checkpointEvery: '10', sampleEvery: '120' });
     await shot(page, 'training-3-sft-settings');
     await page.getByTestId('sft-start').click();
     // Live: the chart gains points while the job is still running.
@@ -156,6 +156,10 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
     assert.deepEqual(m.rows.map((r) => r.step), Array.from({ length: 120 }, (_, i) => i + 1));
     assert.match(await page.getByTestId('sft-metrics-line').innerText(), /Step 120 of 120/);
     await page.getByTestId('sft-chart-loss').scrollIntoViewIfNeeded();
+    // The sample video made at the last step, playable in the step.
+    await page.getByTestId('sft-samples').locator('video').first().waitFor({ timeout: 10_000 });
+    assert.equal(m.samples.length, 1);
+    await page.getByTestId('sft-samples').scrollIntoViewIfNeeded();
     await shot(page, 'training-5-sft-done');
     // The refused clips are still listed with their reasons; the three good ones were trained on.
     await page.getByTestId('wizard-clips').click();
@@ -167,6 +171,9 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
     await page.getByTestId('step-dpo').waitFor();
     await fillStage(page, 'dpo', { steps: '3', sampleSteps: '2', windowsPerClip: '1', checkpointEvery: '1' });
     await page.getByTestId('dpo-start').click();
+    await waitStageState(page, 'dpo', 'Running', 60_000);
+    await page.getByTestId('dpo-status').waitFor();
+    await shot(page, 'training-6a-dpo-running');
     await waitStageState(page, 'dpo', 'Done', 300_000);
     for (const c of ['dpo-chart-loss', 'dpo-chart-accuracy', 'dpo-chart-errors']) assert.equal(await waitChartPoints(page, c, 3, 10_000), 3, c);
     const m = await rpc<TrainingMetrics>('training.metrics', { id: sessionId, stage: 'dpo' });

@@ -180,8 +180,8 @@ export function StageStep({ session, stage, form, setForm, extra, onChange, bloc
           </p>
           <Charts stage={stage} metrics={metrics} />
           {metrics.samples.length ? (
-            <div>
-              <h3 className="small">Sample videos so far</h3>
+            <div data-testid={`${stage}-samples`}>
+              <h3 className="small">Sample videos so far (made with the adapter as it was at that step)</h3>
               <div className="samples">
                 {metrics.samples.map((s) => (
                   <figure key={s.step}>
