@@ -30,7 +30,6 @@ export function GenerateScreen() {
   const invalid = project ? Object.keys(validateSettings(project.settings)).length > 0 : false;
   const running = job?.state === 'running' || job?.state === 'queued';
   const video = host.mediaUrl(job?.state === 'done' ? job.outputUrl : (lastGood?.outputUrl ?? null));
-  const steps = project?.settings.steps ?? 0;
   const live = host.mediaUrl(job?.previewUrl ?? null);
 
   return (
@@ -81,7 +80,6 @@ export function GenerateScreen() {
                     </span>
                   ) : null}
                 </div>
-                {running && steps > 8 ? <p className="small muted">Previews use at most 8 sampler steps to stay quick; the export uses all {steps}.</p> : null}
                 {job.state !== 'done' && lastGood && video ? <p className="small muted">Showing the previous preview.</p> : null}
               </div>
             ) : previewJobId ? null : (
