@@ -3,7 +3,8 @@
 // random-weight config (real conv geometry, narrow widths); the checkpoint read as safetensors with
 // Wav2Vec2ForCTC's prefix and weight_g/weight_v, and as a torch .bin with torch's parametrize names,
 // gives identical states; runWav2Vec2 runs the checkpoint path through its chunking.
-// No PyTorch runs here, so the reference is our own reading of the official code, not its output.
+// The official implementation's own output is checked in wav2vec2-reference.test.ts (reference data
+// made by testdata/make-wav2vec2-reference.py with PyTorch and transformers).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -112,7 +113,7 @@ function referenceForward(c: Wav2Vec2Config, W: Map<string, { data: Float32Array
     if (li === 0) {
       const gw = g('feature_extractor.conv_layers.0.layer_norm.weight');
       const gb = g('feature_extractor.conv_layers.0.layer_norm.bias');
-      y = lnRows(y, null, null, c.eps).map((row, o) => row.map((v) => v * gw[o]! + gb[o]!)); // GroupNorm(C, C)
+      y = lnRows(y, null, null, 1e-5).map((row, o) => row.map((v) => v * gw[o]! + gb[o]!)); // GroupNorm(C, C): torch's default eps, not layer_norm_eps
     }
     x = y.map((row) => row.map(geluRef));
   });
