@@ -167,6 +167,47 @@ async function evaluate(name: string, model: string[], outDir: string, n: number
   return rows;
 }
 
+type Num = number | null;
+interface GroupStats {
+  clips: number;
+  measured: number;
+  mouthR: Num;
+  offset: Num;
+  confidence: Num;
+  psnr: Num;
+  ssim: Num;
+  firstFramePsnr: Num;
+  browR: Num;
+  headRollR: Num;
+}
+
+/** Means over the clips `refree eval` could measure (a video without a detectable face is not). */
+export function groupStats(rows: readonly EvalRow[]): GroupStats {
+  const ok = rows.map((r) => r.result as Record<string, any>).filter((r) => r.ok === true); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const mean = (f: (r: Record<string, any>) => unknown): Num => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const v = ok.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    return v.length ? +(v.reduce((a, b) => a + b, 0) / v.length).toFixed(3) : null;
+  };
+  return {
+    clips: rows.length,
+    measured: ok.length,
+    mouthR: mean((r) => r.truth?.mouth?.combined),
+    offset: mean((r) => r.sync?.offset),
+    confidence: mean((r) => r.sync?.confidence),
+    psnr: mean((r) => r.truth?.psnr?.mean),
+    ssim: mean((r) => r.truth?.ssim?.mean),
+    firstFramePsnr: mean((r) => r.truth?.psnr?.firstFrame),
+    browR: mean((r) => r.truth?.brow?.r),
+    headRollR: mean((r) => r.truth?.head?.roll?.r),
+  };
+}
+
+function table(groups: Record<string, GroupStats>): string {
+  const cols: (keyof GroupStats)[] = ['measured', 'mouthR', 'offset', 'confidence', 'psnr', 'ssim', 'firstFramePsnr', 'browR', 'headRollR'];
+  const head = `| | ${cols.join(' | ')} |\n|---|${cols.map(() => '---').join('|')}|\n`;
+  return head + Object.entries(groups).map(([k, g]) => `| ${k} | ${cols.map((c) => (c === 'measured' ? `${g.measured}/${g.clips}` : String(g[c] ?? '–'))).join(' | ')} |`).join('\n');
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`refree-mini recipe${quick ? ' (quick smoke run)' : ''} in ${run}${Number.isFinite(budgetS) ? `, at most ${budgetS / 60} min per stage` : ''}\n`);
   await mkdir(run, { recursive: true });
@@ -206,9 +247,10 @@ async function main(): Promise<void> {
   const vaeRows = await evaluate('eval-vae', [], path.join(P.evalDir, 'vae'), R.evalClips, { cfg: spec.architecture.vae, vaeFile: path.join(P.vae, 'vae.safetensors') });
   const sftRows = await evaluate('eval-sft', ['--model', path.join(P.sft, 'adapter')], path.join(P.evalDir, 'sft'), R.evalClips);
   const finalRows = await evaluate('eval-final', ['--model', P.final], path.join(P.evalDir, 'final'), R.evalClips);
-  const summary = { run, quick, vae: vaeInfo, vaeRecon: vaeRows, sft: sftRows, final: finalRows };
+  const groups = { 'ground truth through the VAE': groupStats(vaeRows), 'after SFT': groupStats(sftRows), 'after DPO (refree-mini)': groupStats(finalRows) };
+  const summary = { run, quick, vae: vaeInfo, groups, vaeRecon: vaeRows, sft: sftRows, final: finalRows };
   await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  process.stdout.write(`\n[eval] ${finalRows.length} held-out clip(s) measured: ${path.join(run, 'summary.json')}\n`);
+  process.stdout.write(`\n[eval] held-out clips (mouthR: mouth opening vs truth; offset in frames; confidence: lip-sync; PSNR/SSIM vs the rendered truth):\n${table(groups)}\n${path.join(run, 'summary.json')}\n`);
 
   if (args.includes('--install') && !quick) {
     const dest = path.join(root, 'assets', 'models', 'refree-mini');
