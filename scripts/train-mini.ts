@@ -107,7 +107,7 @@ async function step(name: string, shown: string[], argv: string[], allowFail = f
   if (timer) clearTimeout(timer);
   log.end();
   const secs = ((performance.now() - t0) / 1000).toFixed(0);
-  if (overBudget || code === 130) throw new Paused(`[${name}] stopped after ${secs} s (${overBudget ? 'its time budget' : 'interrupted'}); its checkpoint is saved: run the same command again to continue (log: ${logFile})`);
+  if (overBudget || code === 130) throw new Paused(`[${name}] stopped after ${secs} s (${overBudget ? 'its time budget' : 'interrupted'}); run the same command again to continue (a training stage resumes from its last checkpoint; log: ${logFile})`);
   if (code !== 0 && allowFail) {
     process.stdout.write(`[${name}] failed (exit ${code}); recorded\n`);
     return out;
@@ -208,6 +208,77 @@ function table(groups: Record<string, GroupStats>): string {
   return head + Object.entries(groups).map(([k, g]) => `| ${k} | ${cols.map((c) => (c === 'measured' ? `${g.measured}/${g.clips}` : String(g[c] ?? '–'))).join(' | ')} |`).join('\n');
 }
 
+/** Seconds of training steps recorded in a run folder's metrics.jsonl, and its last step's loss. */
+async function stageTime(dir: string): Promise<{ steps: number; minutes: number; lastLoss: number | null }> {
+  const text = await readFile(path.join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
+  const m = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; seconds: number; loss: number });
+  return { steps: m.length, minutes: +(m.reduce((a, x) => a + x.seconds, 0) / 60).toFixed(1), lastLoss: m.length ? m[m.length - 1]!.loss : null };
+}
+
+/** The model card: what it is, the data, the exact commands, the training time and every measured number. */
+async function modelCard(spec: MiniSpec, vaeInfo: unknown, groups: Record<string, GroupStats>): Promise<string> {
+  const [vae, sft, dpo] = [await stageTime(P.vae), await stageTime(P.sft), await stageTime(P.dpo)];
+  const a = spec.architecture;
+  const v = vaeInfo as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
+  return `# ${spec.name}
+
+${spec.description}
+
+It was trained entirely on this project's synthetic talking-face world (\`refree synth\`): drawn avatars
+speaking formant-synthesised speech. **It animates avatars of that style; it does not animate photos or
+real faces** — photoreal results need the Wan2.2-TI2V-5B package on an NVIDIA GPU. Generated at
+${spec.generation.size}×${spec.generation.size} and written at ${spec.generation.outputSize ?? spec.generation.size}×${spec.generation.outputSize ?? spec.generation.size} (upscaled).
+
+## Architecture
+
+- VAE (Wan2.2 design, trained from scratch): z ${a.vae.zDim}, time stride 2, space ×8 (4×4 pixel patch, one down-sampling), dims ${a.vae.encDim}·[${a.vae.dimMult.join(', ')}]; latent statistics folded into its first/last 1×1×1 convolutions.
+- DiT: dim ${a.dit.dim}, ${a.dit.layers} blocks, ${a.dit.heads} heads, FFN ${a.dit.ffnDim}, patch 1×2×2 (64 tokens per latent frame; the frames of a chunk attend to each other); a learned constant text context instead of T5.
+- Speech: log-mel (${spec.speechFrontEnd.nMels} bands × ${spec.speechFrontEnd.context} sub-steps per frame), the multi-level encoder (kernels ${spec.refree.kernelSizes.join(', ')} video frames), a level selector and multi-head FiLM in every block.
+
+## Data
+
+400 training clips of 4 s (seeds 0–399, training identities, voices and words), 60 more for DPO (seeds
+400–459), and 24 held-out clips (seeds 100000–100023) whose faces, voices and sentences never appear in
+training. 15 fps, 16 kHz, 128×128.
+
+## Recipe (\`npm run train:mini -- --install\` runs all of it and resumes where it stopped)
+
+\`\`\`sh
+refree synth --out clips-train --count ${R.train.count} --seconds ${R.train.seconds} --seed 0 --split train
+refree synth --out clips-dpo --count ${R.dpoClips.count} --seconds ${R.dpoClips.seconds} --seed 400 --split train
+refree synth --out clips-heldout --count ${R.heldout.count} --seconds ${R.heldout.seconds} --seed 100000 --split heldout
+refree train vae --clips clips-train --out vae --eval-clips clips-heldout ${R.vae.join(' ')}
+# base package: assets/models/refree-mini/spec.json + vae/vae.safetensors (scripts/train-mini.ts)
+refree train prepare clips-train --model package --out dataset
+refree train prepare clips-dpo --model package --out dataset-dpo
+refree train sft --dataset dataset --model package --run sft ${TRAIN_ALL.join(' ')} ${R.sft.join(' ')}
+refree train dpo --dataset dataset-dpo --model sft/adapter --run dpo ${TRAIN_ALL.join(' ')} ${R.dpo.join(' ')}
+refree models merge dpo/adapter --out final
+\`\`\`
+
+Training time on 2 CPU cores shared with other work (sum of step times): VAE ${vae.minutes} min (${vae.steps} steps),
+SFT ${sft.minutes} min (${sft.steps} steps, final loss ${sft.lastLoss ?? '–'}), DPO ${dpo.minutes} min (${dpo.steps} steps).
+
+## Measured
+
+VAE reconstruction PSNR: ${v.train.psnr} dB (mouth ${v.train.mouthPsnr} dB) on training clips${v.heldout ? `, ${v.heldout.psnr} dB (mouth ${v.heldout.mouthPsnr} dB) on held-out clips` : ''}.
+
+On held-out clips (each clip's first frame as the portrait, its own held-out speech), measured by
+\`refree eval --truth\` from the generated pixels — mouthR: correlation of the mouth opening with the truth;
+offset: best lip-sync offset in frames; confidence: lip-sync confidence; PSNR/SSIM against the rendered
+truth (whole clip and first frame); browR / headRollR: correlation with the true brow raise and head roll.
+The first row is the ground-truth clips passed through the VAE alone (the ceiling of what the model can show).
+
+${table(groups)}
+
+## What it cannot do
+
+- Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
+- Large head turns, hands, backgrounds with motion: the synthetic world has none.
+- Speech unlike the synthetic voices may still move the mouth, but the sync is only measured on the synthetic world.
+`;
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`refree-mini recipe${quick ? ' (quick smoke run)' : ''} in ${run}${Number.isFinite(budgetS) ? `, at most ${budgetS / 60} min per stage` : ''}\n`);
   await mkdir(run, { recursive: true });
@@ -252,6 +323,7 @@ async function main(): Promise<void> {
   await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n[eval] held-out clips (mouthR: mouth opening vs truth; offset in frames; confidence: lip-sync; PSNR/SSIM vs the rendered truth):\n${table(groups)}\n${path.join(run, 'summary.json')}\n`);
 
+  await writeFile(path.join(P.final, 'README.md'), await modelCard(spec, vaeInfo, groups));
   if (args.includes('--install') && !quick) {
     const dest = path.join(root, 'assets', 'models', 'refree-mini');
     for (const f of await readdir(P.final)) await cp(path.join(P.final, f), path.join(dest, f), { recursive: true });
