@@ -229,7 +229,7 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
     for (const f of clips.good) await rpc('training.addClip', { id: s.id, path: f });
     const presets = await rpc<{ id: string; sft: Record<string, unknown> }[]>('training.presets', { model: 'refree-mini-untrained' });
     const sft = presets.find((p) => p.id === 'cpu')!.sft;
-    const { jobId } = await rpc<{ jobId: string }>('training.start', { id: s.id, stage: 'sft', settings: { ...sft, steps: 30, checkpointEvery: 3 } });
+    const { jobId } = await rpc<{ jobId: string }>('training.start', { id: s.id, stage: 'sft', settings: { ...sft, steps: 80, checkpointEvery: 3 } });
     const job = () => rpc<JobView>('jobs.get', { id: jobId });
     await until('SFT past step 6', async () => ((await job()).progress?.done ?? 0) >= 6, 180_000);
     const pid = await until('the engine pid', async () => (await rpc<DeviceInfo>('device.info')).engine.pid, 10_000);
@@ -248,14 +248,21 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
     await page.getByTestId('step-sft').waitFor();
     await page.getByTestId('sft-chart-loss').waitFor({ timeout: 60_000 });
     await shot(page, 'training-10-resumed-after-restart');
+    // Pause from the wizard: it stops at a checkpoint; Resume carries on from it.
+    await waitStageState(page, 'sft', 'Running', 60_000);
+    await page.getByTestId('sft-pause').click();
+    await waitStageState(page, 'sft', 'Paused', 60_000);
+    await shot(page, 'training-11-paused');
+    await page.getByTestId('sft-resume').click();
     await waitStageState(page, 'sft', 'Done', 300_000);
     const done = await job();
     assert.equal(done.state, 'done', JSON.stringify(done.history));
     assert.ok(done.recoveries >= 1);
     assert.ok(done.history.some((h) => /resum|checkpoint/i.test(h.message)), JSON.stringify(done.history));
     const m = await rpc<TrainingMetrics>('training.metrics', { id: s.id, stage: 'sft' });
-    assert.deepEqual(m.rows.map((r) => r.step), Array.from({ length: 30 }, (_, i) => i + 1), 'each step once: resumed, not restarted');
-    assert.ok((await chartPoints(page, 'sft-chart-loss')) >= 30);
+    assert.deepEqual(m.rows.map((r) => r.step), Array.from({ length: 80 }, (_, i) => i + 1), 'each step once: resumed, not restarted');
+    assert.ok((await chartPoints(page, 'sft-chart-loss')) >= 80);
+    assert.ok(done.history.some((h) => /paused/i.test(h.message)), 'the pause is in the history');
     assert.deepEqual(pageErrors, []);
   });
 });
