@@ -303,7 +303,7 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
 
   // 3. Speech features for the whole (padded) clip: [paddedVideoFrames, speechDim].
   const D = model.refree.speechDim;
-  const features = speechFeatures(model, audio.samples, fps, plan.paddedVideoFrames);
+  const features = await speechFeatures(model, audio.samples, fps, plan.paddedVideoFrames);
   tm = lap('speechFeatures', tm);
 
   // Live previews in the model's own colours: a map fitted to its VAE once per package (preview-fit.ts).

@@ -21,6 +21,10 @@ import type { ReFreeConfig } from '../model/refree/config.js';
 import { buildReFreeGraph } from '../model/refree/model.js';
 import { refreeParams } from '../model/refree/params.js';
 import { DEFAULT_MEL_FRONT_END, frontEndWidth, melFeatures } from '../model/speech/front-end.js';
+import type { SpeechFrontEnd } from '../model/speech/front-end.js';
+import { WAV2VEC2_BASE_960H, wav2vec2Features } from '../model/speech/wav2vec2.js';
+import type { Wav2Vec2FrontEnd } from '../model/speech/wav2vec2.js';
+import { resolveFilePath } from '../model/package/manifest.js';
 import type { MelFrontEnd } from '../model/speech/front-end.js';
 import { DEFAULT_MEL } from '../model/speech/mel.js';
 import { decodeChunkGraph } from '../model/vae/decoder.js';
@@ -43,7 +47,9 @@ export interface GenerationModel {
   /** SHA-256 over the package's file hashes (stable while the package's bytes are). */
   hash: string;
   refree: ReFreeConfig;
-  frontEnd: MelFrontEnd;
+  frontEnd: SpeechFrontEnd;
+  /** The wav2vec2 checkpoint (Hugging Face layout) when the front-end is wav2vec2. */
+  frontEndWeights: string | null;
   /** Latent channels, spatial and temporal VAE factors. */
   channels: number;
   spatial: number;
@@ -78,18 +84,23 @@ async function cachedContext(src: ModelSource): Promise<Float32Array | null> {
   return null;
 }
 
-function frontEndOf(src: ModelSource): MelFrontEnd {
+function frontEndOf(src: ModelSource): { frontEnd: SpeechFrontEnd; weights: string | null } {
   const fe = src.manifest?.components.speechFrontEnd;
-  if (!fe) return DEFAULT_MEL_FRONT_END;
-  if (fe.kind !== 'log-mel') throw new ModelError(`the package's speech front-end is ${fe.kind}; this version generates with log-mel packages only; re-import the model with the log-mel front-end`);
+  if (!fe) return { frontEnd: DEFAULT_MEL_FRONT_END, weights: null };
+  if (fe.kind === 'wav2vec2') {
+    // The checkpoint file (safetensors or .bin) with its config.json beside it (engine/model/speech).
+    const file = fe.files.find((f) => f.format === 'safetensors' || f.format === 'pth');
+    if (!file || !src.dir) throw new ModelError(`the package's wav2vec2 speech front-end lists no checkpoint file; re-create the package with --wav2vec2 <model.safetensors>`);
+    return { frontEnd: { ...WAV2VEC2_BASE_960H, ...((fe.config ?? {}) as Partial<Wav2Vec2FrontEnd>), kind: 'wav2vec2' }, weights: resolveFilePath(src.dir, file) };
+  }
   const c = (fe.config ?? {}) as Partial<MelFrontEnd>;
-  return { kind: 'log-mel', mel: { ...DEFAULT_MEL, ...(c.mel ?? {}) }, context: c.context ?? DEFAULT_MEL_FRONT_END.context, resample: c.resample ?? 'area' };
+  return { frontEnd: { kind: 'log-mel', mel: { ...DEFAULT_MEL, ...(c.mel ?? {}) }, context: c.context ?? DEFAULT_MEL_FRONT_END.context, resample: c.resample ?? 'area' }, weights: null };
 }
 
 export async function openGenerationModel(pkgDir: string, opts: OpenModelOptions = {}): Promise<GenerationModel> {
   const src = await openPackageSource(pkgDir);
   if (!src.refree) throw new ModelError(`package "${src.name}" has no ReFree speech adapter (components.refree): it cannot animate a portrait from speech`);
-  const frontEnd = frontEndOf(src);
+  const { frontEnd, weights: frontEndWeights } = frontEndOf(src);
   if (frontEndWidth(frontEnd) !== src.refree.speechDim) {
     throw new ModelError(`package "${src.name}": the speech front-end gives ${frontEndWidth(frontEnd)} values per frame but the adapter expects ${src.refree.speechDim}`);
   }
@@ -106,6 +117,7 @@ export async function openGenerationModel(pkgDir: string, opts: OpenModelOptions
     hash: packageHash(src),
     refree: src.refree,
     frontEnd,
+    frontEndWeights,
     channels: src.arch.vae.zDim,
     spatial: spatialFactor(src.arch.vae),
     stride: temporalFactor(src.arch.vae),
@@ -117,8 +129,9 @@ export async function openGenerationModel(pkgDir: string, opts: OpenModelOptions
 }
 
 /** Speech features aligned to `videoFrames` video frames: [videoFrames, speechDim]. */
-export function speechFeatures(m: GenerationModel, samples: Float32Array, fps: number, videoFrames: number): Float32Array {
-  return melFeatures(samples, m.frontEnd, fps, videoFrames);
+export async function speechFeatures(m: GenerationModel, samples: Float32Array, fps: number, videoFrames: number): Promise<Float32Array> {
+  if (m.frontEnd.kind === 'log-mel') return melFeatures(samples, m.frontEnd, fps, videoFrames);
+  return wav2vec2Features(m.frontEndWeights!, samples, m.frontEnd, fps, videoFrames, { backend: m.backend });
 }
 
 const toDtype = (a: Float32Array, dtype: EngineDtype): AnyTypedArray => (dtype === 'float32' ? a : f32ToF16(a).data);

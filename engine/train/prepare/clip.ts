@@ -255,7 +255,7 @@ export async function prepareClip(job: ClipJob): Promise<ClipInfo> {
   }
 
   job.progress('write', STAGE_END.encode);
-  const speech = speechFeatures(model, audio.samples, fps, kept);
+  const speech = await speechFeatures(model, audio.samples, fps, kept);
   const speechDim = speech.length / kept;
   const refPng = new Uint8Array(await sharp(ref!, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer());
   const info: ClipInfo = {
