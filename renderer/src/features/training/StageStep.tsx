@@ -160,7 +160,7 @@ export function StageStep({ session, stage, form, setForm, extra, onChange, bloc
       {job ? (
         <div className="run-status" data-testid={`${stage}-status`}>
           {p && p.total > 0 ? <ProgressBar done={p.done} total={p.total} label={`${stage} progress`} /> : null}
-          {active ? (
+          {job.state === 'running' || job.state === 'queued' ? (
           <p className="small">
             {p?.message ?? (job.state === 'queued' ? 'Waiting for the engine (one training or export runs at a time).' : '')}
             {p?.etaSeconds !== null && p?.etaSeconds !== undefined && job.state === 'running' ? ` · ${formatEta(p.etaSeconds)} left` : ''}
@@ -168,7 +168,7 @@ export function StageStep({ session, stage, form, setForm, extra, onChange, bloc
           </p>
           ) : null}
           {job.state === 'done' ? <p className="small ok-text">Finished: the adapter is ready{stage === 'sft' ? '. DPO (next) sharpens the lip sync; you can also go straight to Compare or Save.' : '. Compare it with the base model next, then save it.'}{job.recoveries > 0 ? ` It resumed from its checkpoint after ${job.recoveries === 1 ? 'a restart' : `${job.recoveries} restarts`}.` : ''}</p> : null}
-          {job.state === 'paused' ? <p className="small muted">Paused at a saved checkpoint: Resume continues from there, even after closing the studio.</p> : null}
+          {job.state === 'paused' ? <p className="small">Paused{p && p.total > 0 ? ` after step ${p.done} of ${p.total}` : ''}, at a saved checkpoint: Resume continues from there, even after closing the studio.</p> : null}
           {job.error && job.state === 'failed' ? <p className="small error-text">{job.error.message}</p> : null}
         </div>
       ) : null}
