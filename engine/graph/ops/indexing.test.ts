@@ -205,3 +205,23 @@ test('Where: broadcast branches get unbroadcast gradients', async () => {
   assert.throws(() => where(x, x, 0), shapeErr('Where', '[2,3]', 'bool'));
   assert.throws(() => where(compare('Greater', x, 0), x, g.input('y', 'float32', [4])), shapeErr('Where', '[2,3]', '[4]'));
 });
+
+test('Gather gradient in float16 runs on the CPU (accumulated in float32) and matches float32', async () => {
+  const grads: number[][] = [];
+  for (const dtype of ['float16', 'float32'] as const) {
+    const g = new Graph();
+    const x = g.input('x', dtype, [5, 3]);
+    const y = gather(x, [0, 2, 2, 4], 0);
+    const { grad } = await import('../autodiff.js');
+    const [gx] = grad(reduceSum(mul(y, y)), [x]);
+    g.output(gx!, 'gx');
+    const c = await CompiledGraph.fromGraph(g);
+    const xs = Float32Array.from(seededValues(15, 3));
+    const { f32ToF16, f16ToF32 } = await import('../half.js');
+    const r = await c.run({ x: dtype === 'float16' ? f32ToF16(xs).data : xs });
+    await c.release();
+    grads.push(Array.from(dtype === 'float16' ? f16ToF32(r.gx as Uint16Array) : (r.gx as Float32Array)));
+  }
+  // Row 2 is gathered twice: its gradient is 2·(2x) accumulated; float16 agrees to its precision.
+  grads[0]!.forEach((v, i) => assert.ok(Math.abs(v - grads[1]![i]!) <= 2e-3 * Math.max(1, Math.abs(grads[1]![i]!)), `entry ${i}: ${v} vs ${grads[1]![i]}`));
+});

@@ -267,7 +267,14 @@ export const vjpGather: VjpRule = ({ node }, [g]) => {
   let rows = reshape(g!, [pre, K, post]);
   if (pre > 1) rows = transpose(rows, [1, 0, 2]);
   rows = reshape(rows, [K, pre * post]);
-  const scattered = x.graph.node('ScatterND', [zeros(x, [D, pre * post]), reshape(idx, [K, 1]), rows], { reduction: str('add') }, [{ dtype: x.dtype, shape: [D, pre * post] }])[0]!;
+  // ORT's CPU ScatterND has no float16 kernel with reduction 'add': accumulate half gradients in float32.
+  const half = x.dtype === 'float16';
+  const acc = half ? 'float32' : x.dtype;
+  const src = half ? cast(rows, 'float32') : rows;
+  const init = x.graph.constant(acc, [], [0]);
+  const into = expandTo(init, [D, pre * post]);
+  let scattered = x.graph.node('ScatterND', [into, reshape(idx, [K, 1]), src], { reduction: str('add') }, [{ dtype: acc, shape: [D, pre * post] }])[0]!;
+  if (half) scattered = cast(scattered, 'float16');
   const back = pre > 1 ? transpose(reshape(scattered, [D, pre, post]), [1, 0, 2]) : scattered;
   return [reshape(back, x.shape), null];
 };
