@@ -420,13 +420,17 @@ export const methods = {
   'training.get': method<TrainingSession>()(z.strictObject({ id }), 'One training session with its clips, their checks and its stages.'),
   'training.setModel': method<TrainingSession>()(z.strictObject({ id, model: z.string().min(1).max(200) }), 'Chooses the base model package of a session that has not started training.'),
   'training.addClip': method<TrainingClip>()(z.strictObject({ id, path: absPath }), 'Copies a video into the session and checks it (face, speech, length, frame rate).'),
-  'training.uploadClip': method<TrainingClip>()(
+  'training.uploadClip': method<{ received: number; clip: TrainingClip | null }>()(
     z.strictObject({
       id,
       name: z.string().min(1, 'a file name is required').max(200, 'the file name is too long'),
-      dataBase64: z.string().min(1, 'the upload is empty').max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4 + 4, `the upload is larger than ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB`),
+      dataBase64: z.string().min(1, 'the upload is empty').max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4 + 4, `one part of an upload is at most ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB`),
+      /** Where these bytes go in the file: a large video arrives in parts, in order. */
+      offset: z.number().int().min(0).default(0),
+      /** The last part: the clip is then checked and added. */
+      final: z.boolean().default(true),
     }),
-    'Stores an uploaded or recorded video in the session and checks it like training.addClip.',
+    'Stores an uploaded or recorded video (in parts when large) in the session and, with its last part, checks it like training.addClip.',
   ),
   'training.removeClip': method<TrainingSession>()(z.strictObject({ id, clip: z.string().min(1).max(200) }), 'Takes a clip out of the session (the file is deleted from the session folder).'),
   'training.setHeldOut': method<TrainingSession>()(z.strictObject({ id, clip: z.string().min(1).max(200), heldOut: z.boolean() }), 'Keeps a clip out of training to compare before and after on it.'),

@@ -7,7 +7,7 @@
 // The stages run as queue jobs of kind 'training' (engine/jobs/train-job.ts) beside exports, one at a
 // time, paused, cancelled, retried and resumed after a restart like any job. Charts read metrics.jsonl.
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../../jobs/atomic-write.js';
@@ -48,6 +48,8 @@ interface SessionFile {
   compare: { clip: string; before: string; after: string } | null;
 }
 
+/** Largest clip accepted (a phone's few minutes of 4K); longer clips are cut to two minutes anyway. */
+const MAX_CLIP_BYTES = 4 * 1024 ** 3;
 export const VIDEO_EXTS = ['.mp4', '.mov', '.mkv', '.webm', '.m4v', '.avi'];
 const ACTIVE = new Set(['queued', 'running', 'paused']);
 
@@ -320,7 +322,7 @@ export function trainingHandlers(ctx: ServiceContext): TrainingHandlers {
       const s = await readSession(id);
       const st = await stat(src).catch(() => null);
       if (!st?.isFile()) throw new ServiceError('not-found', `${src} is not a file; choose a video file.`);
-      if (st.size > 4 * 1024 ** 3) throw new ServiceError('bad-input', `${path.basename(src)} is larger than 4 GB; cut it into shorter clips first.`);
+      if (st.size > MAX_CLIP_BYTES) throw new ServiceError('bad-input', `${path.basename(src)} is larger than 4 GB; cut it into shorter clips first.`);
       const name = uniqueName(s, cleanClipName(src));
       const incoming = path.join(folder(id), 'incoming', name);
       await mkdir(path.dirname(incoming), { recursive: true });
@@ -328,16 +330,25 @@ export function trainingHandlers(ctx: ServiceContext): TrainingHandlers {
       return admit(s, incoming, name);
     },
 
-    'training.uploadClip': async ({ id, name: given, dataBase64 }) => {
+    'training.uploadClip': async ({ id, name: given, dataBase64, offset, final }) => {
       const s = await readSession(id);
       const bytes = Buffer.from(dataBase64, 'base64');
       if (bytes.length === 0) throw new ServiceError('bad-input', `The upload of ${given} is empty.`);
-      if (bytes.length > MAX_UPLOAD_BYTES) throw new ServiceError('bad-input', `${given} is larger than ${MAX_UPLOAD_BYTES / 1024 ** 2} MB; add it from a file instead of uploading it.`);
-      const name = uniqueName(s, cleanClipName(given));
+      if (bytes.length > MAX_UPLOAD_BYTES) throw new ServiceError('bad-input', `A part of ${given} is larger than ${MAX_UPLOAD_BYTES / 1024 ** 2} MB; send it in smaller parts.`);
+      const clean = cleanClipName(given);
+      // Parts collect in incoming/<name>.part, in order; the last one moves the whole file in for its check.
+      const part = path.join(folder(id), 'incoming', `${clean}.part`);
+      await mkdir(path.dirname(part), { recursive: true });
+      const have = offset === 0 ? 0 : ((await stat(part).catch(() => null))?.size ?? -1);
+      if (have !== offset) throw new ServiceError('conflict', `The upload of ${given} arrived out of order (expected the part at byte ${Math.max(0, have)}, got ${offset}); add the file again.`);
+      if (offset + bytes.length > MAX_CLIP_BYTES) throw new ServiceError('bad-input', `${given} is larger than ${MAX_CLIP_BYTES / 1024 ** 3} GB; cut it into shorter clips first.`);
+      if (offset === 0) await writeFile(part, bytes);
+      else await appendFile(part, bytes);
+      if (!final) return { received: offset + bytes.length, clip: null };
+      const name = uniqueName(s, clean);
       const incoming = path.join(folder(id), 'incoming', name);
-      await mkdir(path.dirname(incoming), { recursive: true });
-      await writeFile(incoming, bytes);
-      return admit(s, incoming, name);
+      await rename(part, incoming);
+      return { received: offset + bytes.length, clip: await admit(s, incoming, name) };
     },
 
     'training.removeClip': async ({ id, clip }) => {
