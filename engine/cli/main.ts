@@ -5,6 +5,7 @@
 //   - exit code 0 success, 1 failure, 2 bad command line.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { fsErrorSentence } from '../common/fs-errors.js';
 import type { CliIO, Command } from './command.js';
 import { UsageError } from './command.js';
 import { commands } from './commands.js';
@@ -79,6 +80,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO, signa
   try {
     return await cmd.run({ values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals, json: asJson, io, signal: controller.signal });
   } catch (e) {
-    return fail(e instanceof UsageError ? 2 : 1, (e as Error).message, cmd);
+    // A raw file-system error that no command turned into a sentence still reads as one.
+    return fail(e instanceof UsageError ? 2 : 1, fsErrorSentence(e) ?? (e as Error).message, cmd);
   }
 }

@@ -328,7 +328,17 @@ export async function readManifest(dirOrFile: string): Promise<{ dir: string; fi
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ManifestError(file, [code === 'ENOENT' ? 'the file does not exist (is this a model package folder? create one with `refree models import <dir>`)' : (e as Error).message]);
+    const why =
+      code === 'ENOENT'
+        ? 'the file does not exist (is this a model package folder? create one with `refree models import <dir>`)'
+        : code === 'ENOTDIR'
+          ? `${path.resolve(dirOrFile)} is a file, not a folder: give the model package's folder (the one holding ${MANIFEST_FILE})`
+          : code === 'EISDIR'
+            ? `${file} is a folder: give the model package's folder or its ${MANIFEST_FILE}`
+            : code === 'EACCES' || code === 'EPERM'
+              ? 'permission denied: the package folder must be readable'
+              : (e as Error).message;
+    throw new ManifestError(file, [why]);
   }
   let json: unknown;
   try {
