@@ -108,8 +108,8 @@ export async function preflightOutput(output: string): Promise<void> {
   } catch (e) {
     if (e instanceof MediaError) throw e;
   }
-  const free = await freeBytes(dir);
-  if (free !== null && free < MIN_FREE_BYTES) throw diskFull(output, MIN_FREE_BYTES * 16);
+  // Writability first: a read-only disk reports no free space, and "disk full" would send the person
+  // looking for space to free instead of another folder.
   try {
     const fh = await open(partialPath(abs), 'w');
     await fh.close();
@@ -118,6 +118,11 @@ export async function preflightOutput(output: string): Promise<void> {
     if (code === 'ENOSPC') throw diskFull(output, MIN_FREE_BYTES * 16);
     const why = code === 'EROFS' ? 'the disk is read-only' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? (e as Error).message);
     throw new MediaError('output-unwritable', `cannot write ${output}: ${dir} is not writable (${why}); choose another folder`, output);
+  }
+  const free = await freeBytes(dir);
+  if (free !== null && free < MIN_FREE_BYTES) {
+    await rm(partialPath(abs), { force: true });
+    throw diskFull(output, MIN_FREE_BYTES * 16);
   }
 }
 
