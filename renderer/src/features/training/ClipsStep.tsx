@@ -9,7 +9,8 @@ import { bytesToBase64 } from '../../lib/recording.js';
 import { useStudio } from '../../store/store.js';
 
 const VIDEO_TYPES = ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm', 'video/mp4'];
-const MAX_BYTES = 50 * 1024 * 1024;
+const MAX_BYTES = 4 * 1024 ** 3;
+const PART_BYTES = 8 * 1024 * 1024;
 
 function CheckMark({ ok, label, detail }: { ok: boolean; label: string; detail: string }) {
   return (
@@ -58,7 +59,7 @@ function ClipCard({ clip, onRemove, onHeldOut, locked }: { clip: TrainingClip; o
 }
 
 /** Webcam + microphone → a WebM take, uploaded like a chosen file. */
-function WebcamRecorder({ onTake }: { onTake: (name: string, bytes: Uint8Array) => Promise<void> }) {
+function WebcamRecorder({ onTake }: { onTake: (name: string, blob: Blob) => Promise<void> }) {
   const report = useStudio((s) => s.report);
   const [phase, setPhase] = useState<'idle' | 'starting' | 'recording' | 'uploading'>('idle');
   const [seconds, setSeconds] = useState(0);
@@ -116,9 +117,7 @@ function WebcamRecorder({ onTake }: { onTake: (name: string, bytes: Uint8Array) 
         }
         setPhase('uploading');
         const stampName = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-        void blob
-          .arrayBuffer()
-          .then((buf) => onTake(`recording-${stampName}.${mime.includes('mp4') ? 'mp4' : 'webm'}`, new Uint8Array(buf)))
+        void onTake(`recording-${stampName}.${mime.includes('mp4') ? 'mp4' : 'webm'}`, blob)
           .catch(report)
           .finally(() => setPhase('idle'));
       };
@@ -160,23 +159,32 @@ export function ClipsStep({ session, onChange, locked }: { session: TrainingSess
   const report = useStudio((s) => s.report);
   const [over, setOver] = useState(false);
   const [checking, setChecking] = useState<string[]>([]);
+  const [sent, setSent] = useState<Record<string, number>>({});
   const input = useRef<HTMLInputElement | null>(null);
 
   const refresh = async () => onChange(await host.call('training.get', { id: session.id }));
 
-  const upload = async (name: string, bytes: Uint8Array) => {
+  // Sent in parts of PART_BYTES (read from the file one part at a time), so a phone's large video
+  // neither fills the page's memory nor one huge request; the last part starts the check.
+  const upload = async (name: string, blob: Blob) => {
     setChecking((c) => [...c, name]);
     try {
-      if (bytes.length > MAX_BYTES) throw new Error(`${name} is larger than 50 MB; cut it into shorter clips (10–30 seconds each is best).`);
-      await host.call('training.uploadClip', { id: session.id, name, dataBase64: bytesToBase64(bytes) });
+      if (blob.size > MAX_BYTES) throw new Error(`${name} is larger than 4 GB; cut it into shorter clips (10–30 seconds each is best).`);
+      if (blob.size === 0) throw new Error(`${name} is empty.`);
+      for (let offset = 0; offset < blob.size; offset += PART_BYTES) {
+        const bytes = new Uint8Array(await blob.slice(offset, offset + PART_BYTES).arrayBuffer());
+        setSent((m) => ({ ...m, [name]: offset / blob.size }));
+        await host.call('training.uploadClip', { id: session.id, name, dataBase64: bytesToBase64(bytes), offset, final: offset + PART_BYTES >= blob.size });
+      }
       await refresh();
     } finally {
       setChecking((c) => c.filter((n) => n !== name));
+      setSent((m) => Object.fromEntries(Object.entries(m).filter(([k]) => k !== name)));
     }
   };
   const addFiles = async (files: FileList | File[]) => {
     // One at a time: each check reads the whole clip, and the list fills in as they finish.
-    for (const f of Array.from(files)) await upload(f.name, new Uint8Array(await f.arrayBuffer())).catch(report);
+    for (const f of Array.from(files)) await upload(f.name, f).catch(report);
   };
 
   const accepted = session.clips.filter((c) => c.accepted && !c.heldOut).length;
@@ -208,13 +216,13 @@ export function ClipsStep({ session, onChange, locked }: { session: TrainingSess
           void addFiles(e.dataTransfer.files);
         }}
       >
-        Drop video clips here, or <u>choose files</u> (MP4, MOV, WebM; up to 50 MB each)
+        Drop video clips here, or <u>choose files</u> (MP4, MOV, WebM from a phone or camera)
         <input ref={input} type="file" accept="video/*,.mp4,.mov,.webm,.mkv,.m4v" multiple hidden data-testid="clip-input" onChange={(e) => e.target.files && void addFiles(e.target.files).then(() => (e.target.value = ''))} />
       </div>
       <WebcamRecorder onTake={upload} />
       {checking.length ? (
         <p className="small" data-testid="clip-checking">
-          Checking {checking.join(', ')}…
+          {checking.map((n) => (sent[n] !== undefined && sent[n]! > 0 ? `Sending ${n} (${Math.round(sent[n]! * 100)} %)` : `Checking ${n}`)).join(' · ')}…
         </p>
       ) : null}
       {session.clips.length ? (
