@@ -135,6 +135,8 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
     await page.getByTestId('wizard-next').click();
     await page.getByTestId('step-sft').waitFor();
     await fillStage(page, 'sft', { steps: '120', checkpointEvery: '10', sampleEvery: '120' });
+    // The estimate follows the settings as typed, before anything runs.
+    assert.match(await page.getByTestId('sft-estimate').innerText({ timeout: 30_000 }), /Needs about .* on this computer/);
     await shot(page, 'training-3-sft-settings');
     await page.getByTestId('sft-start').click();
     // Live: the chart gains points while the job is still running.

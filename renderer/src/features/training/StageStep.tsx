@@ -3,7 +3,7 @@
 // its charts, read from the run's metrics file through the service. The charts reload the whole history
 // whenever the job reports a step, so a page reloaded mid-run shows everything so far.
 import { useEffect, useMemo, useState } from 'react';
-import type { JobView, TrainingMetrics, TrainingSession } from '../../../../engine/service/contract.js';
+import type { JobView, TrainingEstimate, TrainingMetrics, TrainingSession } from '../../../../engine/service/contract.js';
 import { ProgressBar } from '../../components/common.js';
 import { useHost } from '../../host/host-context.js';
 import { formatEta } from '../../lib/format.js';
@@ -12,7 +12,7 @@ import { useStudio } from '../../store/store.js';
 import type { ChartSeries } from './Chart.js';
 import { Chart } from './Chart.js';
 import type { FieldSpec, FormValues, Stage } from './settings-form.js';
-import { DPO_FIELDS, SFT_FIELDS, settingsFromForm } from './settings-form.js';
+import { DPO_FIELDS, SFT_FIELDS, formatDuration, formatGb, settingsFromForm } from './settings-form.js';
 
 const COLORS = { loss: '#4f9cf9', trend: '#9b6cf0', acc: '#43b581', policy: '#f0a020', ref: '#a0a0a0' };
 
@@ -33,6 +33,23 @@ function Fields({ fields, form, setForm, disabled, stage }: { fields: FieldSpec[
       </details>
     </>
   );
+}
+
+/** The estimate for the settings as typed (after a pause in typing), before the run is started. */
+function useEstimate(model: string, stage: Stage, settings: Record<string, unknown> | null, skip: boolean): TrainingEstimate | null {
+  const host = useHost();
+  const [e, setE] = useState<TrainingEstimate | null>(null);
+  const key = JSON.stringify(settings);
+  useEffect(() => {
+    if (skip || !settings) return setE(null);
+    let live = true;
+    const t = setTimeout(() => host.call('training.estimate', { model, stage, settings }).then((r) => live && setE(r), () => live && setE(null)), 400);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [host, model, stage, key, skip]);
+  return e;
 }
 
 function useMetrics(sessionId: string, stage: Stage, job: JobView | null): TrainingMetrics | null {
@@ -90,6 +107,8 @@ export function StageStep({ session, stage, form, setForm, extra, onChange, bloc
   const [error, setError] = useState<string | null>(null);
   const fields = stage === 'sft' ? SFT_FIELDS : DPO_FIELDS;
   const active = job !== null && (job.state === 'queued' || job.state === 'running' || job.state === 'paused');
+  const parsed = settingsFromForm(fields, form, extra);
+  const estimate = useEstimate(session.model, stage, 'settings' in parsed ? parsed.settings : null, active);
 
   const start = () => {
     const r = settingsFromForm(fields, form, extra);
@@ -129,6 +148,11 @@ export function StageStep({ session, stage, form, setForm, extra, onChange, bloc
           </button>
         )}
         {blocked ? <span className="small warning">{blocked}</span> : null}
+        {!active && !blocked && estimate ? (
+          <span className={`small ${estimate.fits ? 'muted' : 'warning'}`} data-testid={`${stage}-estimate`}>
+            {estimate.fits ? `Needs about ${formatGb(estimate.peakBytes)}; training ${formatDuration(estimate.totalSeconds)} on ${estimate.device}, plus preparing the clips.` : `⚠ ${estimate.warning}`}
+          </span>
+        ) : null}
         {job ? (
           <>
             <span className={`badge ${job.state}`} data-testid={`${stage}-state`}>
