@@ -17,6 +17,8 @@ export interface TrainJobParams {
   dataset: string;
   /** Clips folder to prepare into `dataset` before training (skipped clips already prepared). */
   prepareFrom?: string | null;
+  /** Square training size in pixels for that preparation (default: the model's generation size). */
+  prepareSize?: number | null;
   /** Model package (DPO: the SFT adapter). */
   model: string;
   /** Run folder. */
@@ -28,7 +30,8 @@ export function checkTrainParams(p: unknown): TrainJobParams {
   const q = p as Partial<TrainJobParams> | null;
   if (!q || (q.stage !== 'sft' && q.stage !== 'dpo')) throw new Error('studio.train: the job names no stage (sft or dpo)');
   for (const k of ['dataset', 'model', 'run'] as const) if (typeof q[k] !== 'string' || !q[k]) throw new Error(`studio.train: the job has no ${k} folder`);
-  return { stage: q.stage, dataset: q.dataset!, model: q.model!, run: q.run!, settings: (q.settings ?? {}) as Record<string, unknown>, prepareFrom: q.prepareFrom ?? null };
+  if (q.prepareSize !== undefined && q.prepareSize !== null && (!Number.isInteger(q.prepareSize) || q.prepareSize < 16)) throw new Error(`studio.train: the training size must be a whole number of pixels, got ${String(q.prepareSize)}`);
+  return { stage: q.stage, dataset: q.dataset!, model: q.model!, run: q.run!, settings: (q.settings ?? {}) as Record<string, unknown>, prepareFrom: q.prepareFrom ?? null, prepareSize: q.prepareSize ?? null };
 }
 
 export async function trainJob(raw: unknown, ctx: JobContext): Promise<unknown> {
@@ -49,6 +52,7 @@ export async function trainJob(raw: unknown, ctx: JobContext): Promise<unknown> 
         input: p.prepareFrom,
         model: p.model,
         out: p.dataset,
+        ...(p.prepareSize ? { size: p.prepareSize } : {}),
         signal: ac.signal,
         onEvent: (e) => {
           if (e.type === 'progress') ctx.progress(0, 0, `preparing clip ${e.clip + 1} of ${e.clips} (${e.stage})`);
