@@ -40,7 +40,7 @@ const R = quick
       train: { count: 400, seconds: 4 },
       dpoClips: { count: 60, seconds: 4 },
       heldout: { count: 24, seconds: 4 },
-      vae: ['--steps', '1000', '--batch', '2', '--frames', '5', '--max-clips', '120', '--checkpoint-every', '25'],
+      vae: ['--steps', '3000', '--batch', '2', '--frames', '5', '--max-clips', '120', '--checkpoint-every', '25'],
       sft: ['--steps', '4000', '--batch', '4', '--frames', '5', '--lr', '3e-4', '--warmup', '100', '--checkpoint-every', '100'],
       dpo: ['--steps', '300', '--batch', '1', '--frames', '5', '--lr', '1e-5', '--beta', '2500', '--sample-steps', '6', '--checkpoint-every', '50'],
       evalClips: 8,
