@@ -32,6 +32,7 @@ Options:
   --out <folder>         the run folder (a new or empty folder, or the run to resume)
   --spec <file>          model spec whose "architecture.vae" is trained (default: refree-mini's)
   --eval-clips <folder>  held-out clips for the final quality numbers (default: training clips)
+  --init <file>          start from these weights (an earlier run's vae.safetensors) to train longer
   --steps <n>            optimizer updates (default ${VAE_DEFAULTS.steps})
   --batch <n>            clip windows per update (default ${VAE_DEFAULTS.batch})
   --frames <n>           frames per window, s·n + 1 for the VAE's time stride s (default ${VAE_DEFAULTS.frames})
@@ -51,6 +52,7 @@ export const TRAIN_VAE_OPTIONS: OptionSpec = {
   out: { type: 'string' },
   spec: { type: 'string' },
   'eval-clips': { type: 'string' },
+  init: { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
   frames: { type: 'string' },
@@ -146,7 +148,7 @@ export async function trainVaeCommand(ctx: CommandContext): Promise<number> {
   const vae = await vaeConfigFromSpec(typeof v.spec === 'string' ? v.spec : MINI_SPEC_FILE);
   const settings = { vae, ...vaeSettingsFromArgs(v) };
   try {
-    const r = await runVaeTraining({ clips: v.clips, out: v.out, settings, ...(typeof v['eval-clips'] === 'string' ? { evalClips: v['eval-clips'] } : {}), ...(backend ? { backend } : {}) }, { onEvent: progress(ctx), signal: ctx.signal });
+    const r = await runVaeTraining({ clips: v.clips, out: v.out, settings, ...(typeof v['eval-clips'] === 'string' ? { evalClips: v['eval-clips'] } : {}), ...(typeof v.init === 'string' ? { init: v.init } : {}), ...(backend ? { backend } : {}) }, { onEvent: progress(ctx), signal: ctx.signal });
     if (ctx.json) ctx.io.stdout(JSON.stringify({ ok: true, stage: 'vae', ...r }));
     else {
       const q = (name: string, x: { psnr: number; mouthPsnr: number } | null): string => (x ? `  ${name}: PSNR ${x.psnr} dB, mouth ${x.mouthPsnr} dB` : '');

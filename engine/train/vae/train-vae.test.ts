@@ -62,6 +62,12 @@ test('a few steps lower the loss; a paused run resumes to the same parameters; l
   for (let i = 0; i < wa.length; i++) worst = Math.max(worst, Math.abs(wa[i]! - wb[i]!) / Math.max(1e-6, Math.abs(wa[i]!)));
   assert.ok(worst <= 1e-5, `resumed run differs from the uninterrupted one by ${worst}`);
 
+  // A new run can start from a finished run's weights (to train longer): its first loss is already low.
+  const cont = await runVaeTraining({ clips, out: path.join(dir, 'c'), init: straight.weights, settings: { ...settings, steps: 1 } });
+  const mc = await readMetrics(cont.run);
+  assert.ok(mc[0]!.loss < m[0]!.loss * 0.9, `started from trained weights: ${mc[0]!.loss} vs ${m[0]!.loss}`);
+  await assert.rejects(runVaeTraining({ clips, out: path.join(dir, 'd'), init: path.join(dir, 'missing.safetensors'), settings }), /cannot be read/);
+
   // The folded weights encode to latents with mean ≈ 0 and std ≈ 1 per channel on the same windows.
   const st = await SafetensorsFile.open(straight.weights);
   const layout = vaeLayout(TINY_VAE);

@@ -15,7 +15,7 @@ import { vaeParams } from '../../model/inventory/vae.js';
 import { randomWeights } from '../../model/random-weights.js';
 import { latentFrameCount, latentSize, temporalFactor } from '../../model/vae/geometry.js';
 import type { LatentStats } from '../../model/vae/latent-stats.js';
-import { writeSafetensors } from '../../model/weights/safetensors.js';
+import { SafetensorsFile, writeSafetensors } from '../../model/weights/safetensors.js';
 import type { Backend } from '../../runtime/session.js';
 import type { TrainHooks } from '../events.js';
 import { Eta } from '../events.js';
@@ -75,6 +75,8 @@ export const VAE_DEFAULTS: Omit<VaeSettings, 'vae'> = {
 
 export interface VaeRunOptions {
   clips: string;
+  /** Start from these VAE weights (e.g. an earlier run's vae.safetensors) instead of random ones. */
+  init?: string;
   /** Run folder (created, or resumed when it holds this run). */
   out: string;
   settings: Partial<VaeSettings> & { vae: VaeConfig };
@@ -131,12 +133,14 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
   const clips = await loadVaeClips(opts.clips, { size: s.size, minFrames: s.frames, maxClips: s.maxClips, maxFrames: s.maxFrames, signal: hooks.signal });
   const runDir = path.resolve(opts.out);
   const hash = vaeHash(s.vae);
+  // The starting weights count as a setting only when given (runs from random weights keep their hash).
+  const given = { ...s, ...(opts.init ? { init: path.resolve(opts.init) } : {}) } as unknown as Record<string, unknown>;
   const record: RunRecord = {
     format: 'refree-train-run/1',
     stage: 'vae',
     created: new Date().toISOString(),
-    settings: s as unknown as Record<string, unknown>,
-    settingsHash: settingsHash(s as unknown as Record<string, unknown>),
+    settings: given,
+    settingsHash: settingsHash(given),
     base: { name: 'vae (from scratch)', dir: '', hash },
     dataset: path.resolve(opts.clips),
     layoutHash: hash,
@@ -150,13 +154,29 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
     await truncateMetrics(runDir, ckpt.step);
     emit({ type: 'resumed', step: ckpt.step, checkpoint: ckpt.file });
   }
-  const init = (): Float32Array => {
-    const w = randomWeights(vaeParams(s.vae), s.seed + 1);
+  const init = async (): Promise<Float32Array> => {
     const flat = new Float32Array(layout.size);
+    if (opts.init) {
+      const st = await SafetensorsFile.open(opts.init).catch((e: Error) => {
+        throw new SettingsError(`the starting weights ${opts.init} cannot be read (${e.message}): give an earlier run's vae.safetensors`);
+      });
+      try {
+        for (const e of layout.entries) {
+          if (!st.has(e.name)) throw new SettingsError(`the starting weights ${opts.init} lack "${e.name}": they belong to another VAE configuration`);
+          const v = await st.readF32(e.name);
+          if (v.length !== e.size) throw new SettingsError(`"${e.name}" in ${opts.init} has ${v.length} values, this VAE needs ${e.size}`);
+          flat.set(v, e.offset);
+        }
+      } finally {
+        await st.close();
+      }
+      return flat;
+    }
+    const w = randomWeights(vaeParams(s.vae), s.seed + 1);
     for (const e of layout.entries) flat.set((w.get(e.name)!.data as { data: Float32Array }).data, e.offset);
     return flat;
   };
-  const start = ckpt ?? { step: 0, params: init() };
+  const start = ckpt ?? { step: 0, params: await init() };
   emit({ type: 'stage', stage: 'compile', message: `building the VAE training step (${layout.size.toLocaleString('en-US')} parameters)` });
   const built = buildVaeTrainGraph(s.vae, layout, { batch: s.batch, frames: s.frames, size: s.size }, { latentReg: s.latentReg, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm });
   const cacheDir = path.join(runDir, 'engine');
