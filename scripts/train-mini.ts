@@ -41,11 +41,12 @@ const R = quick
       dpoClips: { count: 60, seconds: 4 },
       heldout: { count: 24, seconds: 4 },
       vae: ['--steps', '3000', '--batch', '2', '--frames', '5', '--max-clips', '120', '--checkpoint-every', '25'],
-      sft: ['--steps', '4000', '--batch', '4', '--frames', '5', '--lr', '3e-4', '--warmup', '100', '--checkpoint-every', '100'],
-      dpo: ['--steps', '300', '--batch', '1', '--frames', '5', '--lr', '1e-5', '--beta', '2500', '--sample-steps', '6', '--checkpoint-every', '50'],
+      sft: ['--steps', '4000', '--batch', '2', '--frames', '9', '--lr', '3e-4', '--warmup', '100', '--checkpoint-every', '100'],
+      dpo: ['--steps', '300', '--batch', '1', '--frames', '9', '--lr', '1e-5', '--beta', '2500', '--sample-steps', '6', '--checkpoint-every', '50'],
       evalClips: 8,
     };
-// From scratch, a small DiT trains everything (no LoRA) plus the speech modules.
+// From scratch, a small DiT trains everything (no LoRA) plus the speech modules. SFT and DPO windows are
+// 9 latent frames, the length of a generation chunk, so the DiT sees every frame position it samples.
 const TRAIN_ALL = ['--train', 'all', '--targets', 'none'];
 
 const P = {
