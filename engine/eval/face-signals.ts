@@ -12,7 +12,7 @@
 // lower lids, 105/334 brows, 1 nose tip, 10 forehead top, 152 chin, 234/454 face sides, 50/280 cheeks.
 //
 // Pixel mouth measure: FaceMesh has never seen a drawn avatar and its inner-lip points saturate on
-// one (/work/shared/reference/packages-tested.md), while a drawn open mouth is simply dark. So the
+// one (a 20-px dark mouth can even lose the face), while a drawn open mouth is simply dark. So the
 // box the landmarks place over the mouth — centred between the inner lips, sized by the mouth's width
 // so that it holds the widest opening whatever the inner-lip points say — is also read for pixels
 // darker than the face's own lips ("dark area", in units of mouth width², and "darkness", the mean
