@@ -1,13 +1,31 @@
 // The browser the e2e specs drive through playwright-core (Playwright's own browser download does not
-// work offline). Debian's Chromium when it is installed; otherwise the Chromium that ships inside the
+// work offline). A system Chromium (Debian's) when one is on PATH; otherwise the Chromium that ships inside the
 // @sparticuz/chromium npm package, so `npm ci && npm test` needs no system packages.
 // REFREE_TEST_BROWSER=system|bundled forces one (CI runs the specs with each); REFREE_CHROMIUM points at
 // another system Chromium.
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 
-export const SYSTEM_CHROMIUM = process.env.REFREE_CHROMIUM ?? '/usr/bin/chromium';
+/** The first executable of these names on PATH (Debian installs `chromium`; others `chromium-browser`). */
+function onPath(names: readonly string[]): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    for (const n of names) {
+      const f = path.join(dir, n);
+      try {
+        accessSync(f, constants.X_OK);
+        return f;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return null;
+}
+
+/** A system Chromium: $REFREE_CHROMIUM, else the one on PATH; a name that does not exist when none is. */
+export const SYSTEM_CHROMIUM = process.env.REFREE_CHROMIUM ?? onPath(['chromium', 'chromium-browser']) ?? 'chromium (not on PATH)';
 
 export type BrowserKind = 'system' | 'bundled';
 
