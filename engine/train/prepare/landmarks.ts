@@ -3,12 +3,10 @@
 // lower outer lip right → left); the face mask is the face oval ("silhouette", 36 points).
 //
 // This is a second Human instance beside the portrait detector's (engine/media/face-detector.ts), with
-// the mesh model on; loading follows the same two Node quirks recorded there (the wasm build loaded by
-// path, and fetch() taught to read file:// URLs while the models load).
-import { readFile } from 'node:fs/promises';
+// the mesh model on; it loads through that module's helpers for the two Node quirks (the wasm build
+// loaded by path, and fetch() taught to read file:// URLs while the models load).
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { humanFiles, withFileFetch } from '../../media/face-detector.js';
 import type { RgbImage } from '../../media/image-input.js';
 import type { Point } from './masks.js';
 
@@ -33,38 +31,17 @@ interface HumanLike {
   tf: { ready(): Promise<void>; getBackend(): string; tensor3d(values: Int32Array, shape: [number, number, number], dtype: 'int32'): HumanTensor };
 }
 
-async function withFileFetch<T>(fn: () => Promise<T>): Promise<T> {
-  const original = globalThis.fetch;
-  const wrapped: typeof fetch = async (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (url.startsWith('file://')) {
-      const type = url.endsWith('.wasm') ? 'application/wasm' : url.endsWith('.json') ? 'application/json' : 'application/octet-stream';
-      return new Response(await readFile(new URL(url)), { status: 200, headers: { 'content-type': type } });
-    }
-    return original(input, init);
-  };
-  globalThis.fetch = wrapped;
-  try {
-    return await fn();
-  } finally {
-    if (globalThis.fetch === wrapped) globalThis.fetch = original;
-  }
-}
-
 let shared: Promise<HumanLike> | null = null;
 
 function loadMesh(): Promise<HumanLike> {
   shared ??= (async () => {
-    const require = createRequire(import.meta.url);
-    const main = require.resolve('@vladmandic/human');
-    const pkgDir = path.dirname(path.dirname(main));
-    const wasmMain = require.resolve('@tensorflow/tfjs-backend-wasm');
-    const { Human } = require(path.join(path.dirname(main), 'human.node-wasm.js')) as { Human: new (c: Record<string, unknown>) => HumanLike };
+    const files = humanFiles();
+    const { Human } = createRequire(import.meta.url)(files.module) as { Human: new (c: Record<string, unknown>) => HumanLike };
     const off = { enabled: false };
     const human = new Human({
       backend: 'wasm',
-      wasmPath: pathToFileURL(path.dirname(wasmMain)).href + '/',
-      modelBasePath: pathToFileURL(path.join(pkgDir, 'models')).href + '/',
+      wasmPath: files.wasm,
+      modelBasePath: files.models,
       debug: false,
       warmup: 'none',
       // Every frame is detected afresh: human's frame-to-frame caching would hide a lost face.
