@@ -9,7 +9,6 @@ import path from 'node:path';
 import { CancelledError } from '../common/engine-errors.js';
 import { gaussianNoise } from '../generate/noise.js';
 import type { Feeds } from '../runtime/session.js';
-import { writeAdapterPackage } from './adapter.js';
 import { frozenWeights, openTrainBase, startingValues } from './base-model.js';
 import type { TrainBase } from './base-model.js';
 import type { TrainData } from './data.js';
@@ -22,9 +21,8 @@ import { dpoItems, itemTuple, negativesKey } from './negatives.js';
 import type { Tuple } from './negatives.js';
 import { latentLossWeights, noiseStream, shiftedSigma, stepRandom } from './regions.js';
 import { PAPER_REGION_WEIGHTS } from './regions.js';
-import type { StepMetrics } from './run-folder.js';
-import { appendMetrics, loadLatestCheckpoint, openRunFolder, saveCheckpoint, truncateMetrics } from './run-folder.js';
-import { writeSample } from './samples.js';
+import { loadLatestCheckpoint, openRunFolder, truncateMetrics } from './run-folder.js';
+import { runStageLoop } from './stage-loop.js';
 import type { DpoSettings } from './settings.js';
 import { DPO_DEFAULTS, SettingsError, validateDpo } from './settings.js';
 import type { TrainResult, TrainRunOptions } from './sft.js';
@@ -134,21 +132,11 @@ export async function runDpo(opts: TrainRunOptions<DpoSettings>, hooks: TrainHoo
   const start = ckpt ?? { step: 0, params: Float32Array.from(startParams) };
   const stepper = await Stepper.open(built.graph, built.outputs, frozen.dir, `train.dpo.${set.layoutHash.slice(0, 10)}.t${s.batch}k${s.maskRatios.length + 1}f${s.frames}h${data.h}w${data.w}${s.recompute ? '.rc' : ''}`, start, { prefer: opts.backend ?? 'cpu', fallback: opts.backend === undefined });
   let ref = ckpt?.ref ?? Float32Array.from(startParams);
-  const save = async (): Promise<void> => {
-    const file = await saveCheckpoint(runDir, id, { step: stepper.step, params: stepper.params, m: stepper.m, v: stepper.v, ref });
-    emit({ type: 'checkpoint', step: stepper.step, file });
-  };
-  let last: StepMetrics | null = null;
   try {
     emit({ type: 'stage', stage: 'train', message: `DPO: ${s.steps} steps of ${s.batch}×${s.accumulation} tuples, β ${s.beta}, reference ${s.refDecay === 1 ? 'frozen' : `EMA ${s.refDecay}`}` });
-    const eta = new Eta(stepper.step);
-    while (stepper.step < s.steps) {
-      if (cancelled()) {
-        await save();
-        throw new CancelledError(`training was paused at step ${stepper.step} of ${s.steps}; the checkpoint is saved and the run resumes from it`);
-      }
+    const loop = { stage: 'dpo' as const, runDir, id, base, set, data, datasetDir: opts.dataset, settings: s, stepper, hooks, extra: () => ({ ref }) };
+    const { adapter, last } = await runStageLoop(loop, async (next) => {
       const ts = performance.now();
-      const next = stepper.step + 1;
       const micro = Array.from({ length: s.accumulation }, (_, k) => dpoBatch(data, tuples, base.context, s, next, k));
       const lr = learningRate(next, s.steps, s.lr, s.warmup, s.minLrRatio);
       const r = await stepper.update(
@@ -179,7 +167,7 @@ export async function runDpo(opts: TrainRunOptions<DpoSettings>, hooks: TrainHoo
         }
       }
       const sig = micro.flatMap((b) => b.sigmas);
-      last = {
+      return {
         step: stepper.step,
         stage: 'dpo',
         loss: +r.loss.toPrecision(6),
@@ -191,18 +179,8 @@ export async function runDpo(opts: TrainRunOptions<DpoSettings>, hooks: TrainHoo
         policyErrGt: +(pe0 / count).toPrecision(6),
         refErrGt: +(re0 / count).toPrecision(6),
       };
-      await appendMetrics(runDir, last);
-      emit({ type: 'progress', phase: 'train', done: stepper.step, total: s.steps, fraction: stepper.step / s.steps, elapsedS: +eta.elapsed().toFixed(2), etaS: eta.eta(stepper.step, s.steps), metrics: last });
-      if (stepper.step % s.checkpointEvery === 0 || stepper.step === s.steps) await save();
-      if (s.sampleEvery > 0 && (stepper.step % s.sampleEvery === 0 || stepper.step === s.steps)) {
-        const file = await writeSample(runDir, 'dpo', stepper.step, base, set, stepper.params, data, opts.dataset, hooks.signal);
-        emit({ type: 'sample', step: stepper.step, file });
-      }
-    }
-    emit({ type: 'stage', stage: 'adapter', message: 'writing the adapter package' });
-    const adapterDir = path.join(runDir, 'adapter');
-    await writeAdapterPackage(adapterDir, set, stepper.params, base.arch.dit, { name: `${base.name}-dpo`, base: { name: base.name, hash: base.hash, dir: base.dir }, run: runDir, stage: 'dpo' });
-    return { run: runDir, adapter: adapterDir, steps: stepper.step, resumedFrom: start.step, finalLoss: last?.loss ?? null, seconds: +((performance.now() - t0) / 1000).toFixed(2), parameters: set.layout.size };
+    });
+    return { run: runDir, adapter, steps: stepper.step, resumedFrom: start.step, finalLoss: last?.loss ?? null, seconds: +((performance.now() - t0) / 1000).toFixed(2), parameters: set.layout.size };
   } finally {
     await stepper.release();
   }

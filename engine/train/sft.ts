@@ -3,19 +3,16 @@
 // warm-up + cosine decay, gradient clipping and accumulation, checkpoints every N steps and on cancel,
 // resume after a kill, metrics as JSON lines, samples every N steps, and an adapter package at the end.
 import path from 'node:path';
-import { CancelledError } from '../common/engine-errors.js';
 import type { Backend } from '../runtime/session.js';
-import { writeAdapterPackage } from './adapter.js';
 import { frozenWeights, openTrainBase, startingValues } from './base-model.js';
 import type { TrainBase } from './base-model.js';
 import { loadTrainData, maxWindowFrames, sftBatch } from './data.js';
 import type { TrainData } from './data.js';
 import type { TrainHooks } from './events.js';
-import { Eta } from './events.js';
 import { buildSftGraph } from './graphs.js';
-import type { RunRecord, StepMetrics } from './run-folder.js';
-import { appendMetrics, loadLatestCheckpoint, openRunFolder, saveCheckpoint, settingsHash, truncateMetrics } from './run-folder.js';
-import { writeSample } from './samples.js';
+import type { RunRecord } from './run-folder.js';
+import { loadLatestCheckpoint, openRunFolder, settingsHash, truncateMetrics } from './run-folder.js';
+import { runStageLoop } from './stage-loop.js';
 import type { SftSettings } from './settings.js';
 import { SFT_DEFAULTS, SettingsError, validateSft } from './settings.js';
 import { Stepper, learningRate } from './stepper.js';
@@ -73,7 +70,6 @@ export function checkWindow(data: TrainData, frames: number): void {
 export async function runSft(opts: TrainRunOptions<SftSettings>, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const emit = hooks.onEvent ?? (() => undefined);
-  const cancelled = (): boolean => hooks.signal?.aborted === true;
   emit({ type: 'stage', stage: 'open', message: 'opening the model' });
   const base = await openTrainBase(opts.model);
   const s = sftSettings(base, opts.settings);
@@ -97,21 +93,11 @@ export async function runSft(opts: TrainRunOptions<SftSettings>, hooks: TrainHoo
   const attention = trainAttentionFor(s.frames * (data.h / base.arch.dit.patch[1]) * (data.w / base.arch.dit.patch[2]));
   const built = buildSftGraph({ dit: base.arch.dit, refree: base.refree, set, frozen: frozen.provider, recompute: s.recompute, attention }, shape, { weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm });
   const stepper = await Stepper.open(built.graph, built.outputs, frozen.dir, `train.sft.${set.layoutHash.slice(0, 10)}.b${s.batch}f${s.frames}h${data.h}w${data.w}${s.recompute ? '.rc' : ''}`, start, { prefer: opts.backend ?? 'cpu', fallback: opts.backend === undefined });
-  const save = async (): Promise<void> => {
-    const file = await saveCheckpoint(runDir, id, { step: stepper.step, params: stepper.params, m: stepper.m, v: stepper.v });
-    emit({ type: 'checkpoint', step: stepper.step, file });
-  };
-  let last: StepMetrics | null = null;
   try {
     emit({ type: 'stage', stage: 'train', message: `SFT: ${s.steps} steps of ${s.batch}×${s.accumulation} windows of ${s.frames} latent frames` });
-    const eta = new Eta(stepper.step);
-    while (stepper.step < s.steps) {
-      if (cancelled()) {
-        await save();
-        throw new CancelledError(`training was paused at step ${stepper.step} of ${s.steps}; the checkpoint is saved and the run resumes from it`);
-      }
+    const loop = { stage: 'sft' as const, runDir, id, base, set, data, datasetDir: opts.dataset, settings: s, stepper, hooks };
+    const { adapter, last } = await runStageLoop(loop, async (next) => {
       const ts = performance.now();
-      const next = stepper.step + 1;
       const micro = Array.from({ length: s.accumulation }, (_, k) => sftBatch(data, base.context, s, next, k));
       const lr = learningRate(next, s.steps, s.lr, s.warmup, s.minLrRatio);
       const r = await stepper.update(
@@ -119,19 +105,9 @@ export async function runSft(opts: TrainRunOptions<SftSettings>, hooks: TrainHoo
         lr,
       );
       const sig = micro.flatMap((b) => b.sigmas);
-      last = { step: stepper.step, stage: 'sft', loss: +r.loss.toPrecision(6), lr: +lr.toPrecision(6), seconds: +((performance.now() - ts) / 1000).toFixed(4), gradNorm: +r.gradNorm.toPrecision(5), sigma: +(sig.reduce((a, b) => a + b, 0) / sig.length).toFixed(4) };
-      await appendMetrics(runDir, last);
-      emit({ type: 'progress', phase: 'train', done: stepper.step, total: s.steps, fraction: stepper.step / s.steps, elapsedS: +eta.elapsed().toFixed(2), etaS: eta.eta(stepper.step, s.steps), metrics: last });
-      if (stepper.step % s.checkpointEvery === 0 || stepper.step === s.steps) await save();
-      if (s.sampleEvery > 0 && (stepper.step % s.sampleEvery === 0 || stepper.step === s.steps)) {
-        const file = await writeSample(runDir, 'sft', stepper.step, base, set, stepper.params, data, opts.dataset, hooks.signal);
-        emit({ type: 'sample', step: stepper.step, file });
-      }
-    }
-    emit({ type: 'stage', stage: 'adapter', message: 'writing the adapter package' });
-    const adapterDir = path.join(runDir, 'adapter');
-    await writeAdapterPackage(adapterDir, set, stepper.params, base.arch.dit, { name: `${base.name}-sft`, base: { name: base.name, hash: base.hash, dir: base.dir }, run: runDir, stage: 'sft' });
-    return { run: runDir, adapter: adapterDir, steps: stepper.step, resumedFrom: start.step, finalLoss: last?.loss ?? null, seconds: +((performance.now() - t0) / 1000).toFixed(2), parameters: set.layout.size };
+      return { step: stepper.step, stage: 'sft', loss: +r.loss.toPrecision(6), lr: +lr.toPrecision(6), seconds: +((performance.now() - ts) / 1000).toFixed(4), gradNorm: +r.gradNorm.toPrecision(5), sigma: +(sig.reduce((a, b) => a + b, 0) / sig.length).toFixed(4) };
+    });
+    return { run: runDir, adapter, steps: stepper.step, resumedFrom: start.step, finalLoss: last?.loss ?? null, seconds: +((performance.now() - t0) / 1000).toFixed(2), parameters: set.layout.size };
   } finally {
     await stepper.release();
   }
