@@ -8,6 +8,7 @@ import { MOUTH_MEASURES, SYNC_CONFIDENCE_THRESHOLD, calibrate, evaluateVideo } f
 import { formatDuration } from '../model/package/progress.js';
 import type { CliIO, Command } from './command.js';
 import { UsageError } from './command.js';
+import { ProgressLine } from './progress-line.js';
 import { table } from './output.js';
 
 const HELP = `Usage: refree eval <video> [--truth <clip.json>] [--max-offset N] [--series] [--json]
@@ -40,15 +41,9 @@ const NAMES: Record<MouthMeasure, string> = { mouthLandmark: 'landmarks', mouthD
 const f = (x: number | null | undefined, d = 3): string => (x === null || x === undefined ? '–' : x.toFixed(d));
 
 function progressPrinter(io: CliIO, asJson: boolean): { onProgress: (p: EvalProgress & { clip?: number; clips?: number }) => void; clear: () => void } {
-  let lastDraw = 0;
-  let lastPlain = -1;
-  let drawn = false;
+  const bar = new ProgressLine(io);
   let lastKey = '';
   let lastJson = -1;
-  const clear = (): void => {
-    if (drawn && io.isTTY) io.stderr('\r\x1b[K');
-    drawn = false;
-  };
   const onProgress = (p: EvalProgress & { clip?: number; clips?: number; file?: string }): void => {
     if (asJson) {
       // At most one line per percent (and every stage change), not one per frame of a long video.
@@ -59,24 +54,11 @@ function progressPrinter(io: CliIO, asJson: boolean): { onProgress: (p: EvalProg
       io.stderr(`${JSON.stringify({ type: 'progress', ...p })}\n`);
       return;
     }
-    const width = 24;
-    const filled = Math.round(p.fraction * width);
-    const bar = `${'='.repeat(Math.max(0, filled - 1))}${filled ? (p.fraction >= 1 ? '=' : '>') : ''}${' '.repeat(width - filled)}`;
     const what = p.stage === 'audio' ? 'reading the speech' : p.stage === 'faces' ? `face landmarks, frame ${p.done}/${p.total}` : `comparing with the truth video, frame ${p.done}/${p.total}`;
     const clip = p.clips !== undefined ? `clip ${p.clip! + 1}/${p.clips}, ` : '';
-    const line = `${`${Math.floor(p.fraction * 100)}%`.padStart(4)} [${bar}] ${clip}${what}, ${formatDuration(p.elapsedS)} elapsed, ETA ${p.etaS === null ? '?' : formatDuration(p.etaS)}`;
-    const now = performance.now();
-    if (io.isTTY) {
-      if (now - lastDraw < 100 && p.fraction < 1) return;
-      lastDraw = now;
-      io.stderr(`\r${line}\x1b[K`);
-      drawn = true;
-    } else if (p.fraction - lastPlain >= 0.1 || (p.fraction >= 1 && lastPlain < 1)) {
-      lastPlain = p.fraction;
-      io.stderr(`${line}\n`);
-    }
+    bar.update(p.fraction, `${clip}${what}, ${formatDuration(p.elapsedS)} elapsed, ETA ${p.etaS === null ? '?' : formatDuration(p.etaS)}`);
   };
-  return { onProgress, clear };
+  return { onProgress, clear: () => bar.clear() };
 }
 
 export function formatReport(r: EvalReport): string {

@@ -11,6 +11,7 @@ import { OutputIsInputError, refuseOutputOverInput } from '../common/same-file.j
 import type { Backend } from '../runtime/session.js';
 import type { CliIO, Command } from './command.js';
 import { UsageError } from './command.js';
+import { ProgressLine } from './progress-line.js';
 
 const HELP = `Usage: refree generate --portrait <image> --audio <speech> --out <video.mp4> [options] [--json]
 
@@ -44,35 +45,12 @@ function num(v: unknown, name: string, integer = false): number | undefined {
 
 /** Renders events for a person: a bar with ETA, warnings and stages as lines. */
 function humanProgress(io: CliIO): (e: GenerateEvent) => void {
-  let lastDraw = 0;
-  let lastPlain = -1;
-  let drawn = false;
-  const clear = (): void => {
-    if (drawn && io.isTTY) io.stderr('\r\x1b[K');
-    drawn = false;
-  };
+  const bar = new ProgressLine(io);
   return (e) => {
-    if (e.type === 'warning') {
-      clear();
-      io.stderr(`warning: ${e.message}\n`);
-    } else if (e.type === 'stage') {
-      clear();
-      io.stderr(`${e.message}\n`);
-    } else if (e.type === 'progress') {
-      const width = 24;
-      const filled = Math.round(e.fraction * width);
-      const bar = `${'='.repeat(Math.max(0, filled - 1))}${filled ? (e.fraction >= 1 ? '=' : '>') : ''}${' '.repeat(width - filled)}`;
-      const line = `${`${Math.floor(e.fraction * 100)}%`.padStart(4)} [${bar}] chunk ${e.chunk + 1}/${e.chunks}, step ${Math.min(e.step + 1, e.steps)}/${e.steps}, ${e.framesWritten}/${e.frames} frames, ${formatDuration(e.elapsedS)} elapsed, ETA ${e.etaS === null ? '?' : formatDuration(e.etaS)}`;
-      const now = performance.now();
-      if (io.isTTY) {
-        if (now - lastDraw < 100 && e.done < e.total) return;
-        lastDraw = now;
-        io.stderr(`\r${line}\x1b[K`);
-        drawn = true;
-      } else if (e.fraction - lastPlain >= 0.1 || e.done === e.total) {
-        lastPlain = e.fraction;
-        io.stderr(`${line}\n`);
-      }
+    if (e.type === 'warning') bar.message(`warning: ${e.message}`);
+    else if (e.type === 'stage') bar.message(e.message);
+    else if (e.type === 'progress') {
+      bar.update(e.fraction, `chunk ${e.chunk + 1}/${e.chunks}, step ${Math.min(e.step + 1, e.steps)}/${e.steps}, ${e.framesWritten}/${e.frames} frames, ${formatDuration(e.elapsedS)} elapsed, ETA ${e.etaS === null ? '?' : formatDuration(e.etaS)}`, e.done === e.total);
     }
   };
 }

@@ -9,6 +9,7 @@ import { formatDuration } from '../model/package/progress.js';
 import { writeClip } from '../synth/clip.js';
 import type { CliIO, Command } from './command.js';
 import { UsageError } from './command.js';
+import { ProgressLine } from './progress-line.js';
 
 const HELP = `Usage: refree synth --out <folder> [options] [--json]
 
@@ -33,13 +34,9 @@ function wholeNumber(v: unknown, name: string, fallback: number, min: number, ma
   return n;
 }
 
-function progressLine(done: number, total: number, elapsed: number, name: string): string {
-  const width = 24;
-  const frac = total ? done / total : 1;
-  const filled = Math.round(frac * width);
-  const bar = `${'='.repeat(Math.max(0, filled - 1))}${filled ? (frac >= 1 ? '=' : '>') : ''}${' '.repeat(width - filled)}`;
+function progressWhat(done: number, total: number, elapsed: number, name: string): string {
   const eta = done ? (elapsed / done) * (total - done) : NaN;
-  return `${`${Math.floor(frac * 100)}%`.padStart(4)} [${bar}] ${done}/${total} clips, ${formatDuration(elapsed)} elapsed, ETA ${done ? formatDuration(eta) : '?'}  ${name}`;
+  return `${done}/${total} clips, ${formatDuration(elapsed)} elapsed, ETA ${done ? formatDuration(eta) : '?'}  ${name}`;
 }
 
 /**
@@ -115,8 +112,7 @@ export const synth: Command = {
     }
     const t0 = performance.now();
     const clips: { name: string; video: string; truth: string; frames: number; seconds: number; identity: string; voice: string }[] = [];
-    let lastDraw = 0;
-    let lastPlain = -1;
+    const bar = new ProgressLine(io);
     for (let i = 0; i < count; i++) {
       if (ctx.signal.aborted) break;
       const name = `synth-${split}-${seed + i}`;
@@ -132,16 +128,7 @@ export const synth: Command = {
       const elapsed = (performance.now() - t0) / 1000;
       if (ctx.json) {
         io.stderr(`${JSON.stringify({ type: 'progress', done, total: count, fraction: done / count, clip: name, elapsedS: Math.round(elapsed * 100) / 100, etaS: Math.round(((elapsed / done) * (count - done)) * 100) / 100 })}\n`);
-      } else if (io.isTTY) {
-        const now = performance.now();
-        if (now - lastDraw >= 100 || done === count) {
-          lastDraw = now;
-          io.stderr(`\r${progressLine(done, count, elapsed, name)}\x1b[K`);
-        }
-      } else if (done / count - lastPlain >= 0.1 || done === count) {
-        lastPlain = done / count;
-        io.stderr(`${progressLine(done, count, elapsed, name)}\n`);
-      }
+      } else bar.update(done / count, progressWhat(done, count, elapsed, name), done === count);
     }
     const totalSeconds = Math.round(clips.reduce((s, c) => s + c.seconds, 0) * 1000) / 1000;
     const elapsedS = Math.round((performance.now() - t0) / 10) / 100;

@@ -10,6 +10,7 @@ import type { PrepareEvent } from '../train/prepare/index.js';
 import { DEFAULT_MAX_SECONDS, MIN_FRAMES, PREPARE_FPS, VIDEO_EXTENSIONS, prepareDataset } from '../train/prepare/index.js';
 import type { CliIO, CommandContext, OptionSpec } from './command.js';
 import { UsageError } from './command.js';
+import { ProgressLine } from './progress-line.js';
 
 export const TRAIN_PREPARE_HELP = `Usage: refree train prepare <folder> --model <package> [--out <dir>] [options] [--json]
 
@@ -44,38 +45,15 @@ function num(v: unknown, name: string, integer: boolean): number | undefined {
 }
 
 function humanProgress(io: CliIO): (e: PrepareEvent) => void {
-  let lastDraw = 0;
-  let lastPlain = -1;
-  let drawn = false;
-  const clear = (): void => {
-    if (drawn && io.isTTY) io.stderr('\r\x1b[K');
-    drawn = false;
-  };
+  const bar = new ProgressLine(io);
   return (e) => {
-    if (e.type === 'start') {
-      io.stderr(`preparing ${e.clips} clip(s) for ${e.model} (${e.modelHash.slice(0, 12)}) at ${e.size}×${e.size} into ${e.out}\n`);
-    } else if (e.type === 'warning') {
-      clear();
-      io.stderr(`warning: ${e.message}\n`);
-    } else if (e.type === 'clip-done') {
-      clear();
+    if (e.type === 'start') bar.message(`preparing ${e.clips} clip(s) for ${e.model} (${e.modelHash.slice(0, 12)}) at ${e.size}×${e.size} into ${e.out}`);
+    else if (e.type === 'warning') bar.message(`warning: ${e.message}`);
+    else if (e.type === 'clip-done') {
       const what = e.status === 'accepted' ? `prepared${e.cached ? ' (cached)' : ''}${e.seconds ? `, ${e.seconds.toFixed(1)} s` : ''}` : `refused${e.cached ? ' (as before)' : ''}: ${e.reason}`;
-      io.stderr(`  ${e.id}: ${what}\n`);
+      bar.message(`  ${e.id}: ${what}`);
     } else if (e.type === 'progress') {
-      const width = 24;
-      const filled = Math.round(e.fraction * width);
-      const bar = `${'='.repeat(Math.max(0, filled - 1))}${filled ? (e.fraction >= 1 ? '=' : '>') : ''}${' '.repeat(width - filled)}`;
-      const line = `${`${Math.floor(e.fraction * 100)}%`.padStart(4)} [${bar}] clip ${e.clip + 1}/${e.clips} ${e.id} (${e.stage}), ${formatDuration(e.elapsedS)} elapsed, ETA ${e.etaS === null ? '?' : formatDuration(e.etaS)}`;
-      const now = performance.now();
-      if (io.isTTY) {
-        if (now - lastDraw < 100) return;
-        lastDraw = now;
-        io.stderr(`\r${line}\x1b[K`);
-        drawn = true;
-      } else if (e.fraction - lastPlain >= 0.1 || (e.fraction >= 1 && lastPlain < 1)) {
-        lastPlain = e.fraction;
-        io.stderr(`${line}\n`);
-      }
+      bar.update(e.fraction, `clip ${e.clip + 1}/${e.clips} ${e.id} (${e.stage}), ${formatDuration(e.elapsedS)} elapsed, ETA ${e.etaS === null ? '?' : formatDuration(e.etaS)}`);
     }
   };
 }

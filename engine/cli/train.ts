@@ -11,6 +11,7 @@ import { runSft } from '../train/sft.js';
 import type { DpoSettings, SftSettings } from '../train/settings.js';
 import type { CliIO, Command, CommandContext, OptionSpec } from './command.js';
 import { UsageError } from './command.js';
+import { ProgressLine } from './progress-line.js';
 import { TRAIN_PREPARE_HELP, TRAIN_PREPARE_OPTIONS, trainPrepareCommand } from './train-prepare.js';
 import { estimateCommand } from './train-estimate.js';
 
@@ -148,42 +149,18 @@ export function settingsFromArgs(v: CommandContext['values'], stage: 'sft' | 'dp
   return out;
 }
 
-function bar(fraction: number, width = 24): string {
-  const filled = Math.round(Math.min(1, fraction) * width);
-  return `${'='.repeat(Math.max(0, filled - 1))}${filled ? (fraction >= 1 ? '=' : '>') : ''}${' '.repeat(width - filled)}`;
-}
-
 /** Renders training events for a person: stages as lines, a bar with the loss and ETA. */
 export function humanTrainProgress(io: CliIO): (e: TrainEvent) => void {
-  let lastDraw = 0;
-  let lastPlain = -1;
-  let drawn = false;
-  const clear = (): void => {
-    if (drawn && io.isTTY) io.stderr('\r\x1b[K');
-    drawn = false;
-  };
+  const bar = new ProgressLine(io);
   return (e) => {
     if (e.type === 'progress') {
       const m = e.metrics;
       const what = e.phase === 'negatives' ? `negatives ${e.done}/${e.total}` : `step ${e.done}/${e.total}${m ? `, loss ${m.loss.toPrecision(4)}${m.accuracy !== undefined ? `, pairs right ${Math.round(m.accuracy * 100)} %` : ''}` : ''}`;
-      const line = `${`${Math.floor(e.fraction * 100)}%`.padStart(4)} [${bar(e.fraction)}] ${what}, ${formatDuration(e.elapsedS)} elapsed, ETA ${e.etaS === null ? '?' : formatDuration(e.etaS)}`;
-      const now = performance.now();
-      if (io.isTTY) {
-        if (now - lastDraw < 100 && e.done < e.total) return;
-        lastDraw = now;
-        io.stderr(`\r${line}\x1b[K`);
-        drawn = true;
-      } else if (e.fraction - lastPlain >= 0.1 || e.done === e.total) {
-        lastPlain = e.fraction;
-        io.stderr(`${line}\n`);
-      }
-      return;
-    }
-    clear();
-    if (e.type === 'stage') io.stderr(`${e.message}\n`);
-    else if (e.type === 'warning') io.stderr(`warning: ${e.message}\n`);
-    else if (e.type === 'resumed') io.stderr(`resuming from step ${e.step} (${e.checkpoint})\n`);
-    else if (e.type === 'sample') io.stderr(`sample at step ${e.step}: ${e.file}\n`);
+      bar.update(e.fraction, `${what}, ${formatDuration(e.elapsedS)} elapsed, ETA ${e.etaS === null ? '?' : formatDuration(e.etaS)}`, e.done === e.total);
+    } else if (e.type === 'stage') bar.message(e.message);
+    else if (e.type === 'warning') bar.message(`warning: ${e.message}`);
+    else if (e.type === 'resumed') bar.message(`resuming from step ${e.step} (${e.checkpoint})`);
+    else if (e.type === 'sample') bar.message(`sample at step ${e.step}: ${e.file}`);
   };
 }
 
