@@ -1,4 +1,5 @@
 // Entry: pick the host (Electron preload or web), build the store, wire events, load the first data.
+import './lib/language-tag.js'; // first: makes navigator.language a valid tag before any library reads it
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
