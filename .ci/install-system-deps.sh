@@ -10,9 +10,10 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
 for p in chromium ffmpeg xvfb libvulkan1; do
-  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
-lavapipe_ok() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -qE '^(2[5-9]|[3-9][0-9])\.'; }
+# "install ok installed" only: a package removed with its config files left still answers dpkg -s.
+lavapipe_ok() { dpkg-query -W -f='${Status} ${Version}' mesa-vulkan-drivers 2>/dev/null | grep -qE '^install ok installed (2[5-9]|[3-9][0-9])\.'; }
 if [ ${#need[@]} -gt 0 ] || ! lavapipe_ok; then
   if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
     cat > /etc/apt/sources.list.d/bookworm-backports.sources <<'SRC'
