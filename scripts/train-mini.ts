@@ -35,12 +35,15 @@ if (!(budgetS > 0)) throw new Error(`--budget-minutes must be a positive number,
 
 /** The recipe. The full numbers are what the shipped model was trained with (see its model card). */
 const R = quick
-  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], evalClips: 1 }
+  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], evalClips: 1 }
   : {
       train: { count: 400, seconds: 4 },
       dpoClips: { count: 60, seconds: 4 },
       heldout: { count: 24, seconds: 4 },
       vae: ['--steps', '3000', '--batch', '2', '--frames', '5', '--max-clips', '120', '--checkpoint-every', '25'],
+      // Phase 2: windows of 33 frames (longer than the decoder's temporal reach), so the causal caches
+      // behave over a whole video as they do in training (5-frame windows alone fall to 15 dB at 17 frames).
+      vaeLong: ['--steps', '600', '--batch', '1', '--frames', '33', '--lr', '5e-4', '--warmup', '20', '--max-clips', '120', '--checkpoint-every', '25'],
       sft: ['--steps', '4000', '--batch', '2', '--frames', '9', '--lr', '3e-4', '--warmup', '100', '--checkpoint-every', '100'],
       dpo: ['--steps', '300', '--batch', '1', '--frames', '9', '--lr', '1e-5', '--beta', '2500', '--sample-steps', '6', '--checkpoint-every', '50'],
       evalClips: 8,
@@ -54,6 +57,7 @@ const P = {
   clipsDpo: path.join(run, 'clips-dpo'),
   clipsHeld: path.join(run, 'clips-heldout'),
   vae: path.join(run, 'vae'),
+  vaeLong: path.join(run, 'vae-long'),
   pkg: path.join(run, 'package'),
   dataset: path.join(run, 'dataset'),
   datasetDpo: path.join(run, 'dataset-dpo'),
@@ -218,7 +222,8 @@ async function stageTime(dir: string): Promise<{ steps: number; minutes: number;
 
 /** The model card: what it is, the data, the exact commands, the training time and every measured number. */
 async function modelCard(spec: MiniSpec, vaeInfo: unknown, groups: Record<string, GroupStats>): Promise<string> {
-  const [vae, sft, dpo] = [await stageTime(P.vae), await stageTime(P.sft), await stageTime(P.dpo)];
+  const [vae1, vae2, sft, dpo] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.sft), await stageTime(P.dpo)];
+  const vae = { minutes: +(vae1.minutes + vae2.minutes).toFixed(1), steps: vae1.steps + vae2.steps };
   const a = spec.architecture;
   const v = vaeInfo as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
   return `# ${spec.name}
@@ -249,7 +254,8 @@ refree synth --out clips-train --count ${R.train.count} --seconds ${R.train.seco
 refree synth --out clips-dpo --count ${R.dpoClips.count} --seconds ${R.dpoClips.seconds} --seed 400 --split train
 refree synth --out clips-heldout --count ${R.heldout.count} --seconds ${R.heldout.seconds} --seed 100000 --split heldout
 refree train vae --clips clips-train --out vae --eval-clips clips-heldout ${R.vae.join(' ')}
-# base package: assets/models/refree-mini/spec.json + vae/vae.safetensors (scripts/train-mini.ts)
+refree train vae --clips clips-train --out vae-long --eval-clips clips-heldout --init vae/vae.safetensors ${R.vaeLong.join(' ')}
+# base package: assets/models/refree-mini/spec.json + vae-long/vae.safetensors (scripts/train-mini.ts)
 refree train prepare clips-train --model package --out dataset
 refree train prepare clips-dpo --model package --out dataset-dpo
 refree train sft --dataset dataset --model package --run sft ${TRAIN_ALL.join(' ')} ${R.sft.join(' ')}
@@ -289,17 +295,22 @@ async function main(): Promise<void> {
   await synth('synth-dpo', P.clipsDpo, R.dpoClips, 400, 'train');
   await synth('synth-heldout', P.clipsHeld, R.heldout, 100000, 'heldout');
 
-  if (await exists(path.join(P.vae, 'vae.json'))) process.stdout.write(`[vae] done before (${P.vae}/vae.json)\n`);
-  else {
-    const v = await vaeCommand();
-    const rest = ['--clips', P.clipsTrain, '--out', P.vae, '--eval-clips', P.clipsHeld, ...R.vae];
-    await step('vae', [...v.shown, ...rest], [...v.argv, ...rest]);
+  const v = await vaeCommand();
+  for (const [name, dir, extra] of [
+    ['vae', P.vae, R.vae],
+    ['vae-long', P.vaeLong, ['--init', path.join(P.vae, 'vae.safetensors'), ...R.vaeLong]],
+  ] as const) {
+    if (await exists(path.join(dir, 'vae.json'))) process.stdout.write(`[${name}] done before (${dir}/vae.json)\n`);
+    else {
+      const rest = ['--clips', P.clipsTrain, '--out', dir, '--eval-clips', P.clipsHeld, ...extra];
+      await step(name, [...v.shown, ...rest], [...v.argv, ...rest]);
+    }
   }
-  const vaeInfo = JSON.parse(await readFile(path.join(P.vae, 'vae.json'), 'utf8')) as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
+  const vaeInfo = JSON.parse(await readFile(path.join(P.vaeLong, 'vae.json'), 'utf8')) as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
   process.stdout.write(`[vae] reconstruction PSNR ${vaeInfo.train.psnr} dB (mouth ${vaeInfo.train.mouthPsnr} dB) on training clips${vaeInfo.heldout ? `, ${vaeInfo.heldout.psnr} dB (mouth ${vaeInfo.heldout.mouthPsnr} dB) held out` : ''}\n`);
 
-  process.stdout.write(`\n[package] the base package: spec ${path.relative(root, SPEC_FILE)} + ${P.vae}/vae.safetensors → ${P.pkg}\n`);
-  await writeMiniPackage(spec, path.join(P.vae, 'vae.safetensors'), P.pkg, [`VAE trained by refree train vae (${P.vae})`]);
+  process.stdout.write(`\n[package] the base package: spec ${path.relative(root, SPEC_FILE)} + ${P.vaeLong}/vae.safetensors → ${P.pkg}\n`);
+  await writeMiniPackage(spec, path.join(P.vaeLong, 'vae.safetensors'), P.pkg, [`VAE trained by refree train vae (${P.vae}, then ${P.vaeLong})`]);
 
   if (!(await exists(path.join(P.dataset, 'dataset.json')))) await cli('prepare', ['train', 'prepare', P.clipsTrain, '--model', P.pkg, '--out', P.dataset]);
   else process.stdout.write(`[prepare] done before (${P.dataset})\n`);
@@ -316,7 +327,7 @@ async function main(): Promise<void> {
   else process.stdout.write(`[merge] done before (${P.final})\n`);
 
   // Does the mouth survive the VAE alone? Its reconstructions measured like the generated videos.
-  const vaeRows = await evaluate('eval-vae', [], path.join(P.evalDir, 'vae'), R.evalClips, { cfg: spec.architecture.vae, vaeFile: path.join(P.vae, 'vae.safetensors') });
+  const vaeRows = await evaluate('eval-vae', [], path.join(P.evalDir, 'vae'), R.evalClips, { cfg: spec.architecture.vae, vaeFile: path.join(P.vaeLong, 'vae.safetensors') });
   const sftRows = await evaluate('eval-sft', ['--model', path.join(P.sft, 'adapter')], path.join(P.evalDir, 'sft'), R.evalClips);
   const finalRows = await evaluate('eval-final', ['--model', P.final], path.join(P.evalDir, 'final'), R.evalClips);
   const groups = { 'ground truth through the VAE': groupStats(vaeRows), 'after SFT': groupStats(sftRows), 'after DPO (refree-mini)': groupStats(finalRows) };
