@@ -14,6 +14,7 @@ import { UsageError } from './command.js';
 import { ProgressLine } from './progress-line.js';
 import { TRAIN_PREPARE_HELP, TRAIN_PREPARE_OPTIONS, trainPrepareCommand } from './train-prepare.js';
 import { estimateCommand } from './train-estimate.js';
+import { TRAIN_VAE_HELP, TRAIN_VAE_OPTIONS, trainVaeCommand } from './train-vae.js';
 
 const HELP = `Usage: refree train prepare <folder> --model <package> [--out <dataset>] [--json]
        refree train sft --dataset <dataset> --model <package> --run <folder> [options] [--json]
@@ -56,7 +57,9 @@ DPO only:
   --sample-steps <n>     sampler steps for the negatives (default 8)
   --max-u <x>            skip the noisiest timesteps: draw u in [0, x) before the shift (default 1)
 
-${TRAIN_PREPARE_HELP}`;
+${TRAIN_PREPARE_HELP}
+
+${TRAIN_VAE_HELP}`;
 
 const RUN_OPTIONS: OptionSpec = {
   dataset: { type: 'string' },
@@ -204,16 +207,17 @@ async function runStage(ctx: CommandContext, stage: 'sft' | 'dpo'): Promise<numb
 
 export const train: Command = {
   name: 'train',
-  summary: 'fine-tune a model on your own clips: prepare, SFT, then masked-speech DPO',
+  summary: 'fine-tune a model on your own clips: prepare, SFT, then masked-speech DPO (and train a small VAE)',
   help: HELP,
-  options: { ...TRAIN_PREPARE_OPTIONS, ...RUN_OPTIONS },
+  options: { ...TRAIN_PREPARE_OPTIONS, ...RUN_OPTIONS, ...TRAIN_VAE_OPTIONS },
   async run(ctx) {
     const [sub] = ctx.positionals;
     if (sub === 'prepare') return trainPrepareCommand(ctx);
+    if (sub === 'vae') return trainVaeCommand(ctx);
     if (sub === 'sft' || sub === 'dpo') {
       if (ctx.positionals.length > 1) throw new UsageError(`refree train ${sub} takes no positional arguments (got ${ctx.positionals.slice(1).join(' ')})`);
       return runStage(ctx, sub);
     }
-    throw new UsageError(sub ? `unknown train step "${sub}": use prepare, sft or dpo` : 'say which step: refree train prepare | sft | dpo');
+    throw new UsageError(sub ? `unknown train step "${sub}": use prepare, sft, dpo or vae` : 'say which step: refree train prepare | sft | dpo | vae');
   },
 };
