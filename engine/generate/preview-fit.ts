@@ -16,11 +16,11 @@
 // imports do not fit, because opening a 5B VAE on a CPU would make every import slow.
 // This file knows nothing of sessions: the VAE comes in as a FitVae (pipeline/preview-colours.ts
 // wires the package's VaeStream to it), so the generate layer stays below the pipeline.
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import type { LatentRgbProjection } from './preview.js';
 import { fitLatentRgbProjection, projectLatentFrame, uncalibratedProjection } from './preview.js';
 
@@ -329,23 +329,6 @@ export async function readPreviewFile(file: string, hash: string, channels: numb
   return { projection: { channels, weights: Float32Array.from(j.weights), bias: Float32Array.from(j.bias) }, source: 'package', file, fitted: j.fitted };
 }
 
-/** Writes text to file via a temporary file in the same folder and a rename, so readers never see half a file. */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 /**
  * The live-preview map of a package: its preview.json, else the cache folder's copy, else fitted now
@@ -371,7 +354,7 @@ export async function previewProjection(store: PreviewStore, vae: FitVae, opts: 
   let pkgError: string | null = null;
   if (pkgFile) {
     try {
-      await writeAtomic(pkgFile, text);
+      await writeFileAtomic(pkgFile, text);
       return { ...fit, source: 'fitted', file: pkgFile };
     } catch (e) {
       pkgError = (e as Error).message;
@@ -379,7 +362,7 @@ export async function previewProjection(store: PreviewStore, vae: FitVae, opts: 
   }
   try {
     await mkdir(path.dirname(cacheFile), { recursive: true });
-    await writeAtomic(cacheFile, text);
+    await writeFileAtomic(cacheFile, text);
     return { ...fit, source: 'fitted', file: cacheFile };
   } catch (e) {
     warn(`the live-preview colours could not be saved (${pkgError ? `${pkgFile}: ${pkgError}; ` : ''}${cacheFile}: ${(e as Error).message}); they will be fitted again next time`);

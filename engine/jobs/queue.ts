@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ServiceError } from '../common/service-error.js';
-import { isTempFile, writeJsonAtomic } from './atomic-write.js';
+import { isTempFile, writeJsonAtomic } from '../common/atomic-write.js';
 import type { JobKind, JobRecord, JobState } from './job-types.js';
 import { JOB_KINDS, JOB_STATES } from './job-types.js';
 import type { JobRunner } from './runner.js';

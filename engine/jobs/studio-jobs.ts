@@ -12,7 +12,7 @@ import { CancelledError } from '../common/engine-errors.js';
 import type { JobContext, JobTable } from '../runtime/engine-jobs.js';
 import { BACKEND_ORDER, planBackends } from '../runtime/backends.js';
 import type { Backend } from '../runtime/session.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import type { EngineJobEnvelope } from './engine-runner.js';
 import { encodeProgressMessage } from './progress-message.js';
 import { trainJob } from './train-job.js';

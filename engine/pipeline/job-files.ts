@@ -4,7 +4,8 @@
 //   chunk-<i>.safetensors  the finished latents [C, F, h, w] of chunk i (atomic too, writeSafetensors)
 // `--resume` reuses the chunks whose files are present when the fingerprint matches, so the video that
 // results is bit-identical to an uninterrupted run (sampling is deterministic; nothing else is random).
-import { open, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import path from 'node:path';
 import { SafetensorsFile, writeSafetensors } from '../model/weights/safetensors.js';
 
@@ -24,23 +25,7 @@ export const jobDir = (output: string): string => `${path.resolve(output)}.refre
 const jobJson = (dir: string): string => path.join(dir, 'job.json');
 export const chunkFile = (dir: string, i: number): string => path.join(dir, `chunk-${i}.safetensors`);
 
-/** Writes `file` atomically and durably. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
+export { writeFileAtomic };
 
 export async function readJob(dir: string): Promise<JobFile | null> {
   const text = await readFile(jobJson(dir), 'utf8').catch(() => null);

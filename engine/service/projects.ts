@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { writeJsonAtomic } from '../jobs/atomic-write.js';
+import { writeJsonAtomic } from '../common/atomic-write.js';
 import type { Project } from './contract.js';
 import { DEFAULT_GENERATION, ProjectSchema } from './contract.js';
 import { describeZodError, ServiceError } from './errors.js';

@@ -2,7 +2,7 @@
 // older version, a hand edit) falls back to the defaults field by field, and says so, never a crash.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeJsonAtomic } from '../jobs/atomic-write.js';
+import { writeJsonAtomic } from '../common/atomic-write.js';
 import type { Settings } from './contract.js';
 import { SettingsSchema } from './contract.js';
 

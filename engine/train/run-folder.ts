@@ -9,8 +9,9 @@
 // Every write is atomic (temporary file + rename), so a kill at any moment leaves the last complete
 // checkpoint and a metrics file whose lines past that checkpoint are dropped on resume.
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic as writeAtomic } from '../common/atomic-write.js';
 import { SafetensorsFile, writeSafetensors } from '../model/weights/safetensors.js';
 
 export const RUN_FILE = 'run.json';
@@ -61,11 +62,6 @@ export function settingsHash(settings: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify(canon(settings))).digest('hex');
 }
 
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
 
 export async function readRun(dir: string): Promise<RunRecord | null> {
   const text = await readFile(path.join(dir, RUN_FILE), 'utf8').catch(() => null);

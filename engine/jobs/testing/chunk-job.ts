@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobTable } from '../../runtime/engine-jobs.js';
-import { writeJsonAtomic } from '../atomic-write.js';
+import { writeJsonAtomic } from '../../common/atomic-write.js';
 import type { EngineJobEnvelope } from '../engine-runner.js';
 import { encodeProgressMessage } from '../progress-message.js';
 

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, cp, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../../jobs/atomic-write.js';
+import { writeFileAtomic } from '../../common/atomic-write.js';
 import type { GenerateJobParams } from '../../jobs/studio-jobs.js';
 import type { TrainJobParams } from '../../jobs/train-job.js';
 import { runFfmpeg } from '../../media/ffmpeg-run.js';
