@@ -12,22 +12,17 @@
 //   --budget-minutes <n>   wall-clock limit of each stage in this invocation: a training stage that
 //                          reaches it saves a checkpoint and the script stops (run it again to go on)
 //   --install              (full runs) copy the merged package into assets/models/refree-mini/
-import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { cp, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { MiniSpec } from '../engine/train/vae/mini-package.js';
 import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
-import { writeReconstruction } from '../engine/train/vae/recon-video.js';
+import type { GroupStats } from './lib/held-out-eval.js';
+import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
+import { clipCount, exists, flagReader, Paused, ROOT as root, stepRunner } from './lib/recipe-steps.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SPEC_FILE = path.join(root, 'assets', 'models', 'refree-mini', 'spec.json');
 const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const flag = flagReader(args);
 const quick = args.includes('--quick');
 const run = path.resolve(flag('run') ?? path.join(root, '..', quick ? 'refree-mini-quick' : 'refree-mini-run'));
 const budgetS = flag('budget-minutes') !== undefined ? Number(flag('budget-minutes')) * 60 : Infinity;
@@ -68,149 +63,17 @@ const P = {
   logs: path.join(run, 'logs'),
 };
 
-const exists = async (p: string): Promise<boolean> => (await stat(p).catch(() => null)) !== null;
-async function clipCount(dir: string): Promise<number> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const set = new Set(names);
-  return names.filter((n) => n.endsWith('.json') && set.has(`${n.slice(0, -5)}.mp4`)).length;
-}
-
 /** `refree train vae` when this build lists it, else the same handler run directly. */
 async function vaeCommand(): Promise<{ shown: string[]; argv: string[] }> {
   const wired = (await readFile(path.join(root, 'engine', 'cli', 'train.ts'), 'utf8')).includes('trainVaeCommand');
   return wired ? { shown: ['refree', 'train', 'vae'], argv: [path.join(root, 'bin', 'refree.mjs'), 'train', 'vae'] } : { shown: ['node', '--import', 'tsx', 'engine/cli/train-vae.ts'], argv: ['--import', 'tsx', path.join(root, 'engine', 'cli', 'train-vae.ts')] };
 }
 
-class Paused extends Error {}
-
-/** Runs one child command with its log; a budget overrun sends SIGINT (checkpoint) and stops the script. */
-async function step(name: string, shown: string[], argv: string[], allowFail = false): Promise<string> {
-  const quote = (a: string): string => (/^[\w./:=,@+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
-  process.stdout.write(`\n[${name}] ${shown.map(quote).join(' ')}\n`);
-  await mkdir(P.logs, { recursive: true });
-  const logFile = path.join(P.logs, `${name}.log`);
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const t0 = performance.now();
-  const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    log.write(d);
-  });
-  child.stderr.on('data', (d: Buffer) => log.write(d));
-  let overBudget = false;
-  const timer = Number.isFinite(budgetS)
-    ? setTimeout(() => {
-        overBudget = true;
-        child.kill('SIGINT');
-      }, budgetS * 1000)
-    : null;
-  const onInt = (): void => void child.kill('SIGINT');
-  process.on('SIGINT', onInt);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  process.off('SIGINT', onInt);
-  if (timer) clearTimeout(timer);
-  log.end();
-  const secs = ((performance.now() - t0) / 1000).toFixed(0);
-  if (overBudget || code === 130) throw new Paused(`[${name}] stopped after ${secs} s (${overBudget ? 'its time budget' : 'interrupted'}); run the same command again to continue (a training stage resumes from its last checkpoint; log: ${logFile})`);
-  if (code !== 0 && allowFail) {
-    process.stdout.write(`[${name}] failed (exit ${code}); recorded\n`);
-    return out;
-  }
-  if (code !== 0) throw new Error(`[${name}] failed (exit ${code}) after ${secs} s; see ${logFile}:\n${out.slice(-2000)}`);
-  process.stdout.write(`[${name}] done in ${secs} s\n`);
-  return out;
-}
-
-const cli = (name: string, rest: string[], allowFail = false): Promise<string> => step(name, ['refree', ...rest], [path.join(root, 'bin', 'refree.mjs'), ...rest], allowFail);
+const { step, cli } = stepRunner({ logs: P.logs, budgetS });
 
 async function synth(name: string, dir: string, o: { count: number; seconds: number }, seed: number, split: 'train' | 'heldout'): Promise<void> {
   if ((await clipCount(dir)) >= o.count) return void process.stdout.write(`[${name}] done before (${o.count} clips in ${dir})\n`);
   await cli(name, ['synth', '--out', dir, '--count', String(o.count), '--seed', String(seed), '--split', split, '--seconds', String(o.seconds), '--size', '128']);
-}
-
-interface EvalRow {
-  clip: string;
-  video: string;
-  result: Record<string, unknown>;
-}
-
-/**
- * Generates each held-out clip's speech with its own first frame as the portrait (or, with `recon`,
- * writes the clip's VAE reconstruction), then measures it against the clip's truth.
- */
-async function evaluate(name: string, model: string[], outDir: string, n: number, recon?: { cfg: MiniSpec['architecture']['vae']; vaeFile: string }): Promise<EvalRow[]> {
-  const summaryFile = path.join(outDir, 'eval.json');
-  const have = await readFile(summaryFile, 'utf8').catch(() => null);
-  if (have) return JSON.parse(have) as EvalRow[];
-  await mkdir(outDir, { recursive: true });
-  const clips = (await readdir(P.clipsHeld)).filter((f) => f.endsWith('.json')).sort().slice(0, n);
-  const rows: EvalRow[] = [];
-  const { ffmpegPath } = await import('../engine/runtime/ffmpeg.js');
-  for (const c of clips) {
-    const id = c.slice(0, -5);
-    const video = path.join(P.clipsHeld, `${id}.mp4`);
-    const portrait = path.join(outDir, `${id}.png`);
-    await new Promise<void>((resolve, reject) => {
-      const p = spawn(ffmpegPath(), ['-v', 'error', '-y', '-i', video, '-frames:v', '1', portrait]);
-      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not take the first frame of ${video}`))));
-    });
-    const out = path.join(outDir, `${id}.mp4`);
-    if (recon && !(await exists(out))) await writeReconstruction(recon.cfg, recon.vaeFile, video, out, 128);
-    else if (!(await exists(out))) await cli(`${name}-generate-${id}`, ['generate', ...model, '--portrait', portrait, '--audio', video, '--out', out, '--no-label', '--seed', '0']);
-    // A video the measures cannot read (no face found: an undertrained model) is recorded, not fatal.
-    const r = await cli(`${name}-eval-${id}`, ['eval', out, '--truth', path.join(P.clipsHeld, c), '--json'], true);
-    let result: Record<string, unknown>;
-    try {
-      result = JSON.parse(r) as Record<string, unknown>;
-    } catch {
-      result = { ok: false, error: `no JSON result from refree eval: ${r.slice(-300)}` };
-    }
-    rows.push({ clip: id, video: out, result });
-  }
-  await writeFile(summaryFile, `${JSON.stringify(rows, null, 2)}\n`);
-  return rows;
-}
-
-type Num = number | null;
-interface GroupStats {
-  clips: number;
-  measured: number;
-  mouthR: Num;
-  offset: Num;
-  confidence: Num;
-  psnr: Num;
-  ssim: Num;
-  firstFramePsnr: Num;
-  browR: Num;
-  headRollR: Num;
-}
-
-/** Means over the clips `refree eval` could measure (a video without a detectable face is not). */
-export function groupStats(rows: readonly EvalRow[]): GroupStats {
-  const ok = rows.map((r) => r.result as Record<string, any>).filter((r) => r.ok === true); // eslint-disable-line @typescript-eslint/no-explicit-any
-  const mean = (f: (r: Record<string, any>) => unknown): Num => { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const v = ok.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
-    return v.length ? +(v.reduce((a, b) => a + b, 0) / v.length).toFixed(3) : null;
-  };
-  return {
-    clips: rows.length,
-    measured: ok.length,
-    mouthR: mean((r) => r.truth?.mouth?.combined),
-    offset: mean((r) => r.sync?.offset),
-    confidence: mean((r) => r.sync?.confidence),
-    psnr: mean((r) => r.truth?.psnr?.mean),
-    ssim: mean((r) => r.truth?.ssim?.mean),
-    firstFramePsnr: mean((r) => r.truth?.psnr?.firstFrame),
-    browR: mean((r) => r.truth?.brow?.r),
-    headRollR: mean((r) => r.truth?.head?.roll?.r),
-  };
-}
-
-function table(groups: Record<string, GroupStats>): string {
-  const cols: (keyof GroupStats)[] = ['measured', 'mouthR', 'offset', 'confidence', 'psnr', 'ssim', 'firstFramePsnr', 'browR', 'headRollR'];
-  const head = `| | ${cols.join(' | ')} |\n|---|${cols.map(() => '---').join('|')}|\n`;
-  return head + Object.entries(groups).map(([k, g]) => `| ${k} | ${cols.map((c) => (c === 'measured' ? `${g.measured}/${g.clips}` : String(g[c] ?? '–'))).join(' | ')} |`).join('\n');
 }
 
 /** Seconds of training steps recorded in a run folder's metrics.jsonl, and its last step's loss. */
@@ -276,7 +139,7 @@ offset: best lip-sync offset in frames; confidence: lip-sync confidence; PSNR/SS
 truth (whole clip and first frame); browR / headRollR: correlation with the true brow raise and head roll.
 The first row is the ground-truth clips passed through the VAE alone (the ceiling of what the model can show).
 
-${table(groups)}
+${statsTable(groups)}
 
 ## What it cannot do
 
@@ -327,13 +190,14 @@ async function main(): Promise<void> {
   else process.stdout.write(`[merge] done before (${P.final})\n`);
 
   // Does the mouth survive the VAE alone? Its reconstructions measured like the generated videos.
-  const vaeRows = await evaluate('eval-vae', [], path.join(P.evalDir, 'vae'), R.evalClips, { cfg: spec.architecture.vae, vaeFile: path.join(P.vaeLong, 'vae.safetensors') });
-  const sftRows = await evaluate('eval-sft', ['--model', path.join(P.sft, 'adapter')], path.join(P.evalDir, 'sft'), R.evalClips);
-  const finalRows = await evaluate('eval-final', ['--model', P.final], path.join(P.evalDir, 'final'), R.evalClips);
+  const held = { clipsDir: P.clipsHeld, clips: R.evalClips, runner: { step, cli } };
+  const vaeRows = await evaluateHeldOut({ ...held, name: 'eval-vae', model: [], outDir: path.join(P.evalDir, 'vae'), recon: { cfg: spec.architecture.vae, vaeFile: path.join(P.vaeLong, 'vae.safetensors') } });
+  const sftRows = await evaluateHeldOut({ ...held, name: 'eval-sft', model: ['--model', path.join(P.sft, 'adapter')], outDir: path.join(P.evalDir, 'sft') });
+  const finalRows = await evaluateHeldOut({ ...held, name: 'eval-final', model: ['--model', P.final], outDir: path.join(P.evalDir, 'final') });
   const groups = { 'ground truth through the VAE': groupStats(vaeRows), 'after SFT': groupStats(sftRows), 'after DPO (refree-mini)': groupStats(finalRows) };
   const summary = { run, quick, vae: vaeInfo, groups, vaeRecon: vaeRows, sft: sftRows, final: finalRows };
   await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  process.stdout.write(`\n[eval] held-out clips (mouthR: mouth opening vs truth; offset in frames; confidence: lip-sync; PSNR/SSIM vs the rendered truth):\n${table(groups)}\n${path.join(run, 'summary.json')}\n`);
+  process.stdout.write(`\n[eval] held-out clips (mouthR: mouth opening vs truth; offset in frames; confidence: lip-sync; PSNR/SSIM vs the rendered truth):\n${statsTable(groups)}\n${path.join(run, 'summary.json')}\n`);
 
   await writeFile(path.join(P.final, 'README.md'), await modelCard(spec, vaeInfo, groups));
   if (args.includes('--install') && !quick) {

@@ -46,6 +46,8 @@ export interface GenerationModel {
   name: string;
   /** SHA-256 over the package's file hashes (stable while the package's bytes are). */
   hash: string;
+  /** The key of prepared training data (preparationHash): VAE and speech front-end only. */
+  dataHash: string;
   refree: ReFreeConfig;
   frontEnd: SpeechFrontEnd;
   /** The wav2vec2 checkpoint (Hugging Face layout) when the front-end is wav2vec2. */
@@ -63,6 +65,22 @@ export interface GenerationModel {
 
 export class ModelError extends Error {
   override name = 'ModelError';
+}
+
+/**
+ * What prepared training data depends on: the VAE's files (latents) and the speech front-end's files
+ * and settings (speech features). A dataset prepared for one package therefore serves every package
+ * that shares them — a fine-tuned adapter, or a DiT of another shape over the same VAE — without
+ * encoding the clips again.
+ */
+export function preparationHash(src: ModelSource): string {
+  if (!src.manifest) return createHash('sha256').update(`prep:${src.name}`).digest('hex');
+  const fe = src.manifest.components.speechFrontEnd;
+  const lines = manifestFiles(src.manifest)
+    .filter(({ component }) => component === 'vae' || component === 'speechFrontEnd')
+    .map(({ component, file }) => `${component}:${file.sha256}`);
+  lines.push(`frontEnd:${JSON.stringify(fe ? { kind: fe.kind, config: fe.config ?? null } : null)}`);
+  return createHash('sha256').update(lines.sort().join('\n')).digest('hex');
 }
 
 /** SHA-256 over "component:path:sha256" lines of every file the manifest lists. */
@@ -115,6 +133,7 @@ export async function openGenerationModel(pkgDir: string, opts: OpenModelOptions
     src,
     name: src.name,
     hash: packageHash(src),
+    dataHash: preparationHash(src),
     refree: src.refree,
     frontEnd,
     frontEndWeights,

@@ -18,7 +18,7 @@ import { componentWeights } from '../model/run/common.js';
 import { SafetensorsFile } from '../model/weights/safetensors.js';
 import type { GenerationDefaults } from '../pipeline/defaults.js';
 import { packageDefaults } from '../pipeline/defaults.js';
-import { packageHash } from '../pipeline/model.js';
+import { packageHash, preparationHash } from '../pipeline/model.js';
 import type { TrainableSet } from './trainable.js';
 import { TrainSettingsError, initialValues } from './trainable.js';
 
@@ -28,6 +28,8 @@ export interface TrainBase {
   dir: string;
   name: string;
   hash: string;
+  /** The key its prepared datasets carry (VAE + speech front-end; pipeline/model.ts preparationHash). */
+  dataHash: string;
   arch: ModelArchitecture;
   refree: ReFreeConfig;
   defaults: GenerationDefaults;
@@ -72,6 +74,7 @@ export async function openTrainBase(modelDir: string): Promise<TrainBase> {
     dir: baseDir,
     name: src.name,
     hash,
+    dataHash: preparationHash(src),
     arch: src.arch,
     refree: src.refree,
     defaults: await packageDefaults(baseDir),

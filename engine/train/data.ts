@@ -29,11 +29,11 @@ export interface TrainData {
   speechDim: number;
 }
 
-/** Loads every accepted clip of a prepared dataset for the package with `packageHash`. */
+/** Loads every accepted clip of a prepared dataset for a package whose preparation key is `packageHash`. */
 export async function loadTrainData(datasetDir: string, packageHash: string): Promise<TrainData> {
   const manifest = await readDataset(datasetDir);
   if (manifest.model.hash !== packageHash) {
-    throw new TrainDataError(`the dataset in ${datasetDir} was prepared for the model "${manifest.model.name}" (${manifest.model.hash.slice(0, 12)}), not this one (${packageHash.slice(0, 12)}): prepare the clips again with --model set to the model you train`);
+    throw new TrainDataError(`the dataset in ${datasetDir} was prepared for the model "${manifest.model.name}" (${manifest.model.hash.slice(0, 12)}), whose VAE or speech front-end differs from this one's (${packageHash.slice(0, 12)}): prepare the clips again with --model set to the model you train`);
   }
   const accepted = manifest.clips.filter((c) => c.status === 'accepted');
   if (accepted.length === 0) {

@@ -91,7 +91,7 @@ export async function runDpo(opts: TrainRunOptions<DpoSettings>, hooks: TrainHoo
   const s = dpoSettings(base, opts.settings);
   const set = trainableSet(base.arch.dit, base.refree, s);
   emit({ type: 'stage', stage: 'data', message: 'loading the prepared clips' });
-  const data = await loadTrainData(opts.dataset, base.hash);
+  const data = await loadTrainData(opts.dataset, base.dataHash);
   checkWindow(data, s.frames);
   const runDir = path.resolve(opts.run);
   const record = runRecord('dpo', base, opts.dataset, s, set);

@@ -21,7 +21,7 @@ export async function writeSample(runDir: string, stage: Stage, step: number, ba
   try {
     await generateVideo(
       {
-        portrait: path.join(clipDir(datasetDir, base.hash, clip.id), REF_FILE),
+        portrait: path.join(clipDir(datasetDir, base.dataHash, clip.id), REF_FILE),
         audio: clip.info.source,
         end: Math.min(3, clip.info.duration),
         model: pkg,

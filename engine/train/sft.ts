@@ -75,7 +75,7 @@ export async function runSft(opts: TrainRunOptions<SftSettings>, hooks: TrainHoo
   const s = sftSettings(base, opts.settings);
   const set = trainableSet(base.arch.dit, base.refree, s);
   emit({ type: 'stage', stage: 'data', message: 'loading the prepared clips' });
-  const data = await loadTrainData(opts.dataset, base.hash);
+  const data = await loadTrainData(opts.dataset, base.dataHash);
   checkWindow(data, s.frames);
   const runDir = path.resolve(opts.run);
   const { resumed } = await openRunFolder(runDir, runRecord('sft', base, opts.dataset, s, set));

@@ -263,7 +263,7 @@ export async function prepareClip(job: ClipJob): Promise<ClipInfo> {
     id: clip.id,
     source: clip.file,
     fingerprint: job.fingerprint,
-    modelHash: model.hash,
+    modelHash: model.dataHash,
     size,
     fps,
     frames: kept,

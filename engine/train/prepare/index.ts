@@ -86,7 +86,7 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
   const previous = await readDataset(out).catch(() => null);
   const previousRefusals = new Map((previous?.clips ?? []).filter((c) => c.status === 'refused' && c.fingerprint).map((c) => [`${c.source}\n${c.fingerprint}`, c]));
 
-  emit({ type: 'start', clips: clips.length, model: model.name, modelHash: model.hash, size, out });
+  emit({ type: 'start', clips: clips.length, model: model.name, modelHash: model.dataHash, size, out });
   // Work is measured in seconds of source video (a quick probe each; unreadable files count as one).
   const weights = await mapLimit(clips, 4, async (c) => Math.max(1, Math.min(maxSeconds, (await probeMedia(c.file, opts.signal).catch(() => null))?.duration ?? 1)));
   const totalWork = weights.reduce((a, b) => a + b, 0);
@@ -97,7 +97,7 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
 
   let detector: Promise<FaceDetector> | null = null;
   let mesh: Promise<LandmarkDetector> | null = null;
-  await removeStaleTemps(path.join(out, cacheKey(model.hash)));
+  await removeStaleTemps(path.join(out, cacheKey(model.dataHash)));
   const encoder = await StreamingVaeEncoder.open(model, size);
   const entries: DatasetClip[] = [];
   let cachedCount = 0;
@@ -116,11 +116,11 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
         truth: truthSt ? { bytes: truthSt.size, mtimeMs: truthSt.mtimeMs } : null,
         settings: { size, fps, maxSeconds, detectEvery },
       });
-      const dir = clipDir(out, model.hash, clip.id);
+      const dir = clipDir(out, model.dataHash, clip.id);
       const w = weights[i]!;
       const base = { id: clip.id, source: clip.file, fingerprint };
 
-      const cachedInfo = await validCache(dir, fingerprint, model.hash);
+      const cachedInfo = await validCache(dir, fingerprint, model.dataHash);
       const oldRefusal = previousRefusals.get(`${clip.file}\n${fingerprint}`);
       if (cachedInfo || oldRefusal) {
         cachedCount++;
@@ -194,8 +194,8 @@ export async function prepareDataset(opts: PrepareRunOptions): Promise<PrepareRe
   const manifest: DatasetManifest = {
     format: DATASET_FORMAT,
     created: new Date().toISOString(),
-    model: { name: model.name, dir: path.resolve(opts.model), hash: model.hash },
-    cache: cacheKey(model.hash),
+    model: { name: model.name, dir: path.resolve(opts.model), hash: model.dataHash },
+    cache: cacheKey(model.dataHash),
     size,
     fps,
     latent: { channels: model.channels, height: lat.height, width: lat.width, stride: model.stride },

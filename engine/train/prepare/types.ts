@@ -91,7 +91,8 @@ export interface DatasetClip {
 export interface DatasetManifest {
   format: typeof DATASET_FORMAT;
   created: string;
-  /** The model package the cache was made for: its name, folder and hash. */
+  /** The model package the cache was made for: its name, folder, and the preparation key of its VAE
+   *  and speech front-end (pipeline/model.ts preparationHash): any package sharing those can use it. */
   model: { name: string; dir: string; hash: string };
   /** The cache folder of this model, relative to the dataset folder. */
   cache: string;

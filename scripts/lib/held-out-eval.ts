@@ -1,0 +1,111 @@
+// The held-out measurement shared by the refree-mini recipe and the ablations: each held-out clip's
+// first frame is the portrait and its own (held-out) speech the audio; `refree generate` makes the video
+// and `refree eval --truth` measures it against the clip's rendered truth. Results are cached in
+// <outDir>/eval.json, so a finished measurement is never repeated.
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { MiniSpec } from '../../engine/train/vae/mini-package.js';
+import { writeReconstruction } from '../../engine/train/vae/recon-video.js';
+import type { StepRunner } from './recipe-steps.js';
+import { exists } from './recipe-steps.js';
+
+export interface EvalRow {
+  clip: string;
+  video: string;
+  result: Record<string, unknown>;
+}
+
+export interface HeldOutEval {
+  name: string;
+  /** `refree generate` model options (e.g. ['--model', dir]); ignored with `recon`. */
+  model: string[];
+  outDir: string;
+  clipsDir: string;
+  clips: number;
+  runner: StepRunner;
+  /** Measure the clips' VAE reconstructions instead of generated videos (the VAE's ceiling). */
+  recon?: { cfg: MiniSpec['architecture']['vae']; vaeFile: string };
+  /** Extra `refree generate` options (e.g. ['--steps', '4']). */
+  generate?: string[];
+}
+
+export async function evaluateHeldOut(o: HeldOutEval): Promise<EvalRow[]> {
+  const summaryFile = path.join(o.outDir, 'eval.json');
+  const have = await readFile(summaryFile, 'utf8').catch(() => null);
+  if (have) return JSON.parse(have) as EvalRow[];
+  await mkdir(o.outDir, { recursive: true });
+  const clips = (await readdir(o.clipsDir)).filter((f) => f.endsWith('.json')).sort().slice(0, o.clips);
+  const rows: EvalRow[] = [];
+  const { ffmpegPath } = await import('../../engine/runtime/ffmpeg.js');
+  for (const c of clips) {
+    const id = c.slice(0, -5);
+    const video = path.join(o.clipsDir, `${id}.mp4`);
+    const portrait = path.join(o.outDir, `${id}.png`);
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn(ffmpegPath(), ['-v', 'error', '-y', '-i', video, '-frames:v', '1', portrait]);
+      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not take the first frame of ${video}`))));
+    });
+    const out = path.join(o.outDir, `${id}.mp4`);
+    if (o.recon && !(await exists(out))) await writeReconstruction(o.recon.cfg, o.recon.vaeFile, video, out, 128);
+    else if (!(await exists(out))) await o.runner.cli(`${o.name}-generate-${id}`, ['generate', ...o.model, '--portrait', portrait, '--audio', video, '--out', out, '--no-label', '--seed', '0', ...(o.generate ?? [])]);
+    // A video the measures cannot read (no face found: an undertrained model) is recorded, not fatal.
+    const r = await o.runner.cli(`${o.name}-eval-${id}`, ['eval', out, '--truth', path.join(o.clipsDir, c), '--json'], true);
+    let result: Record<string, unknown>;
+    try {
+      result = JSON.parse(r) as Record<string, unknown>;
+    } catch {
+      result = { ok: false, error: `no JSON result from refree eval: ${r.slice(-300)}` };
+    }
+    rows.push({ clip: id, video: out, result });
+  }
+  await writeFile(summaryFile, `${JSON.stringify(rows, null, 2)}\n`);
+  return rows;
+}
+
+type Num = number | null;
+export interface GroupStats {
+  clips: number;
+  measured: number;
+  mouthR: Num;
+  offset: Num;
+  confidence: Num;
+  psnr: Num;
+  ssim: Num;
+  firstFramePsnr: Num;
+  browR: Num;
+  headRollR: Num;
+  headPitchR: Num;
+  motion: Num;
+}
+
+/** Means over the clips `refree eval` could measure (a video without a detectable face is not). */
+export function groupStats(rows: readonly EvalRow[]): GroupStats {
+  const ok = rows.map((r) => r.result as Record<string, any>).filter((r) => r.ok === true); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const mean = (f: (r: Record<string, any>) => unknown): Num => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const v = ok.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    return v.length ? +(v.reduce((a, b) => a + b, 0) / v.length).toFixed(3) : null;
+  };
+  return {
+    clips: rows.length,
+    measured: ok.length,
+    mouthR: mean((r) => r.truth?.mouth?.combined),
+    offset: mean((r) => r.sync?.offset),
+    confidence: mean((r) => r.sync?.confidence),
+    psnr: mean((r) => r.truth?.psnr?.mean),
+    ssim: mean((r) => r.truth?.ssim?.mean),
+    firstFramePsnr: mean((r) => r.truth?.psnr?.firstFrame),
+    browR: mean((r) => r.truth?.brow?.r),
+    headRollR: mean((r) => r.truth?.head?.roll?.r),
+    headPitchR: mean((r) => r.truth?.head?.pitch?.r),
+    motion: mean((r) => r.motion?.meanTop5Flow),
+  };
+}
+
+const COLUMNS: (keyof GroupStats)[] = ['measured', 'mouthR', 'offset', 'confidence', 'psnr', 'ssim', 'firstFramePsnr', 'browR', 'headRollR', 'headPitchR', 'motion'];
+
+/** A Markdown table, one row per group. */
+export function statsTable(groups: Record<string, GroupStats>): string {
+  const head = `| | ${COLUMNS.join(' | ')} |\n|---|${COLUMNS.map(() => '---').join('|')}|\n`;
+  return head + Object.entries(groups).map(([k, g]) => `| ${k} | ${COLUMNS.map((c) => (c === 'measured' ? `${g.measured}/${g.clips}` : String(g[c] ?? '–'))).join(' | ')} |`).join('\n');
+}
