@@ -63,7 +63,7 @@ export async function run(args: string[]): Promise<void> {
     const rssRatio = b.maxRssMB / a.maxRssMB;
     const summary = {
       bench: 'generate',
-      model: 'refree-mini-untrained (demo settings)',
+      model: 'refree-mini (demo settings)',
       cpus: os.cpus().length,
       cases: cases.map((c) => ({ speechS: c.seconds, frames: c.frames, wallS: +c.wallS.toFixed(2), maxRssMB: +c.maxRssMB.toFixed(1), framesPerS: +(c.frames / c.wallS).toFixed(1), realTimeFactor: +(c.wallS / c.seconds).toFixed(3), timings: c.timings })),
       timeRatio: +timeRatio.toFixed(3),

@@ -1,5 +1,6 @@
-// End-to-end, the training wizard in the web host (Chromium: support/browser.ts), on the built-in demo
-// model with tiny step counts. A creator adds synthetic talking-face clips with the file picker plus a
+// End-to-end, the training wizard in the web host (Chromium: support/browser.ts), on the tiny-random
+// package (installed in the data folder like an imported model, so the steps take seconds; the
+// built-in refree-mini is listed first) with tiny step counts. A creator adds synthetic talking-face clips with the file picker plus a
 // faceless clip and a silent one (both refused with their reasons; training goes on without them),
 // keeps one clip for the comparison, picks the CPU preset after reading its estimate, runs SFT (the
 // loss chart grows while it runs, and a page reload mid-run shows the history so far), runs DPO (loss,
@@ -12,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { TINY_RANDOM_NAME, tinyRandomPackage } from '../engine/pipeline/testing/random-package.js';
 import type { DeviceInfo, JobView, TrainingMetrics, TrainingSession } from '../engine/service/contract.js';
 import { FAKE_MEDIA_ARGS, chromiumMissing, launchChromium } from './support/browser.js';
 import { ensureRendererBuilt } from './support/build-renderer.js';
@@ -60,6 +62,7 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
     ensureRendererBuilt();
     dataDir = await mkdtemp(path.join(tmpdir(), 'refree-e2e-training-'));
     clips = await makeTrainingClips(path.join(dataDir, 'my-clips'));
+    await tinyRandomPackage({ dir: path.join(dataDir, 'data', 'models', TINY_RANDOM_NAME) });
     port = await freePort();
     host = await startHost({ dataDir: path.join(dataDir, 'data'), port, token });
     // A fake camera and microphone (a moving test pattern and a beep) for the webcam recording.
@@ -124,6 +127,12 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
   it('shows the presets with their memory and time estimates before anything runs', async () => {
     await page.getByTestId('wizard-next').click();
     await page.getByTestId('step-model').waitFor();
+    // The built-in refree-mini is offered first; the small test package is chosen for speed.
+    const offered = await page.getByTestId('train-model').locator('option').allTextContents();
+    assert.equal(offered[0], 'refree-mini (built-in demo)');
+    assert.ok(offered.includes(TINY_RANDOM_NAME), offered.join(', '));
+    await page.getByTestId('train-model').selectOption(TINY_RANDOM_NAME);
+    await until('the session on the tiny package', async () => (await rpc<TrainingSession[]>('training.listRuns')).find((s) => s.id === sessionId)?.model === TINY_RANDOM_NAME, 10_000);
     await page.getByTestId('preset-cpu').getByTestId('preset-estimate').waitFor({ timeout: 60_000 });
     await page.getByTestId('preset-cpu').click();
     assert.equal(await page.getByTestId('preset-cpu').getAttribute('aria-checked'), 'true');
@@ -227,9 +236,9 @@ describe('the training wizard in the web host', { skip: skip ?? false, timeout: 
   });
 
   it('an SFT whose engine is killed, and whose host restarts, resumes from its checkpoint', async () => {
-    const s = await rpc<TrainingSession>('training.create', { name: 'Crash test', model: 'refree-mini-untrained' });
+    const s = await rpc<TrainingSession>('training.create', { name: 'Crash test', model: TINY_RANDOM_NAME });
     for (const f of clips.good) await rpc('training.addClip', { id: s.id, path: f });
-    const presets = await rpc<{ id: string; sft: Record<string, unknown> }[]>('training.presets', { model: 'refree-mini-untrained' });
+    const presets = await rpc<{ id: string; sft: Record<string, unknown> }[]>('training.presets', { model: TINY_RANDOM_NAME });
     const sft = presets.find((p) => p.id === 'cpu')!.sft;
     const { jobId } = await rpc<{ jobId: string }>('training.start', { id: s.id, stage: 'sft', settings: { ...sft, steps: 80, checkpointEvery: 3 } });
     const job = () => rpc<JobView>('jobs.get', { id: jobId });

@@ -1,6 +1,7 @@
-// `npm run demo`: generates a talking-head video from the bundled sample avatar and speech
-// (assets/demo/) with the built-in model and prints the output path. Until the trained refree-mini
-// lands (training issue) the built-in model is untrained, and the output says so.
+// `npm run demo`: generates a talking-head video with the built-in trained model refree-mini
+// (assets/models/refree-mini/, its model card is the README.md there) from the bundled sample avatar
+// and speech (assets/demo/), an identity and a voice that its training never saw, and prints the
+// output path.
 // Options: --out <file> (default out/demo.mp4), --seed <n>, --json.
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';

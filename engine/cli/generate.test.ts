@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { BUILT_IN_MODEL_DIR } from '../pipeline/demo-model.js';
 import { jobDir } from '../pipeline/job-files.js';
 import { ffprobePath } from '../runtime/ffmpeg.js';
 import { readMetadata } from '../watermark/metadata.js';
@@ -17,7 +18,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const BIN = path.join(ROOT, 'bin', 'refree.mjs');
 let tmp = '';
 let env: NodeJS.ProcessEnv = {};
-let demo: { output: string; frameDigest: string; payload: string; speechDuration: number; frames: number; notice: string } | null = null;
+let demo: { output: string; frameDigest: string; payload: string; speechDuration: number; frames: number; model: { name: string; dir: string } } | null = null;
 
 before(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'refree-cli-gen-'));
@@ -25,13 +26,15 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-test('npm run demo: one H.264 and one AAC stream at 15 fps, duration = speech ± 1 frame, AI metadata, label, payload verified', async () => {
+test('npm run demo: the built-in refree-mini package, one H.264 and one AAC stream at 15 fps, duration = speech ± 1 frame, AI metadata, label, payload verified', async () => {
   const out = path.join(tmp, 'demo.mp4');
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'demo.ts'), '--out', out, '--json'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   demo = JSON.parse(r.stdout) as typeof demo;
   assert.equal(demo!.output, out);
-  assert.match(demo!.notice, /untrained demo model .* expect noise, not a face/);
+  assert.deepEqual([demo!.model.name, demo!.model.dir], ['refree-mini', BUILT_IN_MODEL_DIR], 'the shipped package, no generated one');
+  assert.ok(!('notice' in demo!), 'no untrained-model notice');
+  assert.doesNotMatch(r.stdout + r.stderr, /untrained|expect noise/);
   const probe = JSON.parse(execFileSync(ffprobePath(), ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,avg_frame_rate,duration', '-of', 'json', out], { encoding: 'utf8' })) as {
     streams: { codec_type: string; codec_name: string; avg_frame_rate: string; duration: string }[];
   };
@@ -42,7 +45,7 @@ test('npm run demo: one H.264 and one AAC stream at 15 fps, duration = speech ±
   assert.ok(Math.abs(Number(v[0]!.duration) - demo!.speechDuration) <= 1 / 15 + 1e-6, `video ${v[0]!.duration} s vs speech ${demo!.speechDuration} s`);
   const meta = await readMetadata(out);
   assert.equal(meta.aiGenerated, true);
-  assert.equal(meta.model, 'refree-mini-untrained');
+  assert.equal(meta.model, 'refree-mini');
   const ver = await verifyVideo(out);
   assert.equal(ver.watermark.found, true);
   assert.equal(ver.watermark.payload, demo!.payload);

@@ -22,7 +22,7 @@ Options:
   --audio <file>      the speech: any audio ffmpeg reads (or a video's sound track)
   --start <s>         seconds into the audio where the speech starts (default 0)
   --end <s>           seconds into the audio where it ends (default: its end)
-  --model <dir>       model package folder (default: the built-in demo model)
+  --model <dir>       model package folder (default: the built-in model, refree-mini)
   --adapter <dir>     a fine-tuned adapter of that model (a training run's adapter folder)
   --steps <n>         sampler steps (default from the model)
   --seed <n>          noise seed (default 0): the same seed gives the same video on the same backend
@@ -32,7 +32,7 @@ Options:
   --crf <n>           H.264 quality, lower is better (default 20)
   --no-label          leave the visible "AI-generated" label off (the invisible watermark stays)
   --resume            continue an interrupted run of the same command from its last finished chunk
-  --backend <b>       cuda | webgpu | cpu (default cpu for the demo model)
+  --backend <b>       cuda | webgpu | cpu (default cpu for the built-in model)
   --out <file>        the video to write (.mp4, or .webm)
   --json              progress as JSON lines on stderr; one JSON result object on stdout`;
 
@@ -126,7 +126,6 @@ export const generate: Command = {
             `  ${r.frames} frames at ${r.fps} fps (${r.duration.toFixed(2)} s; speech ${r.speechDuration.toFixed(2)} s), ${r.width}×${r.height}, seed ${r.seed}`,
             `  model ${r.model.name} (${r.model.hash.slice(0, 12)}), watermark payload ${r.payload}, ${r.timings.total} s${r.resumedChunks ? `, ${r.resumedChunks} chunk(s) resumed` : ''}`,
             `  settings and timings: ${r.sidecar}`,
-            ...(r.notice ? [`  note: ${r.notice}`] : []),
           ].join('\n'),
         );
       }

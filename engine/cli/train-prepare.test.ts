@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ensureDemoPackage } from '../pipeline/demo-model.js';
+import { tinyRandomPackage } from '../pipeline/testing/random-package.js';
 import { readDataset } from '../train/prepare/index.js';
 import { writeTestClip } from '../train/prepare/test-clips.test-helper.js';
 import type { CommandContext } from './command.js';
@@ -17,7 +17,7 @@ const oldCache = process.env.REFREE_CACHE_DIR;
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'refree-train-prepare-cli-'));
   process.env.REFREE_CACHE_DIR = path.join(tmp, 'refree-cache');
-  model = await ensureDemoPackage();
+  model = await tinyRandomPackage();
 });
 
 after(async () => {

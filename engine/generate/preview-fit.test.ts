@@ -1,4 +1,4 @@
-// The preview map fitted to the demo package's own VAE: better than the grey placeholder on pictures it
+// The preview map fitted to the tiny-random package's own VAE: better than the grey placeholder on pictures it
 // was not fitted on, saved as preview.json and reused, refitted when damaged or stale, and kept in the
 // cache folder when the package folder cannot be written.
 import assert from 'node:assert/strict';
@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync 
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ASSETS_DEMO_DIR, ensureDemoPackage } from '../pipeline/demo-model.js';
+import { ASSETS_DEMO_DIR } from '../pipeline/demo-model.js';
+import { tinyRandomPackage } from '../pipeline/testing/random-package.js';
 import type { GenerateEvent } from '../pipeline/generate.js';
 import { generateVideo } from '../pipeline/generate.js';
 import type { GenerationModel } from '../pipeline/model.js';
@@ -24,7 +25,7 @@ let model: GenerationModel;
 before(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'refree-preview-fit-'));
   process.env.REFREE_CACHE_DIR = path.join(tmp, 'cache');
-  pkg = await ensureDemoPackage();
+  pkg = await tinyRandomPackage();
   model = await openGenerationModel(pkg);
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,7 +41,7 @@ test('poolPixels averages each s×s block of frame 0, clamped to [-1, 1]', () =>
   assert.deepEqual([...out].map((v) => +v.toFixed(4)), [0.75, -0.5, 0, 0.1, -1, -1]);
 });
 
-test('fit on the demo VAE: clearly better than the placeholder on held-out pictures, saved, reused', async () => {
+test('fit on the tiny-random VAE: clearly better than the placeholder on held-out pictures, saved, reused', async () => {
   const warnings: string[] = [];
   let fits = 0;
   const a = await previewProjection(model, { onWarning: (w) => warnings.push(w), onFitStart: () => fits++ });

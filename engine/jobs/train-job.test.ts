@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { ensureDemoPackage } from '../pipeline/demo-model.js';
+import { tinyRandomPackage } from '../pipeline/testing/random-package.js';
 import { writeClip } from '../synth/clip.js';
 import { prepareDataset } from '../train/prepare/index.js';
 import { listCheckpoints, readMetrics } from '../train/run-folder.js';
@@ -23,7 +23,7 @@ let dataset = '';
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'refree-train-job-'));
   process.env.REFREE_CACHE_DIR = path.join(dir, 'cache');
-  pkg = await ensureDemoPackage();
+  pkg = await tinyRandomPackage();
   for (let i = 0; i < 3; i++) await writeClip(path.join(dir, 'clips'), `c${i}`, { seed: 40 + i, split: 'train', seconds: 1.3, size: 128 });
   dataset = path.join(dir, 'ds');
   await prepareDataset({ input: path.join(dir, 'clips'), model: pkg, out: dataset });

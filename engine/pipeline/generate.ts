@@ -41,7 +41,7 @@ import { planChunks } from './chunks.js';
 import { modelPreviewProjection } from './preview-colours.js';
 import type { ChunkPlan } from './chunks.js';
 import { packageDefaults } from './defaults.js';
-import { DEMO_MODEL_NAME, DEMO_NOTICE, ensureDemoPackage } from './demo-model.js';
+import { builtInModelDir } from './demo-model.js';
 import { chunkFile, jobDir, loadChunk, readJob, removeJob, saveChunk, writeFileAtomic, writeJob } from './job-files.js';
 import type { JobFile } from './job-files.js';
 import { DitRunner, VaeStream, openGenerationModel, packageHash, speechFeatures } from './model.js';
@@ -56,7 +56,7 @@ export interface GenerateOptions {
   /** Seconds into the audio where the speech starts / ends. */
   start?: number;
   end?: number;
-  /** Model package folder (default: the built-in demo model). */
+  /** Model package folder (default: the built-in model, refree-mini). */
   model?: string;
   /**
    * A fine-tuned adapter package (a training run's adapter/ folder) of `model` (or of the built-in
@@ -149,7 +149,6 @@ export interface GenerateResult {
   chunks: number;
   timings: Record<string, number>;
   warnings: string[];
-  notice: string | null;
 }
 
 export class GenerateError extends Error {
@@ -239,14 +238,13 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
   await preflightOutput(output);
   await rm(partialPath(output), { force: true });
 
-  // Model and its defaults (cheap: the demo package is generated once into the cache).
+  // Model and its defaults (default: the built-in refree-mini package shipped in assets/models/).
   emit({ type: 'stage', stage: 'model', message: 'opening the model' });
   let tm = performance.now();
-  const baseDir = opts.model ? path.resolve(opts.model) : await ensureDemoPackage();
+  const baseDir = opts.model ? path.resolve(opts.model) : await builtInModelDir();
   const pkgDir = opts.adapter ? await checkedAdapter(path.resolve(opts.adapter), baseDir) : baseDir;
   const defaults = await packageDefaults(pkgDir);
   const model: GenerationModel = await openGenerationModel(pkgDir, { backend: opts.backend });
-  const notice = model.name === DEMO_MODEL_NAME ? DEMO_NOTICE : null;
   const steps = checkInt(opts.steps ?? defaults.steps, 'steps', 1, 1000);
   const seed = checkInt(opts.seed ?? 0, 'seed', 0);
   const fps = checkNum(opts.fps ?? defaults.fps, 'fps', 1, 60);
@@ -526,7 +524,6 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
       chunks: plan.chunks.length,
       timings,
       warnings,
-      notice,
     };
     const sidecar = {
       format: 'refree-generate/1',

@@ -1,12 +1,14 @@
 // Model packages for the studio (DESIGN 4): imported packages live in <data>/models/<name>/, the
-// built-in demo model in <assets>/models/. Import and verify reuse engine/model/package (hashing and
-// header checks are file work, not ORT work, so they run in the host without touching the GPU).
+// built-in ones in the host's <assets>/models/, where the built-in model refree-mini ships. Tests and
+// tools that need another package put it into <data>/models/ like an import. Import and verify reuse
+// engine/model/package (hashing and header checks are file work, not ORT work, so they run in the host
+// without touching the GPU).
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ImportError, importWanFolder } from '../model/package/import.js';
 import { manifestFiles, readManifest } from '../model/package/manifest.js';
 import { verifyPackage } from '../model/package/verify.js';
-import { ensureDemoPackage } from '../pipeline/demo-model.js';
+import { BUILT_IN_MODEL_DIR, DEMO_MODEL_NAME } from '../pipeline/demo-model.js';
 import type { ModelPackageInfo, VerifyResult } from './contract.js';
 import { ServiceError } from './errors.js';
 
@@ -45,18 +47,17 @@ export class ModelStore {
 
   async list(): Promise<ModelPackageInfo[]> {
     const out: ModelPackageInfo[] = [];
-    // The pipeline's built-in demo model is a package generated from its seeds on first use (about a
-    // second, no ORT), so it is listed first like any other package.
-    const demo = await ensureDemoPackage().catch(() => null);
-    const demoInfo = demo ? await describe(demo, true) : null;
-    if (demoInfo) out.push(demoInfo);
-    if (this.builtInDir) for (const d of await subdirs(this.builtInDir)) {
+    // The built-in model refree-mini first: the host's copy in its assets folder, else the pipeline's
+    // own (a host without one). Each name is listed once, so the assets folder that holds refree-mini
+    // does not list it a second time; a missing or broken package is simply not listed.
+    const builtIns = [...(this.builtInDir ? [path.join(this.builtInDir, DEMO_MODEL_NAME)] : []), BUILT_IN_MODEL_DIR, ...(this.builtInDir ? await subdirs(this.builtInDir) : [])];
+    for (const d of builtIns) {
       const info = await describe(d, true);
-      if (info) out.push(info);
+      if (info && !out.some((m) => m.name === info.name)) out.push(info);
     }
     for (const d of await subdirs(this.modelsDir)) {
       const info = await describe(d, false);
-      if (info) out.push(info);
+      if (info && !out.some((m) => m.name === info.name)) out.push(info);
     }
     return out;
   }
@@ -73,6 +74,7 @@ export class ModelStore {
     const pkgName = name ?? path.basename(folder);
     const out = path.join(this.modelsDir, pkgName);
     if (await stat(out).then(() => true, () => false)) throw new ServiceError('conflict', `A model package named "${pkgName}" already exists; remove it first or choose another name.`);
+    if ((await this.list()).some((m) => m.builtIn && m.name === pkgName)) throw new ServiceError('conflict', `"${pkgName}" is the name of a built-in model; choose another name for this package.`);
     try {
       await importWanFolder(folder, { out, name: pkgName, onProgress: (p) => onProgress({ name: pkgName, action: 'import', done: p.done, total: p.total, file: p.file }) });
     } catch (e) {
@@ -93,7 +95,7 @@ export class ModelStore {
 
   async remove(name: string): Promise<{ removed: string }> {
     const p = await this.find(name);
-    if (p.builtIn) throw new ServiceError('conflict', `"${name}" is the built-in demo model and cannot be removed.`);
+    if (p.builtIn) throw new ServiceError('conflict', `"${name}" is a built-in model and cannot be removed.`);
     if (path.dirname(p.path) !== path.resolve(this.modelsDir)) throw new ServiceError('conflict', `"${name}" lives outside the studio's models folder (${p.path}); delete it there.`);
     await rm(p.path, { recursive: true, force: true });
     return { removed: name };

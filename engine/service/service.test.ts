@@ -13,6 +13,7 @@ import { METHOD_NAMES, methods } from './contract.js';
 import type { DispatchResult } from './service.js';
 import { StudioService } from './service.js';
 import type { EngineJobRunner } from '../jobs/engine-runner.js';
+import { BUILT_IN_MODEL_DIR } from '../pipeline/demo-model.js';
 
 const dirs: string[] = [];
 // The demo model package is built on first use into the cache: keep it inside the test's temp folder.
@@ -73,13 +74,15 @@ test('every contract method has a zod schema and a handler; unknown methods and 
   await svc.close();
 });
 
-test('models.list puts the built-in demo model first, and it cannot be removed', async () => {
+test('models.list puts the built-in refree-mini first, once, and it cannot be removed', async () => {
   const svc = await StudioService.create({ dataDir: await tempDir(), autoStart: false });
-  const models = value<{ name: string; builtIn: boolean; files: number }[]>(await svc.dispatch('models.list', {}));
-  assert.ok(models.length >= 1, 'at least the demo model is listed');
+  const models = value<{ name: string; builtIn: boolean; files: number; path: string }[]>(await svc.dispatch('models.list', {}));
+  assert.ok(models.length >= 1, 'at least the built-in model is listed');
   assert.equal(models[0]!.builtIn, true);
-  assert.match(models[0]!.name, /^refree-mini/);
-  assert.ok(models[0]!.files >= 3, `demo package files: ${models[0]!.files}`);
+  assert.equal(models[0]!.name, 'refree-mini');
+  assert.equal(models[0]!.path, BUILT_IN_MODEL_DIR, 'the package shipped in assets/models/refree-mini');
+  assert.equal(models.filter((m) => m.name === 'refree-mini').length, 1);
+  assert.ok(models[0]!.files >= 3, `built-in package files: ${models[0]!.files}`);
   assert.equal(error(await svc.dispatch('models.remove', { name: models[0]!.name })).code, 'conflict');
   await svc.close();
 });

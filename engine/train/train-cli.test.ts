@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ensureDemoPackage } from '../pipeline/demo-model.js';
+import { tinyRandomPackage } from '../pipeline/testing/random-package.js';
 import { SafetensorsFile } from '../model/weights/safetensors.js';
 import { listCheckpoints, loadLatestCheckpoint, readMetrics, readRun } from './run-folder.js';
 
@@ -47,7 +47,7 @@ before(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'refree-train-cli-'));
   env = { ...process.env, REFREE_CACHE_DIR: path.join(tmp, 'cache') };
   process.env.REFREE_CACHE_DIR = env.REFREE_CACHE_DIR;
-  pkg = await ensureDemoPackage();
+  pkg = await tinyRandomPackage();
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -100,7 +100,7 @@ test('synth (20 clips) → train prepare → sft → dpo → generate with the a
   // An adapter used with another model is refused.
   r = cli(['generate', '--model', path.join(sft, 'adapter'), '--adapter', path.join(dpo, 'adapter'), '--portrait', path.join(ROOT, 'assets', 'demo', 'avatar.png'), '--audio', path.join(clips, 'synth-train-3.mp4'), '--out', path.join(tmp, 'x.mp4')]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /was trained on "refree-mini-untrained".*use it with the model it was trained on/);
+  assert.match(r.stderr, /was trained on "tiny-random".*use it with the model it was trained on/);
   // And merged into a standalone package, it gives the same frames.
   const merged = path.join(tmp, 'merged');
   r = cli(['models', 'merge', path.join(dpo, 'adapter'), '--out', merged, '--json']);

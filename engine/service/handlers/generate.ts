@@ -14,8 +14,8 @@ import { checkWritableFolder } from '../folder-check.js';
 
 type GenerateHandlers = Pick<Handlers, 'generate.preview' | 'generate.export' | 'generate.summary'>;
 
-/** Names that mean the pipeline's built-in demo model (engine/pipeline/demo-model.ts), which needs no package folder. */
-export const BUILT_IN_MODEL_NAMES: readonly string[] = ['refree-mini', 'refree-mini-untrained'];
+/** Names that mean the pipeline's built-in model (engine/pipeline/demo-model.ts), used when the studio lists no package of that name. */
+export const BUILT_IN_MODEL_NAMES: readonly string[] = ['refree-mini'];
 
 const stamp = (): string => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 export const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'video';
@@ -54,9 +54,9 @@ async function jobParams(ctx: ServiceContext, project: Project, mode: 'preview' 
   }
   refuseOverInputs(project, output);
   const model = await ctx.models.find(project.settings.model).catch(() => null);
-  // No package folder: the pipeline uses its built-in demo model, but only when that was asked for.
+  // No package listed: the pipeline uses its built-in model, but only when that was asked for.
   if (!model && !BUILT_IN_MODEL_NAMES.includes(project.settings.model)) {
-    throw new ServiceError('not-found', `There is no model package named "${project.settings.model}"; import it in Settings → Models, or choose the built-in demo model.`);
+    throw new ServiceError('not-found', `There is no model package named "${project.settings.model}"; import it in Settings → Models, or choose the built-in model, refree-mini.`);
   }
   return { mode, portrait: project.portrait, audio: project.audio, settings: project.settings, seconds, output, watermark, modelPath: model?.path ?? null };
 }

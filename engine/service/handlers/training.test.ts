@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { runFfmpeg } from '../../media/ffmpeg-run.js';
+import { TINY_RANDOM_NAME, tinyRandomPackage } from '../../pipeline/testing/random-package.js';
 import { writeClip } from '../../synth/clip.js';
 import type { TrainingSession } from '../contract.js';
 import { StudioService } from '../service.js';
@@ -24,6 +25,8 @@ async function call<T>(method: string, params: unknown): Promise<T> {
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'refree-training-svc-'));
   process.env.REFREE_CACHE_DIR = path.join(dir, 'cache');
+  // The tiny random package, installed as an imported one, so that training takes seconds.
+  await tinyRandomPackage({ dir: path.join(dir, 'data', 'models', TINY_RANDOM_NAME) });
   svc = await StudioService.create({ dataDir: path.join(dir, 'data') });
 });
 after(async () => {
@@ -40,7 +43,7 @@ test('clips are checked as they arrive; a tiny SFT runs in the queue and is save
   const silent = path.join(src, 'silent.mp4');
   assert.equal((await runFfmpeg(['-v', 'error', '-y', '-i', good[0]!.video, '-f', 'lavfi', '-i', 'anullsrc=r=16000:cl=mono', '-map', '0:v', '-map', '1:a', '-shortest', '-c:v', 'copy', '-c:a', 'aac', silent])).code, 0);
 
-  const s = await call<TrainingSession>('training.create', { name: 'My voice', model: 'refree-mini-untrained' });
+  const s = await call<TrainingSession>('training.create', { name: 'My voice', model: TINY_RANDOM_NAME });
   for (const g of good) {
     const c = await call<{ accepted: boolean; reason: string | null; thumbnailUrl: string | null; checks: { face: { ok: boolean } } }>('training.addClip', { id: s.id, path: g.video });
     assert.equal(c.accepted, true, JSON.stringify(c));
@@ -64,7 +67,7 @@ test('clips are checked as they arrive; a tiny SFT runs in the queue and is save
   const bad = await svc.dispatch('training.addClip', { id: s.id, path: path.join(src, 'talk0.json') });
   assert.equal(bad.ok, false);
 
-  const presets = await call<{ id: string; sft: Record<string, unknown>; estimate: { fits: boolean; peakBytes: number } | null }[]>('training.presets', { model: 'refree-mini-untrained' });
+  const presets = await call<{ id: string; sft: Record<string, unknown>; estimate: { fits: boolean; peakBytes: number } | null }[]>('training.presets', { model: TINY_RANDOM_NAME });
   const cpu = presets.find((p) => p.id === 'cpu')!;
   assert.equal(cpu.estimate?.fits, true);
   assert.ok(cpu.estimate!.peakBytes > 0);

@@ -280,7 +280,7 @@ export function trainingHandlers(ctx: ServiceContext): TrainingHandlers {
       // A video without a detectable face (an untrained model makes noise) has no lip-sync score.
       // The measures' sentence names the file; here it is the video beside the sentence.
       const why = (e as Error).message.replaceAll(job.output, 'this video').replace(/\.$/, '');
-      out = { scores: null, note: `Not scored: ${why}. A model that does not make a face yet (such as the untrained built-in demo model) cannot be scored.` };
+      out = { scores: null, note: `Not scored: ${why}. A model that does not make a face yet (one that is not trained far enough) cannot be scored.` };
     }
     await writeFile(cache, JSON.stringify(out));
     return out;

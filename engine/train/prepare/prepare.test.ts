@@ -1,5 +1,5 @@
 // Clip preparation end to end with real parts: clips encoded by ffmpeg, BlazeFace and FaceMesh, the
-// demo package's VAE run by onnxruntime, files on disk. One folder holds a usable clip and every kind of
+// tiny-random package's VAE run by onnxruntime, files on disk. One folder holds a usable clip and every kind of
 // bad clip; each bad one must be refused with its reason while the good one is prepared.
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { CancelledError } from '../../common/engine-errors.js';
-import { ASSETS_DEMO_DIR, ensureDemoPackage, readDemoSpec } from '../../pipeline/demo-model.js';
+import { ASSETS_DEMO_DIR } from '../../pipeline/demo-model.js';
+import { readRandomSpec, tinyRandomPackage } from '../../pipeline/testing/random-package.js';
 import { writeClip } from '../../synth/clip.js';
 import type { ClipTruth } from '../../synth/types.js';
 import type { ClipInfo, PrepareEvent } from './index.js';
@@ -22,7 +23,7 @@ const oldCache = process.env.REFREE_CACHE_DIR;
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'refree-prepare-'));
   process.env.REFREE_CACHE_DIR = path.join(tmp, 'refree-cache');
-  model = await ensureDemoPackage();
+  model = await tinyRandomPackage();
 });
 
 after(async () => {
@@ -165,10 +166,10 @@ describe('train prepare', () => {
     await assert.rejects(stat(ghost), /ENOENT/);
 
     // Another model prepares into its own cache beside the first; the first stays.
-    const { spec } = await readDemoSpec();
+    const { spec } = await readRandomSpec();
     const specFile = path.join(tmp, 'other-spec.json');
     await writeFile(specFile, JSON.stringify({ ...spec, name: 'other-mini', seeds: { ...spec.seeds, vae: 7 } }));
-    const other = await ensureDemoPackage({ root: path.join(tmp, 'models'), specFile });
+    const other = await tinyRandomPackage({ root: path.join(tmp, 'models'), specFile });
     const r3 = await prepareDataset({ input: clips, model: other });
     assert.notEqual(r3.manifest.model.hash, r.manifest.model.hash);
     assert.notEqual(r3.manifest.cache, r.manifest.cache);

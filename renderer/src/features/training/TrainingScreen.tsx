@@ -41,7 +41,7 @@ function NewSession({ onCreated, sessions, onOpen }: { onCreated: (s: TrainingSe
   const report = useStudio((s) => s.report);
   const models = useStudio((s) => s.models);
   const [name, setName] = useState('My voice and face');
-  const model = models.find((m) => m.builtIn)?.name ?? models[0]?.name ?? 'refree-mini-untrained';
+  const model = models.find((m) => m.builtIn)?.name ?? models[0]?.name ?? 'refree-mini';
   return (
     <section className="panel" data-testid="training-start">
       <h2>Teach the model your face and voice</h2>
