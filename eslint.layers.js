@@ -20,9 +20,11 @@ export const LAYERS = {
   eval: ['pipeline', 'generate', 'watermark', 'media', 'synth', 'model', 'exec', 'runtime', 'graph', 'common'],
   train: ['eval', 'pipeline', 'generate', 'watermark', 'media', 'synth', 'model', 'exec', 'runtime', 'graph', 'common'],
   jobs: ['train', 'eval', 'pipeline', 'generate', 'watermark', 'media', 'synth', 'model', 'exec', 'runtime', 'graph', 'common'],
-  service: ['jobs', 'train', 'eval', 'pipeline', 'generate', 'watermark', 'media', 'synth', 'model', 'exec', 'runtime', 'graph', 'common'],
+  // the render farm: BullMQ queue and workers that run the studio's engine jobs on several machines
+  farm: ['jobs', 'train', 'eval', 'pipeline', 'generate', 'watermark', 'media', 'synth', 'model', 'exec', 'runtime', 'graph', 'common'],
+  service: ['farm', 'jobs', 'train', 'eval', 'pipeline', 'generate', 'watermark', 'media', 'synth', 'model', 'exec', 'runtime', 'graph', 'common'],
   'web-host': ['service', 'common'],
-  cli: ['service', 'jobs', 'train', 'eval', 'pipeline', 'generate', 'watermark', 'media', 'synth', 'model', 'exec', 'runtime', 'graph', 'common'],
+  cli: ['service', 'farm', 'jobs', 'train', 'eval', 'pipeline', 'generate', 'watermark', 'media', 'synth', 'model', 'exec', 'runtime', 'graph', 'common'],
   electron: ['service', 'jobs', 'runtime', 'common'],
 };
 

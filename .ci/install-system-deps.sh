@@ -5,11 +5,12 @@
 # - chromium: the browser specs in Debian's Chromium, as most contributors run them.
 # - ffmpeg: the system fallback of engine/runtime/ffmpeg.ts, as on a machine without the npm binary.
 # - xvfb: Electron e2e when its binary is present.
+# - redis-server: the render-farm tests start their own on a free loopback port (engine/farm).
 # - mesa-vulkan-drivers (bookworm-backports, >= 25): software Vulkan (lavapipe) so ORT's WebGPU EP runs on CPU.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in chromium ffmpeg xvfb libvulkan1; do
+for p in chromium ffmpeg xvfb libvulkan1 redis-server; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 # "install ok installed" only: a package removed with its config files left still answers dpkg -s.

@@ -2,6 +2,7 @@
 import type { Command } from './command.js';
 import { doctor } from './doctor.js';
 import { evalCommand } from './eval.js';
+import { farm } from './farm.js';
 import { generate } from './generate.js';
 import { models } from './models.js';
 import { run } from './run.js';
@@ -10,4 +11,4 @@ import { synth } from './synth.js';
 import { train } from './train.js';
 import { verify } from './verify.js';
 
-export const commands: readonly Command[] = [doctor, selftest, models, run, generate, verify, evalCommand, synth, train];
+export const commands: readonly Command[] = [doctor, selftest, models, run, generate, verify, evalCommand, synth, train, farm];
