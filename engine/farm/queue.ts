@@ -57,12 +57,14 @@ export class FarmQueue {
   }
 
   /** Queues an export (at the back unless a priority is given). `root` is this machine's shared folder. */
-  async submit(root: string, params: GenerateJobParams, title: string, opts: { priority?: number } = {}): Promise<FarmJobView> {
+  async submit(root: string, params: GenerateJobParams, title: string, opts: { priority?: number; jobId?: string } = {}): Promise<FarmJobView> {
     const payload = toPayload(root, params, title, hostname());
     return this.guard(async () => {
       const priority = opts.priority ?? (await this.lastPriority()) + 1;
       const job = await this.queue.add('export', payload, {
         priority,
+        // A given id makes a submit idempotent: the same id again is the same job, not a second one.
+        ...(opts.jobId ? { jobId: opts.jobId } : {}),
         attempts: FARM_ATTEMPTS,
         backoff: { type: 'exponential', delay: this.backoffMs },
         removeOnComplete: false,
