@@ -142,7 +142,7 @@ test('generation fits the colours at its first run with previews, and reads them
   rmSync(cachedPreviewFile(previewStoreOf(model)), { force: true });
   const run = async (out: string, previewEvery?: number): Promise<GenerateEvent[]> => {
     const events: GenerateEvent[] = [];
-    const opts = { portrait: path.join(ASSETS_DEMO_DIR, 'avatar.png'), audio: path.join(ASSETS_DEMO_DIR, 'speech.wav'), end: 0.6, steps: 2, chunkLatentFrames: 4, motionLatentFrames: 1, detectFace: false, out: path.join(tmp, out) };
+    const opts = { model: pkg, portrait: path.join(ASSETS_DEMO_DIR, 'avatar.png'), audio: path.join(ASSETS_DEMO_DIR, 'speech.wav'), end: 0.6, steps: 2, chunkLatentFrames: 4, motionLatentFrames: 1, detectFace: false, out: path.join(tmp, out) };
     await generateVideo({ ...opts, ...(previewEvery !== undefined ? { previewEvery } : {}) }, { onEvent: (e) => events.push(e) });
     return events;
   };

@@ -1,5 +1,5 @@
-// The generation pipeline end to end with the built-in demo model on short clips: reproducibility,
-// cancel + resume, and bad inputs (clear message, nothing left behind).
+// The generation pipeline end to end with the tiny-random package (fast; any package would do) on short
+// clips: reproducibility, cancel + resume, and bad inputs (clear message, nothing left behind).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,20 +14,23 @@ import { ffmpegPath } from '../runtime/ffmpeg.js';
 import type { GenerateEvent, GenerateOptions } from './generate.js';
 import { generateVideo } from './generate.js';
 import { jobDir } from './job-files.js';
+import { tinyRandomPackage } from './testing/random-package.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AVATAR = path.join(ROOT, 'assets', 'demo', 'avatar.png');
 const SPEECH = path.join(ROOT, 'assets', 'demo', 'speech.wav');
 let tmp = '';
+let model = '';
 
-before(() => {
+before(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'refree-gen-test-'));
   process.env.REFREE_CACHE_DIR = path.join(tmp, 'cache');
+  model = await tinyRandomPackage();
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A short clip: 1.6 s of the demo speech → 24 frames, 7 latent frames; chunks of 4 with 1 motion frame → 2 chunks (0–3, 3–6). */
-const short = (out: string, extra: Partial<GenerateOptions> = {}): GenerateOptions => ({ portrait: AVATAR, audio: SPEECH, end: 1.6, out: path.join(tmp, out), chunkLatentFrames: 4, motionLatentFrames: 1, steps: 3, ...extra });
+const short = (out: string, extra: Partial<GenerateOptions> = {}): GenerateOptions => ({ model, portrait: AVATAR, audio: SPEECH, end: 1.6, out: path.join(tmp, out), chunkLatentFrames: 4, motionLatentFrames: 1, steps: 3, ...extra });
 
 function leftovers(out: string): string[] {
   return readdirSync(path.dirname(out)).filter((f) => f.startsWith(path.basename(out).replace(/\.mp4$/, '')));
@@ -122,7 +125,7 @@ test('the disk filling during the write: "the disk is full", no partial video, f
     // The whole demo speech: about 100 frames of noise at 256×256 is far more than 200 KB.
     const out = path.join(m, 'full.mp4');
     await assert.rejects(
-      generateVideo({ portrait: AVATAR, audio: SPEECH, out }),
+      generateVideo({ model, portrait: AVATAR, audio: SPEECH, out }),
       (e: unknown) => e instanceof MediaError && e.code === 'disk-full' && /the disk is full while writing .*full\.mp4/.test(e.message),
     );
     assert.ok(!existsSync(out));
