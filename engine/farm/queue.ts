@@ -4,6 +4,7 @@
 // payload: the view shows it at once, and whichever worker takes the job next (or runs it now, polling
 // the field) acts on it — a paused job is parked as delayed until resumed, a cancelled one is failed
 // with "The job was cancelled." and never retried. Reorder rewrites BullMQ priorities (lower first).
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import type { Job, JobType } from 'bullmq';
@@ -63,8 +64,10 @@ export class FarmQueue {
       const priority = opts.priority ?? (await this.lastPriority()) + 1;
       const job = await this.queue.add('export', payload, {
         priority,
-        // A given id makes a submit idempotent: the same id again is the same job, not a second one.
-        ...(opts.jobId ? { jobId: opts.jobId } : {}),
+        // Our own ids, never BullMQ's counter: the id names the job's checkpoints and the watermark
+        // payload's job half, which must stay unique even if the Redis data is ever lost. A given id
+        // makes a submit idempotent: the same id again is the same job, not a second one.
+        jobId: opts.jobId ?? newJobId(),
         attempts: FARM_ATTEMPTS,
         backoff: { type: 'exponential', delay: this.backoffMs },
         removeOnComplete: false,
@@ -201,6 +204,9 @@ export class FarmQueue {
     }
   }
 }
+
+/** Time-ordered and file-name safe, like the local queue's ids (never all digits: BullMQ refuses those). */
+export const newJobId = (): string => `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 
 function wrongState(v: FarmJobView, verb: string): FarmError {
   return new FarmError('conflict', `Farm job "${v.title}" is ${v.state}, so it cannot be ${verb}.`);
