@@ -18,6 +18,8 @@ import type { MiniSpec } from '../engine/train/vae/mini-package.js';
 import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
 import type { GroupStats } from './lib/held-out-eval.js';
 import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
+import type { SilenceRow } from './lib/silence-check.js';
+import { SILENCE_S, silenceCheck, silenceSummary } from './lib/silence-check.js';
 import { clipCount, exists, flagReader, Paused, ROOT as root, stepRunner } from './lib/recipe-steps.js';
 
 const SPEC_FILE = path.join(root, 'assets', 'models', 'refree-mini', 'spec.json');
@@ -84,7 +86,8 @@ async function stageTime(dir: string): Promise<{ steps: number; minutes: number;
 }
 
 /** The model card: what it is, the data, the exact commands, the training time and every measured number. */
-async function modelCard(spec: MiniSpec, vaeInfo: unknown, groups: Record<string, GroupStats>): Promise<string> {
+async function modelCard(spec: MiniSpec, vaeInfo: unknown, groups: Record<string, GroupStats>, silence: readonly SilenceRow[]): Promise<string> {
+  const quiet = silenceSummary(silence);
   const [vae1, vae2, sft, dpo] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.sft), await stageTime(P.dpo)];
   const vae = { minutes: +(vae1.minutes + vae2.minutes).toFixed(1), steps: vae1.steps + vae2.steps };
   const a = spec.architecture;
@@ -141,6 +144,9 @@ The first row is the ground-truth clips passed through the VAE alone (the ceilin
 
 ${statsTable(groups)}
 
+Silence: each of ${quiet.clips} held-out clips' speech (first ${Math.min(3, R.heldout.seconds)} s) with ${SILENCE_S} s of silence before and after it.
+Mean inner-lip opening (FaceMesh; about 0.01 closed, 0.3 wide open): ${quiet.silence ?? '–'} in the silent frames, ${quiet.speech ?? '–'} while speaking.
+
 ## What it cannot do
 
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
@@ -195,11 +201,12 @@ async function main(): Promise<void> {
   const sftRows = await evaluateHeldOut({ ...held, name: 'eval-sft', model: ['--model', path.join(P.sft, 'adapter')], outDir: path.join(P.evalDir, 'sft') });
   const finalRows = await evaluateHeldOut({ ...held, name: 'eval-final', model: ['--model', P.final], outDir: path.join(P.evalDir, 'final') });
   const groups = { 'ground truth through the VAE': groupStats(vaeRows), 'after SFT': groupStats(sftRows), 'after DPO (refree-mini)': groupStats(finalRows) };
-  const summary = { run, quick, vae: vaeInfo, groups, vaeRecon: vaeRows, sft: sftRows, final: finalRows };
+  const silence = await silenceCheck({ ...held, clips: Math.min(4, R.evalClips), speechSeconds: Math.min(3, R.heldout.seconds), name: 'silence-final', model: ['--model', P.final], outDir: path.join(P.evalDir, 'silence') });
+  const summary = { run, quick, vae: vaeInfo, groups, silence: { ...silenceSummary(silence), clips: silence }, vaeRecon: vaeRows, sft: sftRows, final: finalRows };
   await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n[eval] held-out clips (mouthR: mouth opening vs truth; offset in frames; confidence: lip-sync; PSNR/SSIM vs the rendered truth):\n${statsTable(groups)}\n${path.join(run, 'summary.json')}\n`);
 
-  await writeFile(path.join(P.final, 'README.md'), await modelCard(spec, vaeInfo, groups));
+  await writeFile(path.join(P.final, 'README.md'), await modelCard(spec, vaeInfo, groups, silence));
   if (args.includes('--install') && !quick) {
     const dest = path.join(root, 'assets', 'models', 'refree-mini');
     for (const f of await readdir(P.final)) await cp(path.join(P.final, f), path.join(dest, f), { recursive: true });

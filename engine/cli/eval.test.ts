@@ -40,13 +40,15 @@ test('refree eval <video> --truth: readable summary, progress with ETA on stderr
 
   io = captureIO();
   assert.equal(await main(['eval', clip.video, '--json', '--series', '--max-offset', '10'], io), 0, io.err);
-  const j = JSON.parse(io.out) as { ok: boolean; sync: { offset: number; maxOffset: number; distances: number[] }; truth: null; series: { mouth: number[]; envelope: number[] } };
+  const j = JSON.parse(io.out) as { ok: boolean; sync: { offset: number; maxOffset: number; distances: number[] }; truth: null; series: { mouth: number[]; mouthLandmark: number[]; envelope: number[] } };
   assert.equal(j.ok, true);
   assert.equal(j.truth, null);
   assert.equal(j.sync.maxOffset, 10);
   assert.equal(j.sync.distances.length, 21);
   assert.ok(Math.abs(j.sync.offset) <= 1, `offset ${j.sync.offset}`);
   assert.equal(j.series.mouth.length, 45);
+  assert.equal(j.series.mouthLandmark.length, 45);
+  assert.ok(j.series.mouthLandmark.some((v) => v > 0.02), 'the raw inner-lip opening of a talking clip opens beyond closed');
   for (const line of io.err.trim().split('\n')) assert.equal((JSON.parse(line) as { type: string }).type, 'progress');
 });
 

@@ -86,8 +86,10 @@ export interface EvalReport {
   syncByMeasure: Record<MouthMeasure, SyncReport>;
   motion: { [K in keyof MotionSummary]: MotionSummary[K] extends number ? number | null : MotionSummary[K] };
   truth: TruthReport | null;
-  /** Per-frame series (only with `series: true`). */
-  series?: { mouth: (number | null)[]; envelope: (number | null)[] };
+  /** Per-frame series (only with `series: true`): the standardised combined mouth measure, the raw
+   *  FaceMesh inner-lip opening (about 0.01 closed, 0.3 wide open; comparable across videos), and the
+   *  speech envelope. */
+  series?: { mouth: (number | null)[]; mouthLandmark: (number | null)[]; envelope: (number | null)[] };
   warnings: string[];
   seconds: number;
 }
@@ -221,7 +223,7 @@ export async function evaluateVideo(video: string, opts: EvaluateOptions = {}): 
     syncByMeasure: byMeasure,
     motion: { interval: m.interval, pairs: m.pairs, meanAbsDiff: r4(m.meanAbsDiff), meanFlow: r4(m.meanFlow), meanTop5Flow: r4(m.meanTop5Flow), threshold: r4(m.threshold), dynamicFraction: r4(m.dynamicFraction), dynamic: m.dynamic },
     truth: truthReport,
-    ...(opts.series ? { series: { mouth: Array.from(a.signals[PRIMARY_MOUTH], r4), envelope: Array.from(a.envelope, r4) } } : {}),
+    ...(opts.series ? { series: { mouth: Array.from(a.signals[PRIMARY_MOUTH], r4), mouthLandmark: Array.from(a.signals.mouthLandmark, r4), envelope: Array.from(a.envelope, r4) } } : {}),
     warnings,
     seconds: r4((performance.now() - t0) / 1000) ?? 0,
   };

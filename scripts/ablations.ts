@@ -1,0 +1,142 @@
+// `npm run ablations -- --run <refree-mini run folder>`: replays the ReFree-S2V paper's ablations on the
+// synthetic world, on a shorter schedule than the shipped refree-mini, and prints one Markdown table.
+//
+// Every variant starts from the recipe's trained VAE and its prepared datasets (a dataset is keyed by
+// the VAE and the speech front-end only, so every DiT variant reuses it):
+//   full            SFT, then masked-speech DPO (β 2500, negatives with 0/20/40 % of the speech hidden)
+//   sft-only        the same SFT, no DPO
+//   single-level    one speech level (kernel 5 frames) instead of three (1, 5, 15); SFT + DPO
+//   cross-attention windowed cross-attention instead of multi-head FiLM; SFT + DPO
+//   beta-5000/7500  the full model's DPO with β 5000 / 7500
+//   masks-0-10-20   the full model's DPO with negatives at 0/10/20 % masking
+// Each variant is measured like the shipped model (scripts/lib/held-out-eval.ts). Finished stages and
+// measurements are skipped on a second run; a stopped training stage resumes from its checkpoint.
+//   --run <dir>            the refree-mini recipe's run folder (default ../refree-mini-run)
+//   --out <dir>            where the variants live (default <run>/ablations)
+//   --sft-steps <n>        SFT steps of each variant (default 1200)
+//   --dpo-steps <n>        DPO steps of each variant (default 100)
+//   --eval-clips <n>       held-out clips measured per variant (default 8)
+//   --only <a,b,…>         run only these variants
+//   --budget-minutes <n>   wall-clock limit of each stage in this invocation (then it stops, resumably)
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { MiniSpec } from '../engine/train/vae/mini-package.js';
+import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
+import type { GroupStats } from './lib/held-out-eval.js';
+import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
+import { exists, flagReader, Paused, ROOT, stepRunner } from './lib/recipe-steps.js';
+
+const args = process.argv.slice(2);
+const flag = flagReader(args);
+const run = path.resolve(flag('run') ?? path.join(ROOT, '..', 'refree-mini-run'));
+const out = path.resolve(flag('out') ?? path.join(run, 'ablations'));
+const positive = (name: string, fallback: number): number => {
+  const v = flag(name) === undefined ? fallback : Number(flag(name));
+  if (!(Number.isInteger(v) && v > 0)) throw new Error(`--${name} must be a positive whole number, got ${flag(name)}`);
+  return v;
+};
+const sftSteps = positive('sft-steps', 1200);
+const dpoSteps = positive('dpo-steps', 100);
+const evalClips = positive('eval-clips', 8);
+const budgetS = flag('budget-minutes') !== undefined ? Number(flag('budget-minutes')) * 60 : Infinity;
+if (!(budgetS > 0)) throw new Error(`--budget-minutes must be a positive number, got ${flag('budget-minutes')}`);
+
+type Arch = 'multi-level' | 'single-level' | 'cross-attention';
+interface Variant {
+  name: string;
+  /** What the table says. */
+  label: string;
+  arch: Arch;
+  /** DPO settings, or null for SFT alone. */
+  dpo: { beta: number; masks: string } | null;
+}
+
+const VARIANTS: Variant[] = [
+  { name: 'full', label: 'full (multi-level, FiLM, SFT + DPO β 2500, masks 0/20/40 %)', arch: 'multi-level', dpo: { beta: 2500, masks: '0,0.2,0.4' } },
+  { name: 'sft-only', label: 'SFT only (no DPO)', arch: 'multi-level', dpo: null },
+  { name: 'single-level', label: 'single speech level (kernel 5)', arch: 'single-level', dpo: { beta: 2500, masks: '0,0.2,0.4' } },
+  { name: 'cross-attention', label: 'cross-attention instead of FiLM', arch: 'cross-attention', dpo: { beta: 2500, masks: '0,0.2,0.4' } },
+  { name: 'beta-5000', label: 'DPO β 5000', arch: 'multi-level', dpo: { beta: 5000, masks: '0,0.2,0.4' } },
+  { name: 'beta-7500', label: 'DPO β 7500', arch: 'multi-level', dpo: { beta: 7500, masks: '0,0.2,0.4' } },
+  { name: 'masks-0-10-20', label: 'DPO masks 0/10/20 %', arch: 'multi-level', dpo: { beta: 2500, masks: '0,0.1,0.2' } },
+];
+
+const only = flag('only')?.split(',');
+const unknown = only?.filter((n) => !VARIANTS.some((v) => v.name === n)) ?? [];
+if (unknown.length) throw new Error(`--only: no variant named ${unknown.join(', ')}; the variants are ${VARIANTS.map((v) => v.name).join(', ')}`);
+const chosen = VARIANTS.filter((v) => !only || only.includes(v.name));
+
+/** The spec of an architecture variant: the shipped spec with its speech modules changed. */
+function variantSpec(spec: MiniSpec, arch: Arch): MiniSpec {
+  if (arch === 'single-level') return { ...spec, name: `${spec.name}-single-level`, refree: { ...spec.refree, kernelSizes: [5] } };
+  if (arch === 'cross-attention') return { ...spec, name: `${spec.name}-cross-attention`, refree: { ...spec.refree, mode: 'cross-attention' } };
+  return spec;
+}
+
+const TRAIN_ALL = ['--train', 'all', '--targets', 'none'];
+const SFT = (steps: number): string[] => ['--steps', String(steps), '--batch', '2', '--frames', '9', '--lr', '3e-4', '--warmup', '50', '--checkpoint-every', '100'];
+const DPO = (steps: number, d: { beta: number; masks: string }): string[] => ['--steps', String(steps), '--batch', '1', '--frames', '9', '--lr', '1e-5', '--beta', String(d.beta), '--mask-ratios', d.masks, '--sample-steps', '6', '--checkpoint-every', '50'];
+
+async function main(): Promise<void> {
+  const R = {
+    vae: path.join(run, 'vae-long', 'vae.safetensors'),
+    dataset: path.join(run, 'dataset'),
+    datasetDpo: path.join(run, 'dataset-dpo'),
+    clipsHeld: path.join(run, 'clips-heldout'),
+  };
+  for (const [what, p] of Object.entries(R)) {
+    if (!(await exists(p))) throw new Error(`${p} (the recipe's ${what}) is missing: run \`npm run train:mini -- --run ${run}\` at least up to its SFT stage first`);
+  }
+  const spec = JSON.parse(await readFile(path.join(ROOT, 'assets', 'models', 'refree-mini', 'spec.json'), 'utf8')) as MiniSpec;
+  const { step, cli } = stepRunner({ logs: path.join(out, 'logs'), budgetS });
+  process.stdout.write(`ablations in ${out}: SFT ${sftSteps} steps, DPO ${dpoSteps} steps, ${evalClips} held-out clips each\n`);
+
+  const sftDone = new Map<Arch, string>();
+  async function sftOf(arch: Arch): Promise<string> {
+    const have = sftDone.get(arch);
+    if (have) return have;
+    const pkg = path.join(out, `base-${arch}`);
+    await writeMiniPackage(variantSpec(spec, arch), R.vae, pkg, [`ablation base (${arch})`]);
+    const runDir = path.join(out, `sft-${arch}`);
+    if (await exists(path.join(runDir, 'adapter', 'refree.json'))) process.stdout.write(`[sft-${arch}] done before\n`);
+    else await cli(`sft-${arch}`, ['train', 'sft', '--dataset', R.dataset, '--model', pkg, '--run', runDir, ...TRAIN_ALL, ...SFT(sftSteps)]);
+    const adapter = path.join(runDir, 'adapter');
+    sftDone.set(arch, adapter);
+    return adapter;
+  }
+
+  const groups: Record<string, GroupStats> = {};
+  const minutes: Record<string, number> = {};
+  for (const v of chosen) {
+    const sft = await sftOf(v.arch);
+    let model = sft;
+    if (v.dpo) {
+      const runDir = path.join(out, `dpo-${v.name}`);
+      if (await exists(path.join(runDir, 'adapter', 'refree.json'))) process.stdout.write(`[dpo-${v.name}] done before\n`);
+      else await cli(`dpo-${v.name}`, ['train', 'dpo', '--dataset', R.datasetDpo, '--model', sft, '--run', runDir, ...TRAIN_ALL, ...DPO(dpoSteps, v.dpo)]);
+      model = path.join(runDir, 'adapter');
+    }
+    const rows = await evaluateHeldOut({ name: `eval-${v.name}`, model: ['--model', model], outDir: path.join(out, 'eval', v.name), clipsDir: R.clipsHeld, clips: evalClips, runner: { step, cli } });
+    groups[v.label] = groupStats(rows);
+    minutes[v.name] = +((await stageMinutes(path.join(out, `sft-${v.arch}`))) + (v.dpo ? await stageMinutes(path.join(out, `dpo-${v.name}`)) : 0)).toFixed(1);
+  }
+  const table = statsTable(groups);
+  await writeFile(path.join(out, 'ablations.json'), `${JSON.stringify({ sftSteps, dpoSteps, evalClips, groups, minutes }, null, 2)}\n`);
+  process.stdout.write(`\n${table}\n\ntraining minutes per variant (SFT + DPO step times): ${JSON.stringify(minutes)}\n${path.join(out, 'ablations.json')}\n`);
+}
+
+/** Minutes of training steps recorded in a run folder. */
+async function stageMinutes(dir: string): Promise<number> {
+  const text = await readFile(path.join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).reduce((a, l) => a + (JSON.parse(l) as { seconds: number }).seconds, 0) / 60;
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof Paused) {
+    process.stdout.write(`\n${e.message}\n`);
+    process.exitCode = 3;
+    return;
+  }
+  process.stderr.write(`\nablations: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});
