@@ -344,6 +344,13 @@ describe('studio in the web host', { skip: skip ?? false, timeout: 15 * 60_000 }
     await page.getByTestId('device').waitFor();
     await page.getByTestId('device').getByText('Engine', { exact: true }).waitFor();
     await page.getByTestId('models').waitFor();
+    // The built-in trained model is listed first, once, and nothing calls it untrained.
+    const listed = page.getByTestId('models').locator('li.job');
+    await listed.first().waitFor();
+    assert.equal(await listed.first().locator('strong').textContent(), 'refree-mini');
+    await listed.first().locator('.badge', { hasText: /^built-in$/ }).waitFor();
+    assert.equal(await listed.locator('strong', { hasText: /^refree-mini$/ }).count(), 1);
+    assert.equal(await page.getByText(/untrained|expect noise/).count(), 0, 'no untrained-model notice');
     await page.getByTestId('output-folder-path').fill(path.join(dataDir, 'no-such-folder'));
     await page.getByTestId('output-folder-use').click();
     await page.getByTestId('output-folder-error').getByText(/no-such-folder does not exist; create it first/).waitFor();
