@@ -7,6 +7,7 @@
 // Paths are absolute paths on the machine that runs the engine; media reach the renderer as `url`s
 // under `/media/<root>/<path>` that each host serves from its allowed roots only.
 import { z } from 'zod';
+import type { FarmJobView } from '../farm/job-view.js';
 import type { JobRecord } from '../jobs/job-types.js';
 import { JOB_KINDS } from '../jobs/job-types.js';
 import type { ErrorInfo } from '../common/service-error.js';
@@ -73,11 +74,25 @@ export const ProjectSchema = z.strictObject({
 });
 export type Project = z.infer<typeof ProjectSchema>;
 
+/** The render farm (engine/farm): where its Redis is and where this machine mounts its shared folder. Empty strings: not set up. */
+export const FarmSettingsSchema = z.strictObject({
+  redisUrl: z
+    .string()
+    .trim()
+    .max(2000, 'the address is too long')
+    .refine((u) => u === '' || /^rediss?:\/\/[^/\s]/.test(u), { message: 'write the Redis address as redis://host:6379 (or rediss://host:6380 for TLS)' }),
+  password: z.string().max(1000, 'the password is too long'),
+  tls: z.boolean(),
+  sharedFolder: z.union([z.literal(''), absPath]),
+});
+export type FarmSettings = z.infer<typeof FarmSettingsSchema>;
+
 export const SettingsSchema = z.strictObject({
   backend: z.enum(['auto', 'cuda', 'webgpu', 'cpu']),
   outputFolder: absPath,
   watermark: WatermarkOptionsSchema,
   theme: z.enum(['system', 'dark', 'light']),
+  farm: FarmSettingsSchema,
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -171,6 +186,31 @@ export interface JobView extends JobRecord {
   /** Media URLs for the output and the latest preview frame, when they lie under an allowed root. */
   outputUrl: string | null;
   previewUrl: string | null;
+}
+
+/** A render-farm job on the queue screen: the farm's view plus where its output is on this machine. */
+export interface FarmJobRow extends FarmJobView {
+  /** The output on this machine's mount of the shared folder. */
+  outputPath: string;
+}
+
+/** farm.jobs: the farm's jobs, or why there are none to show. */
+export interface FarmJobList {
+  /** A Redis URL and a shared folder are set in Settings → Render farm. */
+  configured: boolean;
+  jobs: FarmJobRow[];
+  /** One sentence when the farm cannot be reached (Redis down, wrong password); null otherwise. */
+  problem: string | null;
+}
+
+/** farm.test: what the connection test found. */
+export interface FarmTestResult {
+  address: string;
+  version: string;
+  pingMs: number;
+  sharedFolder: string;
+  /** One sentence for people. */
+  summary: string;
 }
 
 export interface ModelPackageInfo {
@@ -398,6 +438,23 @@ export const methods = {
   'jobs.reorder': method<JobView[]>()(z.strictObject({ id, index: z.number().int().min(0) }), 'Moves a job to a position in the queue.'),
   'jobs.remove': method<{ removed: string }>()(jobId, 'Deletes a finished, failed or cancelled job from the list (its output stays).'),
   'jobs.openOutput': method<{ path: string; url: string | null }>()(jobId, "Returns the finished job's output file; the host reveals or plays it."),
+
+  // The render farm (engine/farm): exports queued in Redis and run by workers on other machines.
+  'farm.test': method<FarmTestResult>()(
+    z.strictObject({ farm: FarmSettingsSchema.optional() }),
+    'Tests render farm settings (these, or the saved ones): Redis answers and takes the password, and the shared folder exists here and can be written.',
+  ),
+  'farm.export': method<{ jobId: string }>()(
+    z.strictObject({ project: ProjectSchema, output: absPath.optional(), watermark: WatermarkOptionsSchema.optional() }),
+    "Queues a full export on the render farm: the portrait and speech are copied into the shared folder, and the output must be inside it (default: its outputs folder).",
+  ),
+  'farm.jobs': method<FarmJobList>()(empty, "The render farm's jobs with the worker of each (none, with a sentence, when the farm is not set up or cannot be reached)."),
+  'farm.pause': method<FarmJobRow>()(jobId, 'Pauses a farm job (a running one stops at its next checkpoint; Resume continues from it on any worker).'),
+  'farm.resume': method<FarmJobRow>()(jobId, 'Puts a paused farm job back in the farm queue.'),
+  'farm.cancel': method<FarmJobRow>()(jobId, 'Cancels a farm job; it is never retried automatically.'),
+  'farm.retry': method<FarmJobRow>()(jobId, 'Runs a failed or cancelled farm job again, from its checkpoints, with three fresh attempts.'),
+  'farm.reorder': method<FarmJobRow[]>()(z.strictObject({ id, index: z.number().int().min(0) }), 'Moves a waiting farm job to a position among the waiting ones (its priority).'),
+  'farm.remove': method<{ removed: string }>()(jobId, 'Deletes a farm job that is not running from the farm queue (its output stays).'),
 
   'models.list': method<ModelPackageInfo[]>()(empty, 'Installed model packages, the built-in demo model first.'),
   'models.import': method<ModelPackageInfo>()(

@@ -18,6 +18,7 @@ import type { ServiceContext } from './context.js';
 import type { ErrorInfo } from './errors.js';
 import { describeZodError, toServiceErrorInfo } from './errors.js';
 import { appHandlers } from './handlers/app.js';
+import { farmHandlers } from './handlers/farm.js';
 import { generateHandlers } from './handlers/generate.js';
 import { jobHandlers } from './handlers/jobs.js';
 import { mediaDir, mediaHandlers } from './handlers/media.js';
@@ -130,6 +131,7 @@ export class StudioService {
       ...modelHandlers(this.ctx),
       ...settingsHandlers(this.ctx),
       ...trainingHandlers(this.ctx),
+      ...farmHandlers(this.ctx),
     };
     this.handlers = all;
     queue.on((e) => {

@@ -12,6 +12,8 @@ export function defaultSettings(dataDir: string): Settings {
     outputFolder: path.join(dataDir, 'outputs'),
     watermark: { visible: true, text: 'AI-generated · ReFree', position: 'bottom-right' },
     theme: 'system',
+    // The render farm is not set up until a Redis URL and a shared folder are given.
+    farm: { redisUrl: '', password: '', tls: false, sharedFolder: '' },
   };
 }
 

@@ -45,7 +45,7 @@ function refuseOverInputs(project: Project, output: string): void {
   }
 }
 
-async function jobParams(ctx: ServiceContext, project: Project, mode: 'preview' | 'export', seconds: number | null, output: string, watermark: GenerateJobParams['watermark']): Promise<GenerateJobParams> {
+export async function jobParams(ctx: ServiceContext, project: Project, mode: 'preview' | 'export', seconds: number | null, output: string, watermark: GenerateJobParams['watermark']): Promise<GenerateJobParams> {
   await ctx.projects.requireKnown(project.path);
   if (!project.portrait) throw new ServiceError('bad-input', 'Add a portrait to the project before generating.');
   if (!project.audio) throw new ServiceError('bad-input', 'Add a speech recording to the project before generating.');
