@@ -1,6 +1,7 @@
 // Export from where the preview is: a summary of what will be made (size, length, frames, model,
 // estimated time), the output file (a save dialog in Electron, a name in the output folder otherwise),
-// the watermark label, and one button that queues it.
+// the watermark label, where it renders (this computer's queue, or the render farm when one is set up
+// in Settings), and one button that queues it.
 import { useEffect, useState } from 'react';
 import type { WatermarkOptions } from '../../../../engine/service/contract.js';
 import { Field } from '../../components/common.js';
@@ -27,6 +28,11 @@ export function ExportPanel() {
   const addExport = useStudio((s) => s.addExport);
   const setScreen = useStudio((s) => s.setScreen);
   const setGeneration = useStudio((s) => s.setGeneration);
+  const save = useStudio((s) => s.save);
+  const report = useStudio((s) => s.report);
+  const farm = useStudio((s) => s.settings?.farm ?? null);
+  const farmReady = Boolean(farm?.redisUrl && farm.sharedFolder);
+  const [target, setTarget] = useState<'local' | 'farm'>('local');
   const [wm, setWm] = useState<WatermarkOptions>(defaults);
   const [output, setOutput] = useState('');
   const [queued, setQueued] = useState<string | null>(null);
@@ -39,16 +45,27 @@ export function ExportPanel() {
     return () => clearTimeout(t);
   }, [key, loadSummary]);
   useEffect(() => {
-    if (summary && !output) setOutput(summary.defaultOutput);
-  }, [summary, output]);
+    if (summary && !output && target === 'local') setOutput(summary.defaultOutput);
+  }, [summary, output, target]);
   const chooseOutput = async () => {
     const p = await host.saveDialog(output || summary?.defaultOutput || 'refree-export.mp4');
     if (p) setOutput(p);
   };
+  const toFarm = async (file: string): Promise<boolean> => {
+    const saved = await save();
+    if (!saved) return false;
+    try {
+      await host.call('farm.export', { project: saved, watermark: wm, ...(file ? { output: file } : {}) });
+      return true;
+    } catch (e) {
+      report(e);
+      return false;
+    }
+  };
   const go = async () => {
     const file = output.trim();
-    if (await addExport({ watermark: wm, ...(file ? { output: file } : {}) })) {
-      setQueued(file || 'the output folder');
+    if (target === 'farm' ? await toFarm(file) : await addExport({ watermark: wm, ...(file ? { output: file } : {}) })) {
+      setQueued(file || (target === 'farm' ? 'the shared folder’s outputs folder' : 'the output folder'));
       setOutput('');
     }
   };
@@ -89,8 +106,25 @@ export function ExportPanel() {
         ))}
       </div>
       <div className="row" style={{ marginTop: 8 }}>
+        <Field label="Render on">
+          <select
+            value={target}
+            onChange={(e) => {
+              const t = e.target.value as 'local' | 'farm';
+              setTarget(t);
+              // The farm writes inside its shared folder: start from its default there.
+              setOutput(t === 'farm' ? '' : (summary?.defaultOutput ?? ''));
+            }}
+            data-testid="export-target"
+          >
+            <option value="local">this computer</option>
+            <option value="farm" disabled={!farmReady}>
+              render farm{farmReady ? '' : ' (set it up in Settings)'}
+            </option>
+          </select>
+        </Field>
         <Field label="Output file">
-          <input value={output} onChange={(e) => setOutput(e.target.value)} style={{ minWidth: 380 }} data-testid="export-file" />
+          <input value={output} placeholder={target === 'farm' ? `${farm?.sharedFolder ?? ''}/outputs/…` : undefined} onChange={(e) => setOutput(e.target.value)} style={{ minWidth: 380 }} data-testid="export-file" />
         </Field>
         {host.kind === 'electron' ? (
           <button className="btn" onClick={() => void chooseOutput()}>
@@ -110,7 +144,7 @@ export function ExportPanel() {
       </div>
       {queued ? (
         <p className="small" role="status" data-testid="export-queued">
-          Queued: {queued}.{' '}
+          Queued{target === 'farm' ? ' on the render farm' : ''}: {queued}.{' '}
           <button className="btn" onClick={() => setScreen('queue')}>
             Show the queue
           </button>

@@ -2,7 +2,8 @@
 // its state allows — a kind filter, moves for waiting jobs only, and for finished files: reveal (the
 // desktop app) or download (a browser), open, and a watermark check (what `refree verify` does). The
 // list mirrors the service's job files, so it is the same after an app restart or an engine crash.
-// Exports are started from the Generate screen, next to the preview.
+// Exports are started from the Generate screen, next to the preview. Render-farm jobs, when a farm is
+// set up, are listed below with their workers (FarmJobs.tsx).
 import { useState } from 'react';
 import type { JobView } from '../../../../engine/service/contract.js';
 import { Empty, ProgressBar } from '../../components/common.js';
@@ -11,6 +12,7 @@ import { formatEta, percent } from '../../lib/format.js';
 import { canReorder, isActive, queueSummary, STATE_LABEL, statusLine } from '../../lib/job-status.js';
 import { jobActions } from '../../store/jobs-mirror.js';
 import { useStudio } from '../../store/store.js';
+import { FarmJobs } from './FarmJobs.js';
 
 type Filter = 'all' | 'export' | 'preview' | 'training';
 const FILTERS: { value: Filter; label: string }[] = [
@@ -157,6 +159,7 @@ export function QueueScreen() {
           </ul>
         )}
       </section>
+      <FarmJobs />
     </div>
   );
 }

@@ -1,11 +1,12 @@
 // Settings: model packages (import, verify, remove), backend and GPU info, output folder, watermark
-// defaults, theme.
+// defaults, theme, and the render farm.
 import { useEffect } from 'react';
 import type { Settings } from '../../../../engine/service/contract.js';
 import { Empty, Field, ProgressBar } from '../../components/common.js';
 import { FolderPicker } from '../../components/FolderPicker.js';
 import { formatBytes } from '../../lib/format.js';
 import { useStudio } from '../../store/store.js';
+import { FarmSettings } from './FarmSettings.js';
 
 function Models() {
   const models = useStudio((s) => s.models);
@@ -154,6 +155,7 @@ export function SettingsScreen() {
       <Preferences />
       <Device />
       <Models />
+      <FarmSettings />
     </div>
   );
 }
