@@ -14,13 +14,14 @@ import { useStudio } from '../../store/store.js';
 const POLL_MS = 2000;
 type Action = 'pause' | 'resume' | 'cancel' | 'retry' | 'remove';
 
-function line(job: FarmJobRow): string {
+/** The line under a farm job's title; null when the state's badge says it all. */
+function line(job: FarmJobRow): string | null {
   if (job.state === 'failed') return job.error ?? 'Failed';
   if (job.state === 'running') return job.progress?.message ?? 'Starting…';
   if (job.state === 'queued' && job.failures > 0) return `Trying again after: ${job.error ?? 'a failed attempt'} (attempt ${job.failures + 1} of 3)`;
   if (job.state === 'queued') return job.stalls > 0 ? 'Its worker stopped answering; waiting for another to resume it' : 'Waiting for a worker';
   if (job.state === 'paused') return 'Paused; resume it to continue from its last checkpoint';
-  return STATE_LABEL[job.state];
+  return null;
 }
 
 export function FarmJobs() {
@@ -94,7 +95,7 @@ export function FarmJobs() {
                         <span className="small">{percent(p.done, p.total)}%</span>
                       </>
                     ) : null}
-                    <span className={`small ${job.state === 'failed' ? 'error-text' : 'muted'}`}>{line(job)}</span>
+                    {line(job) ? <span className={`small ${job.state === 'failed' ? 'error-text' : 'muted'}`}>{line(job)}</span> : null}
                   </div>
                   {job.state === 'done' ? (
                     <p className="small mono muted" style={{ margin: '6px 0 0' }}>
