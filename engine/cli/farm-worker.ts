@@ -68,5 +68,8 @@ export async function farmWorkerCommand(ctx: CommandContext): Promise<number> {
   await worker.close();
   if (ctx.json) ctx.io.stdout(JSON.stringify({ ok: true, worker: worker.name, ...counts }));
   else ctx.io.stdout(`worker ${worker.name} stopped (${counts.finished} job(s) finished, ${counts.failed} failed attempt(s))`);
+  // With Redis gone, a Redis client can keep retrying after close(); the worker has said its last
+  // word, so it exits (this timer does not hold the process when nothing else does).
+  setTimeout(() => process.exit(0), 2000).unref();
   return 0;
 }

@@ -17,7 +17,7 @@ import { EngineJobRunner } from '../jobs/engine-runner.js';
 import type { JobRecord } from '../jobs/job-types.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { FarmConnection } from './connection.js';
-import { redisOptions, testConnection } from './connection.js';
+import { explainRedisError, redisOptions, testConnection } from './connection.js';
 import type { FarmJobResult } from './job-view.js';
 import { CANCELLED_MESSAGE } from './job-view.js';
 import type { FarmPayload } from './payload.js';
@@ -124,7 +124,14 @@ export class FarmWorker {
       const willRetry = !(err instanceof UnrecoverableError) && job.attemptsMade < (job.opts.attempts ?? 1);
       emit({ type: 'failed', id: job.id!, message: err.message, willRetry });
     });
-    worker.on('error', (e) => emit({ type: 'error', message: e.message }));
+    // While Redis is away the clients retry every second or two: say so once (again after 30 s), not each time.
+    let last = { message: '', at: 0 };
+    worker.on('error', (e) => {
+      const message = `${explainRedisError(e, opts.connection)} Retrying until it answers.`;
+      if (message === last.message && Date.now() - last.at < 30_000) return;
+      last = { message, at: Date.now() };
+      emit({ type: 'error', message });
+    });
     void worker.run();
     await worker.waitUntilReady();
     emit({ type: 'ready', worker: name, queue: queueName, shared: root });
@@ -269,8 +276,14 @@ export class FarmWorker {
       slot.intent = 'shutdown';
       slot.abort.abort();
     }
-    await this.worker.close();
-    await this.queue.close();
+    // Closing waits for Redis to take the job back; when Redis is away, give up after 10 s (the job's
+    // lock then expires and another worker resumes it from its checkpoint) and drop the connections.
+    const within = (p: Promise<unknown>, ms: number): Promise<boolean> => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([p.then(() => true, () => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(timer));
+    };
+    if (!(await within(this.worker.close(), 10_000))) await within(this.worker.disconnect(), 1000);
+    if (!(await within(this.queue.close(), 2000))) await within(this.queue.disconnect(), 1000);
     await this.runner.dispose?.();
     if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
   }
