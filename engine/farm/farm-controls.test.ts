@@ -120,3 +120,31 @@ test('a job that fails three times is parked as failed with its reason', { skip:
     await q.close();
   }
 });
+
+test('a job whose video was finished by a worker that died before reporting it is completed from the video, not rendered again', { skip: skip ?? false, timeout: 180_000 }, async () => {
+  const conn = { url: redis!.url };
+  // First run: renders the video (and its sidecar, which names the job).
+  const first = await FarmQueue.open(conn, { queueName: 'first-run' });
+  const w1 = await FarmWorker.start({ connection: conn, shared, queueName: 'first-run', name: 'first' });
+  let done: FarmJobView;
+  try {
+    const j = await first.submit(shared, exportParams('once'), 'once');
+    done = await waitFor(first, j.id, ['done']);
+  } finally {
+    await w1.close();
+    await first.close();
+  }
+  // The same job taken again (as after a worker died between writing the video and telling Redis).
+  const again = await FarmQueue.open(conn, { queueName: 'taken-again' });
+  const w2 = await FarmWorker.start({ connection: conn, shared, queueName: 'taken-again', name: 'second' });
+  try {
+    await again.submit(shared, exportParams('once'), 'once', { jobId: done.id });
+    const v = await waitFor(again, done.id, ['done']);
+    assert.equal(v.result!.frameDigest, done.result!.frameDigest);
+    assert.equal(v.result!.payload, done.result!.payload);
+    assert.equal(w2.enginePid, null, 'nothing was rendered the second time');
+  } finally {
+    await w2.close();
+    await again.close();
+  }
+});
