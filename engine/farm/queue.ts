@@ -61,6 +61,10 @@ export class FarmQueue {
   async submit(root: string, params: GenerateJobParams, title: string, opts: { priority?: number; jobId?: string } = {}): Promise<FarmJobView> {
     const payload = toPayload(root, params, title, hostname());
     return this.guard(async () => {
+      // Two unfinished jobs writing one file would overwrite each other's video.
+      const unfinished = await this.queue.getJobs(['active', 'waiting', 'prioritized', 'delayed'], 0, 9999);
+      const claimed = unfinished.find((j) => j && j.id !== opts.jobId && (j.data as Partial<FarmPayload>).params?.output === payload.params.output && (j.data as Partial<FarmPayload>).control !== 'cancel');
+      if (claimed) throw new FarmError('conflict', `Another farm job ("${(claimed.data as FarmPayload).title}") already writes ${payload.params.output} in the shared folder; choose another file name.`);
       const priority = opts.priority ?? (await this.lastPriority()) + 1;
       const job = await this.queue.add('export', payload, {
         priority,
