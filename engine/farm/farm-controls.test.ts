@@ -3,7 +3,7 @@
 // checkpoint), cancel (never retried; Retry runs it again), and a job that fails three times is parked
 // as failed with its reason.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,7 +12,8 @@ import type { GenerateJobParams } from '../jobs/studio-jobs.js';
 import type { FarmJobState, FarmJobView } from './job-view.js';
 import { FarmQueue } from './queue.js';
 import { TestRedis, redisSkipReason } from './testing/redis-server.js';
-import { FarmWorker } from './worker.js';
+import { farmWorkDir } from './shared-folder.js';
+import { FarmWorker, engineJobId } from './worker.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const skip = redisSkipReason();
@@ -146,5 +147,33 @@ test('a job whose video was finished by a worker that died before reporting it i
   } finally {
     await w2.close();
     await again.close();
+  }
+});
+
+test('a worker stopped mid-job (Ctrl-C, SIGTERM) puts the job back at once, and the next worker resumes it from its checkpoint', { skip: skip ?? false, timeout: 180_000 }, async () => {
+  const conn = { url: redis!.url };
+  const q = await FarmQueue.open(conn, { queueName: 'shutdown' });
+  try {
+    const first = await FarmWorker.start({ connection: conn, shared, queueName: 'shutdown', name: 'stopping' });
+    const j = await q.submit(shared, exportParams('stopped', { seconds: 3 }), 'stopped mid-job');
+    const chunk0 = path.join(farmWorkDir(shared, engineJobId(j.id)), 'chunks', 'chunk-0.safetensors');
+    for (const t0 = Date.now(); !existsSync(chunk0); ) {
+      if (Date.now() - t0 > 120_000) throw new Error('no chunk checkpoint within 120 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await first.close();
+    const back = await q.get(j.id);
+    assert.equal(back.state, 'queued', 'back in the queue without waiting for its lock to expire');
+    assert.equal(back.failures, 0, 'a stop is not a failed attempt');
+    const second = await FarmWorker.start({ connection: conn, shared, queueName: 'shutdown', name: 'resuming' });
+    try {
+      const v = await waitFor(q, j.id, ['done']);
+      assert.equal(v.worker, 'resuming');
+      assert.ok(v.result!.resumedChunks >= 1, `${v.result!.resumedChunks} chunk(s) resumed`);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await q.close();
   }
 });
