@@ -41,7 +41,7 @@ const R = quick
       // Phase 2: windows of 33 frames (longer than the decoder's temporal reach), so the causal caches
       // behave over a whole video as they do in training (5-frame windows alone fall to 15 dB at 17 frames).
       vaeLong: ['--steps', '600', '--batch', '1', '--frames', '33', '--lr', '5e-4', '--warmup', '20', '--max-clips', '120', '--checkpoint-every', '25'],
-      sft: ['--steps', '4000', '--batch', '2', '--frames', '9', '--lr', '3e-4', '--warmup', '100', '--checkpoint-every', '100'],
+      sft: ['--steps', '10000', '--batch', '4', '--frames', '9', '--lr', '3e-4', '--warmup', '200', '--checkpoint-every', '250'],
       dpo: ['--steps', '300', '--batch', '1', '--frames', '9', '--lr', '1e-5', '--beta', '2500', '--sample-steps', '6', '--checkpoint-every', '50'],
       evalClips: 8,
     };
