@@ -13,7 +13,7 @@
 // measurements are skipped on a second run; a stopped training stage resumes from its checkpoint.
 //   --run <dir>            the refree-mini recipe's run folder (default ../refree-mini-run)
 //   --out <dir>            where the variants live (default <run>/ablations)
-//   --sft-steps <n>        SFT steps of each variant (default 1200)
+//   --sft-steps <n>        SFT steps of each variant (default 2000, batch 4)
 //   --dpo-steps <n>        DPO steps of each variant (default 100)
 //   --eval-clips <n>       held-out clips measured per variant (default 8)
 //   --only <a,b,…>         run only these variants
@@ -35,7 +35,7 @@ const positive = (name: string, fallback: number): number => {
   if (!(Number.isInteger(v) && v > 0)) throw new Error(`--${name} must be a positive whole number, got ${flag(name)}`);
   return v;
 };
-const sftSteps = positive('sft-steps', 1200);
+const sftSteps = positive('sft-steps', 2000);
 const dpoSteps = positive('dpo-steps', 100);
 const evalClips = positive('eval-clips', 8);
 const budgetS = flag('budget-minutes') !== undefined ? Number(flag('budget-minutes')) * 60 : Infinity;
@@ -74,7 +74,7 @@ function variantSpec(spec: MiniSpec, arch: Arch): MiniSpec {
 }
 
 const TRAIN_ALL = ['--train', 'all', '--targets', 'none'];
-const SFT = (steps: number): string[] => ['--steps', String(steps), '--batch', '2', '--frames', '9', '--lr', '3e-4', '--warmup', '50', '--checkpoint-every', '100'];
+const SFT = (steps: number): string[] => ['--steps', String(steps), '--batch', '4', '--frames', '9', '--lr', '3e-4', '--warmup', '100', '--checkpoint-every', '250'];
 const DPO = (steps: number, d: { beta: number; masks: string }): string[] => ['--steps', String(steps), '--batch', '1', '--frames', '9', '--lr', '1e-5', '--beta', String(d.beta), '--mask-ratios', d.masks, '--sample-steps', '6', '--checkpoint-every', '50'];
 
 async function main(): Promise<void> {
