@@ -15,7 +15,7 @@
 //   Each chip is quantised on its own, so where the picture does not change, the change added is the
 //   same in every frame: a static pattern, which a codec's skipped and predicted blocks keep. (Per-bit
 //   quantisation, pooling a bit's chips, made the pattern flicker and P-frames dropped it.)
-import { axisBump, canonicalChipMeans, chipProjections, CHIPS, GRID, layout, qimTarget } from './layout.js';
+import { axisBump, CANONICAL, chipProjections, CHIPS, GRID, layout, qimTarget } from './layout.js';
 import { codedBits } from './message.js';
 
 export interface InvisibleOptions {
@@ -38,10 +38,48 @@ const BETA_MAX = 1;
 /** Jacobi iterations of the per-frame solve (cross-talk between neighbouring chips is small). */
 const ITERATIONS = 4;
 
-/** Mean over a (2r+1)² window, clamped at the borders (separable running sums). */
-export function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Array {
-  const tmp = new Float32Array(w * h);
-  const out = new Float32Array(w * h);
+/**
+ * The horizontal half of boxMean over three planes at once: each row's running mean over 2r+1
+ * columns, clamped at the borders, with the same additions in the same order for each plane as
+ * boxRows1 (so the results are identical), in one sweep instead of three.
+ */
+function boxRows3(a: Float32Array, b: Float32Array, c: Float32Array, da: Float32Array, db: Float32Array, dc: Float32Array, w: number, h: number, r: number): void {
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    let sa = 0;
+    let sb = 0;
+    let sc = 0;
+    let n = 0;
+    for (let x = 0; x <= Math.min(r, w - 1); x++) {
+      sa += a[o + x]!;
+      sb += b[o + x]!;
+      sc += c[o + x]!;
+      n++;
+    }
+    for (let x = 0; x < w; x++) {
+      da[o + x] = sa / n;
+      db[o + x] = sb / n;
+      dc[o + x] = sc / n;
+      const add = x + r + 1;
+      const del = x - r;
+      if (add < w) {
+        sa += a[o + add]!;
+        sb += b[o + add]!;
+        sc += c[o + add]!;
+        n++;
+      }
+      if (del >= 0) {
+        sa -= a[o + del]!;
+        sb -= b[o + del]!;
+        sc -= c[o + del]!;
+        n--;
+      }
+    }
+  }
+}
+
+/** One-plane boxRows without the per-plane indirection (the 3×3 blur of the budget). */
+function boxRows1(src: Float32Array, dst: Float32Array, w: number, h: number, r: number): void {
   for (let y = 0; y < h; y++) {
     const o = y * w;
     let s = 0;
@@ -51,7 +89,7 @@ export function boxMean(src: Float32Array, w: number, h: number, r: number): Flo
       n++;
     }
     for (let x = 0; x < w; x++) {
-      tmp[o + x] = s / n;
+      dst[o + x] = s / n;
       const add = x + r + 1;
       const del = x - r;
       if (add < w) {
@@ -64,35 +102,166 @@ export function boxMean(src: Float32Array, w: number, h: number, r: number): Flo
       }
     }
   }
-  for (let x = 0; x < w; x++) {
-    let s = 0;
-    let n = 0;
-    for (let y = 0; y <= Math.min(r, h - 1); y++) {
-      s += tmp[y * w + x]!;
+}
+
+/**
+ * The vertical half of boxMean, row by row: `colSum` keeps every column's running sum (float64,
+ * the same additions in the same order as a column-at-a-time sweep, so the result is identical)
+ * and `row(y, n)` is called when colSum holds the sums for output row y over n rows. Sweeping rows
+ * instead of columns reads memory in order.
+ */
+function boxColumns(src: Float32Array, colSum: Float64Array, w: number, h: number, r: number, row: (y: number, n: number) => void): void {
+  colSum.fill(0, 0, w);
+  let n = 0;
+  for (let y = 0; y <= Math.min(r, h - 1); y++) {
+    const o = y * w;
+    for (let x = 0; x < w; x++) colSum[x] = colSum[x]! + src[o + x]!;
+    n++;
+  }
+  for (let y = 0; y < h; y++) {
+    row(y, n);
+    const add = y + r + 1;
+    const del = y - r;
+    if (add < h) {
+      const o = add * w;
+      for (let x = 0; x < w; x++) colSum[x] = colSum[x]! + src[o + x]!;
       n++;
     }
-    for (let y = 0; y < h; y++) {
-      out[y * w + x] = s / n;
-      const add = y + r + 1;
-      const del = y - r;
-      if (add < h) {
-        s += tmp[add * w + x]!;
-        n++;
-      }
-      if (del >= 0) {
-        s -= tmp[del * w + x]!;
-        n--;
-      }
+    if (del >= 0) {
+      const o = del * w;
+      for (let x = 0; x < w; x++) colSum[x] = colSum[x]! - src[o + x]!;
+      n--;
     }
   }
+}
+
+/**
+ * Mean over a (2r+1)² window, clamped at the borders (separable running sums). `out` and `tmp`
+ * (each w·h long) may be given to avoid allocating; `out` is returned.
+ */
+export function boxMean(src: Float32Array, w: number, h: number, r: number, out: Float32Array = new Float32Array(w * h), tmp: Float32Array = new Float32Array(w * h)): Float32Array {
+  boxRows1(src, tmp, w, h, r);
+  const colSum = new Float64Array(w);
+  boxColumns(tmp, colSum, w, h, r, (y, n) => {
+    const o = y * w;
+    for (let x = 0; x < w; x++) out[o + x] = colSum[x]! / n;
+  });
   return out;
 }
 
-/** BT.601 luma of an RGB24 frame, as floats. */
-export function lumaOf(rgb: Uint8Array, w: number, h: number): Float32Array {
-  const y = new Float32Array(w * h);
-  for (let i = 0, p = 0; i < w * h; i++, p += 3) y[i] = 0.299 * rgb[p]! + 0.587 * rgb[p + 1]! + 0.114 * rgb[p + 2]!;
-  return y;
+/** BT.601 luma of an RGB24 frame, as floats (into `out` when given). */
+export function lumaOf(rgb: Uint8Array, w: number, h: number, out: Float32Array = new Float32Array(w * h)): Float32Array {
+  for (let i = 0, p = 0; i < w * h; i++, p += 3) out[i] = 0.299 * rgb[p]! + 0.587 * rgb[p + 1]! + 0.114 * rgb[p + 2]!;
+  return out;
+}
+
+/** Every plane and sum the budget needs for one frame size, allocated once per size. */
+class BudgetScratch {
+  readonly r: number;
+  readonly t0: Float32Array;
+  readonly hp2: Float32Array;
+  readonly sq: Float32Array;
+  readonly tE: Float32Array;
+  readonly tM: Float32Array;
+  readonly tS: Float32Array;
+  readonly c0: Float64Array;
+  readonly c1: Float64Array;
+  readonly c2: Float64Array;
+  constructor(
+    readonly w: number,
+    readonly h: number,
+  ) {
+    const n = w * h;
+    this.r = Math.max(2, Math.round(Math.min(w, h) / GRID / 2));
+    this.t0 = new Float32Array(n);
+    this.hp2 = new Float32Array(n);
+    this.sq = new Float32Array(n);
+    this.tE = new Float32Array(n);
+    this.tM = new Float32Array(n);
+    this.tS = new Float32Array(n);
+    this.c0 = new Float64Array(w);
+    this.c1 = new Float64Array(w);
+    this.c2 = new Float64Array(w);
+  }
+}
+
+/**
+ * The budget's arithmetic, with its planes in `sc`; `emit(y)` is called once `out` holds row y (so
+ * the embedder can build its pattern row by row while the row is still in cache). The vertical box
+ * sums run row by row (each column's running sum in a float64 array: the same additions in the same
+ * order as a column-at-a-time sweep), fused with the per-pixel work that reads them. Every value is
+ * rounded to float32 exactly where the plain version (one Float32Array per step) stores it:
+ * Math.fround marks those places.
+ */
+function budgetInto(luma: Float32Array, sc: BudgetScratch, out: Float32Array, emit?: (y: number) => void): void {
+  const { w, h, r, t0, hp2, sq, tE, tM, tS, c0, c1, c2 } = sc;
+  // blur = 3×3 mean of luma; hp2 = clipped high-pass², sq = luma².
+  boxRows1(luma, t0, w, h, 1);
+  c0.fill(0, 0, w);
+  let n = 0;
+  for (let y = 0; y <= Math.min(1, h - 1); y++, n++) for (let x = 0, o = y * w; x < w; x++) c0[x] = c0[x]! + t0[o + x]!;
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    const add = y + 2 < h ? (y + 2) * w : -1;
+    const del = y - 1 >= 0 ? (y - 1) * w : -1;
+    for (let x = 0; x < w; x++) {
+      let s = c0[x]!;
+      const l = luma[o + x]!;
+      // Clipped, so that one strong edge does not count as texture for the flat area beside it.
+      const d = Math.min(HP_CLIP, Math.abs(l - Math.fround(s / n)));
+      hp2[o + x] = d * d;
+      sq[o + x] = l * l;
+      if (add >= 0) s += t0[add + x]!;
+      if (del >= 0) s -= t0[del + x]!;
+      c0[x] = s;
+    }
+    if (add >= 0) n++;
+    if (del >= 0) n--;
+  }
+  // energy, mean and meanSq: the three chip-sized box means, in one sweep each way.
+  boxRows3(hp2, luma, sq, tE, tM, tS, w, h, r);
+  c0.fill(0, 0, w);
+  c1.fill(0, 0, w);
+  c2.fill(0, 0, w);
+  n = 0;
+  for (let y = 0; y <= Math.min(r, h - 1); y++, n++) {
+    for (let x = 0, o = y * w; x < w; x++) {
+      c0[x] = c0[x]! + tE[o + x]!;
+      c1[x] = c1[x]! + tM[o + x]!;
+      c2[x] = c2[x]! + tS[o + x]!;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    const add = y + r + 1 < h ? (y + r + 1) * w : -1;
+    const del = y - r >= 0 ? (y - r) * w : -1;
+    for (let x = 0; x < w; x++) {
+      let se = c0[x]!;
+      let sm = c1[x]!;
+      let ss = c2[x]!;
+      const mean = Math.fround(sm / n);
+      const std = Math.sqrt(Math.max(0, Math.fround(ss / n) - mean * mean));
+      const notFlat = Math.min(1, Math.max(0, (std - FLAT_STD) / (3 * FLAT_STD)));
+      // Where the picture is flat the budget is exactly +0 whatever the texture term would be.
+      out[o + x] = notFlat === 0 ? 0 : notFlat * Math.min(A_MAX, A_SMOOTH + K_TEXTURE * Math.sqrt(Math.fround(se / n)));
+      if (add >= 0) {
+        se += tE[add + x]!;
+        sm += tM[add + x]!;
+        ss += tS[add + x]!;
+      }
+      if (del >= 0) {
+        se -= tE[del + x]!;
+        sm -= tM[del + x]!;
+        ss -= tS[del + x]!;
+      }
+      c0[x] = se;
+      c1[x] = sm;
+      c2[x] = ss;
+    }
+    if (add >= 0) n++;
+    if (del >= 0) n--;
+    if (emit) emit(y);
+  }
 }
 
 /**
@@ -100,29 +269,12 @@ export function lumaOf(rgb: Uint8Array, w: number, h: number): Float32Array {
  * Texture masks a change of similar size, so B grows with the local texture T (RMS of the picture
  * minus its 3×3 mean, over a chip-sized window): B = A_SMOOTH + K_TEXTURE·T, capped at A_MAX. Where
  * the picture is flat (local standard deviation ≤ FLAT_STD, e.g. a grey backdrop) B ramps to exactly
- * 0: there nothing would hide the pattern. Window sizes follow the chip size.
+ * 0: there nothing would hide the pattern. Window sizes follow the chip size. Written into `out`
+ * when given.
  */
-export function visibilityBudget(luma: Float32Array, w: number, h: number): Float32Array {
-  const r = Math.max(2, Math.round(Math.min(w, h) / GRID / 2));
-  const blur = boxMean(luma, w, h, 1);
-  const hp2 = new Float32Array(w * h);
-  const sq = new Float32Array(w * h);
-  for (let i = 0; i < hp2.length; i++) {
-    // Clipped, so that one strong edge does not count as texture for the flat area beside it.
-    const d = Math.min(HP_CLIP, Math.abs(luma[i]! - blur[i]!));
-    hp2[i] = d * d;
-    sq[i] = luma[i]! * luma[i]!;
-  }
-  const energy = boxMean(hp2, w, h, r);
-  const mean = boxMean(luma, w, h, r);
-  const meanSq = boxMean(sq, w, h, r);
-  const b = new Float32Array(w * h);
-  for (let i = 0; i < b.length; i++) {
-    const std = Math.sqrt(Math.max(0, meanSq[i]! - mean[i]! * mean[i]!));
-    const notFlat = Math.min(1, Math.max(0, (std - FLAT_STD) / (3 * FLAT_STD)));
-    b[i] = notFlat * Math.min(A_MAX, A_SMOOTH + K_TEXTURE * Math.sqrt(energy[i]!));
-  }
-  return b;
+export function visibilityBudget(luma: Float32Array, w: number, h: number, out: Float32Array = new Float32Array(w * h)): Float32Array {
+  budgetInto(luma, new BudgetScratch(w, h), out);
+  return out;
 }
 
 export interface EmbedStats {
@@ -138,44 +290,201 @@ export interface InvisibleEmbedder {
   embed(rgb: Uint8Array, width: number, height: number): EmbedStats;
 }
 
+/**
+ * Per destination index along one axis: the source indices it averages and their area weights.
+ * The same table layout.ts's toCanonical builds for every call; here it is built once per size.
+ */
+function areaWeights(src: number, dst: number): { idx: Int32Array; w: Float32Array; start: Int32Array } {
+  const idx: number[] = [];
+  const w: number[] = [];
+  const start = new Int32Array(dst + 1);
+  const f = src / dst;
+  for (let d = 0; d < dst; d++) {
+    start[d] = idx.length;
+    const a = d * f;
+    const b = (d + 1) * f;
+    for (let s = Math.floor(a); s < Math.min(src, Math.ceil(b)); s++) {
+      const ov = Math.min(b, s + 1) - Math.max(a, s);
+      if (ov > 1e-9) {
+        idx.push(s);
+        w.push(ov / f);
+      }
+    }
+  }
+  start[dst] = idx.length;
+  return { idx: Int32Array.from(idx), w: Float32Array.from(w), start };
+}
+
+/** Per canonical pixel: its chip and its bump weight (as layout.ts's chipMeans computes them). */
+const canonical = (() => {
+  const axis = axisBump(CANONICAL);
+  const chip = new Uint16Array(CANONICAL * CANONICAL);
+  const weight = new Float64Array(CANONICAL * CANONICAL);
+  const wsum = new Float64Array(CHIPS);
+  for (let y = 0, i = 0; y < CANONICAL; y++) {
+    for (let x = 0; x < CANONICAL; x++, i++) {
+      chip[i] = axis.chip[y]! * GRID + axis.chip[x]!;
+      weight[i] = axis.bump[y]! * axis.bump[x]!;
+      wsum[chip[i]!] = wsum[chip[i]!]! + weight[i]!;
+    }
+  }
+  return { chip, weight, wsum };
+})();
+
+/**
+ * layout.ts's canonicalChipMeans for two planes of one size at once (the frame's luma and its unit
+ * pattern), with the resize tables and planes kept from frame to frame. Same arithmetic in the same
+ * order, so the same numbers: the embedder must measure chips exactly as the detector's code does.
+ */
+class CanonicalMeans {
+  private readonly ax: ReturnType<typeof areaWeights>;
+  private readonly ay: ReturnType<typeof areaWeights>;
+  private readonly tmpA: Float32Array;
+  private readonly tmpB: Float32Array;
+  private readonly outA: Float32Array;
+  private readonly outB: Float32Array;
+  readonly meanA = new Float64Array(CHIPS);
+  readonly meanB = new Float64Array(CHIPS);
+  constructor(
+    private readonly w: number,
+    private readonly h: number,
+  ) {
+    this.ax = areaWeights(w, CANONICAL);
+    this.ay = areaWeights(h, CANONICAL);
+    this.tmpA = new Float32Array(CANONICAL * h);
+    this.tmpB = new Float32Array(CANONICAL * h);
+    this.outA = new Float32Array(CANONICAL * CANONICAL);
+    this.outB = new Float32Array(CANONICAL * CANONICAL);
+  }
+
+  /** Chip means of `a` into meanA and of `b` into meanB. */
+  measure(a: Float32Array, b: Float32Array): void {
+    const { w, h } = this;
+    let ca = a;
+    let cb = b;
+    if (w !== CANONICAL || h !== CANONICAL) {
+      const { tmpA, tmpB, outA, outB } = this;
+      const { idx: xi, w: xw, start: xs } = this.ax;
+      for (let y = 0; y < h; y++) {
+        const o = y * w;
+        const t = y * CANONICAL;
+        for (let d = 0; d < CANONICAL; d++) {
+          let sa = 0;
+          let sb = 0;
+          for (let i = xs[d]!, end = xs[d + 1]!; i < end; i++) {
+            const wt = xw[i]!;
+            const s = o + xi[i]!;
+            sa += wt * a[s]!;
+            sb += wt * b[s]!;
+          }
+          tmpA[t + d] = sa;
+          tmpB[t + d] = sb;
+        }
+      }
+      outA.fill(0);
+      outB.fill(0);
+      const { idx: yi, w: yw, start: ys } = this.ay;
+      for (let d = 0; d < CANONICAL; d++) {
+        const o = d * CANONICAL;
+        for (let i = ys[d]!, end = ys[d + 1]!; i < end; i++) {
+          const wy = yw[i]!;
+          const row = yi[i]! * CANONICAL;
+          for (let x = 0; x < CANONICAL; x++) {
+            outA[o + x] = outA[o + x]! + wy * tmpA[row + x]!;
+            outB[o + x] = outB[o + x]! + wy * tmpB[row + x]!;
+          }
+        }
+      }
+      ca = outA;
+      cb = outB;
+    }
+    const { meanA, meanB } = this;
+    const { chip, weight, wsum } = canonical;
+    meanA.fill(0);
+    meanB.fill(0);
+    for (let i = 0; i < CANONICAL * CANONICAL; i++) {
+      const j = chip[i]!;
+      const wt = weight[i]!;
+      meanA[j] = meanA[j]! + wt * ca[i]!;
+      meanB[j] = meanB[j]! + wt * cb[i]!;
+    }
+    for (let j = 0; j < CHIPS; j++) {
+      meanA[j] = wsum[j]! > 0 ? meanA[j]! / wsum[j]! : 0;
+      meanB[j] = wsum[j]! > 0 ? meanB[j]! / wsum[j]! : 0;
+    }
+  }
+}
+
+/** Everything the embedder needs per frame size, allocated once per size and reused frame after frame. */
+class FrameScratch {
+  readonly cols: { chip: Int32Array; bump: Float32Array };
+  readonly rows: { chip: Int32Array; bump: Float32Array };
+  readonly budget: BudgetScratch;
+  readonly luma: Float32Array;
+  readonly b: Float32Array;
+  readonly U: Float32Array;
+  readonly chips: CanonicalMeans;
+  constructor(
+    readonly w: number,
+    readonly h: number,
+  ) {
+    this.cols = axisBump(w);
+    this.rows = axisBump(h);
+    this.budget = new BudgetScratch(w, h);
+    this.luma = new Float32Array(w * h);
+    this.b = new Float32Array(w * h);
+    this.U = new Float32Array(w * h);
+    this.chips = new CanonicalMeans(w, h);
+  }
+}
+
 export function createInvisibleEmbedder(payload: bigint, opts: InvisibleOptions = {}): InvisibleEmbedder {
   const strength = opts.strength ?? DEFAULT_STRENGTH;
   if (!(strength > 0 && strength <= 4)) throw new RangeError(`watermark strength must be in (0, 4], got ${strength}`);
   const coded = codedBits(payload);
-  let axes: { w: number; h: number; cols: ReturnType<typeof axisBump>; rows: ReturnType<typeof axisBump> } | null = null;
+  const bitOfChip = Uint8Array.from(layout.bit, (k) => coded[k]!);
+  let sc: FrameScratch | null = null;
+  const beta = new Float64Array(CHIPS);
+  const cand = new Float64Array(CHIPS);
+  const p = new Float64Array(CHIPS);
+  const target = new Float64Array(CHIPS);
+  const gain = new Float64Array(CHIPS);
 
   return {
     embed(rgb, width, height) {
       if (rgb.length !== width * height * 3) throw new RangeError(`frame has ${rgb.length} bytes, expected ${width}×${height}×3`);
-      if (!axes || axes.w !== width || axes.h !== height) axes = { w: width, h: height, cols: axisBump(width), rows: axisBump(height) };
-      const { cols, rows } = axes;
-      const luma = lumaOf(rgb, width, height);
-      const budget = visibilityBudget(luma, width, height);
+      if (!sc || sc.w !== width || sc.h !== height) sc = new FrameScratch(width, height);
+      const { cols, rows, luma, b, U } = sc;
+      const colChip = cols.chip;
+      const colBump = cols.bump;
+      const sign = layout.sign;
+      lumaOf(rgb, width, height, luma);
 
-      // The unit pattern U = strength·B·c_j·bump_j and what the detector reads of it, chip by chip.
-      // Chip means are linear and each bump lies inside its chip, so a frame marked with factors β
-      // reads as host + β_{k(j)}·u_j: the solve below runs on 1024 numbers, not on pixels.
-      const U = new Float32Array(width * height);
-      for (let y = 0; y < height; y++) {
+      // The unit pattern U = strength·B·c_j·bump_j, built row by row as the budget's rows come out
+      // (same multiplication order as ever: the pattern must not change by a rounding).
+      budgetInto(luma, sc.budget, b, (y) => {
         const by = rows.bump[y]!;
         const rowChip = rows.chip[y]! * GRID;
-        for (let x = 0; x < width; x++) {
-          const i = y * width + x;
-          U[i] = strength * budget[i]! * layout.sign[rowChip + cols.chip[x]!]! * by * cols.bump[x]!;
-        }
-      }
-      const host = canonicalChipMeans(luma, width, height);
-      const u = canonicalChipMeans(U, width, height);
+        const o = y * width;
+        for (let x = 0; x < width; x++) U[o + x] = strength * b[o + x]! * sign[rowChip + colChip[x]!]! * by * colBump[x]!;
+      });
+
+      // What the detector reads of the host and of U, chip by chip. Chip means are linear and each
+      // bump lies inside its chip, so a frame marked with factors β reads as host + β_{k(j)}·u_j:
+      // the solve below runs on 1024 numbers, not on pixels.
+      sc.chips.measure(luma, U);
+      const host = sc.chips.meanA;
+      const u = sc.chips.meanB;
       // Each chip is quantised on its own (not per coded bit), so a chip whose picture does not
       // change gets exactly the same change in every frame: a static pattern in static regions,
       // which is what a codec's skipped and predicted blocks preserve.
-      const pHost = chipProjections(host);
-      const target = Float64Array.from(pHost, (v, j) => qimTarget(v, coded[layout.bit[j]!]!));
-      // Self-gain: how far one unit of β_j moves chip j's own projection.
-      const gain = Float64Array.from(u, (v, j) => v * layout.sign[j]!);
-      const beta = new Float64Array(CHIPS);
-      const cand = new Float64Array(CHIPS);
-      const p = new Float64Array(CHIPS);
+      chipProjections(host, p);
+      for (let j = 0; j < CHIPS; j++) {
+        target[j] = qimTarget(p[j]!, bitOfChip[j]!);
+        // Self-gain: how far one unit of β_j moves chip j's own projection.
+        gain[j] = u[j]! * sign[j]!;
+      }
+      beta.fill(0);
       for (let it = 0; it < ITERATIONS; it++) {
         for (let j = 0; j < CHIPS; j++) cand[j] = host[j]! + beta[j]! * u[j]!;
         chipProjections(cand, p);
@@ -194,16 +503,21 @@ export function createInvisibleEmbedder(payload: bigint, opts: InvisibleOptions 
       let absSum = 0;
       for (let y = 0; y < height; y++) {
         const rowChip = rows.chip[y]! * GRID;
+        const o = y * width;
         for (let x = 0; x < width; x++) {
-          const i = y * width + x;
-          if (U[i] === 0) continue;
-          const d = beta[rowChip + cols.chip[x]!]! * U[i]!;
+          const i = o + x;
+          const ui = U[i]!;
+          if (ui === 0) continue;
+          const d = beta[rowChip + colChip[x]!]! * ui;
           absSum += Math.abs(d);
-          const p = i * 3;
-          for (let c = 0; c < 3; c++) {
-            const v = Math.round(rgb[p + c]! + d);
-            rgb[p + c] = v < 0 ? 0 : v > 255 ? 255 : v;
-          }
+          const q = i * 3;
+          const r0 = Math.round(rgb[q]! + d);
+          const g0 = Math.round(rgb[q + 1]! + d);
+          const b0 = Math.round(rgb[q + 2]! + d);
+          // Uint8Array stores clamp out-of-range values the wrong way (wrap-around), so clamp here.
+          rgb[q] = r0 < 0 ? 0 : r0 > 255 ? 255 : r0;
+          rgb[q + 1] = g0 < 0 ? 0 : g0 > 255 ? 255 : g0;
+          rgb[q + 2] = b0 < 0 ? 0 : b0 > 255 ? 255 : b0;
         }
       }
       return { meanAbsDelta: absSum / (width * height), meanBeta: betaSum / CHIPS, unreached };
