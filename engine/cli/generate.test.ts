@@ -80,3 +80,9 @@ test('refree generate: usage errors name the missing option', () => {
   assert.equal(r.status, 2);
   assert.match(JSON.parse(r.stdout).error, /--audio/);
 });
+
+test('refree generate: an unknown sampler is a usage error that names the choices', () => {
+  const r = spawnSync(process.execPath, [BIN, 'generate', '--portrait', 'x.png', '--audio', 'y.wav', '--out', 'z.mp4', '--sampler', 'ddim', '--json'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 2);
+  assert.match(JSON.parse(r.stdout).error, /--sampler must be euler or unipc, got "ddim"/);
+});

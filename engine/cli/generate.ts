@@ -29,6 +29,7 @@ Options:
   --fps <n>           frames per second (default 15)
   --size <n>          size the model generates at, in pixels (default from the model)
   --guidance <g>      speech guidance scale (default from the model; 1 = off)
+  --sampler <s>       euler | unipc (default from the model)
   --crf <n>           H.264 quality, lower is better (default 20)
   --no-label          leave the visible "AI-generated" label off (the invisible watermark stays)
   --resume            continue an interrupted run of the same command from its last finished chunk
@@ -71,6 +72,7 @@ export const generate: Command = {
     fps: { type: 'string' },
     size: { type: 'string' },
     guidance: { type: 'string' },
+    sampler: { type: 'string' },
     crf: { type: 'string' },
     'no-label': { type: 'boolean' },
     resume: { type: 'boolean' },
@@ -90,6 +92,8 @@ export const generate: Command = {
     }
     const backend = v.backend as Backend | undefined;
     if (backend !== undefined && !['cuda', 'webgpu', 'cpu'].includes(backend)) throw new UsageError(`--backend must be cuda, webgpu or cpu, got "${backend}"`);
+    const sampler = v.sampler as string | undefined;
+    if (sampler !== undefined && sampler !== 'euler' && sampler !== 'unipc') throw new UsageError(`--sampler must be euler or unipc, got "${sampler}"`);
     const opts: GenerateOptions = {
       portrait: v.portrait,
       audio: v.audio,
@@ -103,6 +107,7 @@ export const generate: Command = {
       fps: num(v.fps, 'fps'),
       size: num(v.size, 'size', true),
       guidance: num(v.guidance, 'guidance'),
+      ...(sampler ? { solver: sampler } : {}),
       crf: num(v.crf, 'crf', true),
       resume: v.resume === true,
       backend,
