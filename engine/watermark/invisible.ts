@@ -33,6 +33,13 @@ export const A_MAX = 10;
 const HP_CLIP = 6;
 /** Local standard deviation (levels) at or below which a region counts as flat and gets nothing. */
 export const FLAT_STD = 0.4;
+/**
+ * Variances that settle notFlat without its square root: at or above this one (std ≥ 1.603, past
+ * 4·FLAT_STD = 1.6 by far more than any rounding) it is 1; at or below the next (std ≤ 0.3987, under
+ * FLAT_STD) it is 0.
+ */
+const NOT_FLAT_VARIANCE = 2.57;
+const FLAT_VARIANCE = 0.159;
 /** Largest |β|: the change never exceeds the budget. */
 const BETA_MAX = 1;
 /** Jacobi iterations of the per-frame solve (cross-talk between neighbouring chips is small). */
@@ -240,10 +247,18 @@ function budgetInto(luma: Float32Array, sc: BudgetScratch, out: Float32Array, em
       let sm = c1[x]!;
       let ss = c2[x]!;
       const mean = Math.fround(sm / n);
-      const std = Math.sqrt(Math.max(0, Math.fround(ss / n) - mean * mean));
-      const notFlat = Math.min(1, Math.max(0, (std - FLAT_STD) / (3 * FLAT_STD)));
-      // Where the picture is flat the budget is exactly +0 whatever the texture term would be.
-      out[o + x] = notFlat === 0 ? 0 : notFlat * Math.min(A_MAX, A_SMOOTH + K_TEXTURE * Math.sqrt(Math.fround(se / n)));
+      const variance = Math.max(0, Math.fround(ss / n) - mean * mean);
+      // notFlat = clamp((std − FLAT_STD) / (3·FLAT_STD), 0, 1), with its square root and division
+      // skipped where the variance settles it: well above (4·FLAT_STD)² it is exactly 1 (and 1·x = x),
+      // well below FLAT_STD² exactly +0, and the budget +0 whatever the texture term would be.
+      if (variance >= NOT_FLAT_VARIANCE) {
+        out[o + x] = Math.min(A_MAX, A_SMOOTH + K_TEXTURE * Math.sqrt(Math.fround(se / n)));
+      } else if (variance <= FLAT_VARIANCE) {
+        out[o + x] = 0;
+      } else {
+        const notFlat = Math.min(1, Math.max(0, (Math.sqrt(variance) - FLAT_STD) / (3 * FLAT_STD)));
+        out[o + x] = notFlat === 0 ? 0 : notFlat * Math.min(A_MAX, A_SMOOTH + K_TEXTURE * Math.sqrt(Math.fround(se / n)));
+      }
       if (add >= 0) {
         se += tE[add + x]!;
         sm += tM[add + x]!;
@@ -415,6 +430,14 @@ class CanonicalMeans {
   }
 }
 
+/** How many significant bits a positive number's binary mantissa has (1 for powers of two, 2 for 1.5). */
+function significantBits(v: number): number {
+  let m = v;
+  while (!Number.isInteger(m)) m *= 2; // exact: v > 0 is a finite double
+  while (m % 2 === 0) m /= 2;
+  return Math.floor(Math.log2(m)) + 1;
+}
+
 /** Everything the embedder needs per frame size, allocated once per size and reused frame after frame. */
 class FrameScratch {
   readonly cols: { chip: Int32Array; bump: Float32Array };
@@ -436,12 +459,29 @@ class FrameScratch {
     this.U = new Float32Array(w * h);
     this.chips = new CanonicalMeans(w, h);
   }
+
+  private cb: Float64Array | null = null;
+  /** Per pixel c_j·by·bx (sign times both bumps; exact in float64), built on first use. */
+  signBump(): Float64Array {
+    if (!this.cb) {
+      const { w, h, cols, rows } = this;
+      const cb = new Float64Array(w * h);
+      for (let y = 0; y < h; y++) {
+        const by = rows.bump[y]!;
+        const rowChip = rows.chip[y]! * GRID;
+        for (let x = 0; x < w; x++) cb[y * w + x] = layout.sign[rowChip + cols.chip[x]!]! * by * cols.bump[x]!;
+      }
+      this.cb = cb;
+    }
+    return this.cb;
+  }
 }
 
 export function createInvisibleEmbedder(payload: bigint, opts: InvisibleOptions = {}): InvisibleEmbedder {
   const strength = opts.strength ?? DEFAULT_STRENGTH;
   if (!(strength > 0 && strength <= 4)) throw new RangeError(`watermark strength must be in (0, 4], got ${strength}`);
   const coded = codedBits(payload);
+  const shortStrength = significantBits(strength) <= 5;
   const bitOfChip = Uint8Array.from(layout.bit, (k) => coded[k]!);
   let sc: FrameScratch | null = null;
   const beta = new Float64Array(CHIPS);
@@ -462,12 +502,22 @@ export function createInvisibleEmbedder(payload: bigint, opts: InvisibleOptions 
 
       // The unit pattern U = strength·B·c_j·bump_j, built row by row as the budget's rows come out
       // (same multiplication order as ever: the pattern must not change by a rounding).
-      budgetInto(luma, sc.budget, b, (y) => {
-        const by = rows.bump[y]!;
-        const rowChip = rows.chip[y]! * GRID;
-        const o = y * width;
-        for (let x = 0; x < width; x++) U[o + x] = strength * b[o + x]! * sign[rowChip + colChip[x]!]! * by * colBump[x]!;
-      });
+      if (shortStrength) {
+        // strength·B·c·by·bx with strength·B·by exact in float64 (24 + 5 + 24 bits): the product
+        // is rounded once, at the last multiplication, whichever way it is grouped; so one
+        // multiplication by the per-size table c·by·bx (48 bits, exact) gives the same numbers.
+        const cb = sc.signBump();
+        budgetInto(luma, sc.budget, b, (y) => {
+          for (let i = y * width, end = i + width; i < end; i++) U[i] = strength * b[i]! * cb[i]!;
+        });
+      } else {
+        budgetInto(luma, sc.budget, b, (y) => {
+          const by = rows.bump[y]!;
+          const rowChip = rows.chip[y]! * GRID;
+          const o = y * width;
+          for (let x = 0; x < width; x++) U[o + x] = strength * b[o + x]! * sign[rowChip + colChip[x]!]! * by * colBump[x]!;
+        });
+      }
 
       // What the detector reads of the host and of U, chip by chip. Chip means are linear and each
       // bump lies inside its chip, so a frame marked with factors β reads as host + β_{k(j)}·u_j:
@@ -509,7 +559,11 @@ export function createInvisibleEmbedder(payload: bigint, opts: InvisibleOptions 
           const ui = U[i]!;
           if (ui === 0) continue;
           const d = beta[rowChip + colChip[x]!]! * ui;
-          absSum += Math.abs(d);
+          const ad = Math.abs(d);
+          absSum += ad;
+          // An integer sample plus less than half a level (0.49, far from any rounding of v + d)
+          // rounds back to itself: nothing to write.
+          if (ad <= 0.49) continue;
           const q = i * 3;
           const r0 = Math.round(rgb[q]! + d);
           const g0 = Math.round(rgb[q + 1]! + d);
