@@ -85,7 +85,7 @@ function boxRows3(a: Float32Array, b: Float32Array, c: Float32Array, da: Float32
   }
 }
 
-/** One-plane boxRows without the per-plane indirection (the 3×3 blur of the budget). */
+/** The horizontal half of boxMean: each row's running mean over 2r+1 columns, clamped at the borders. */
 function boxRows1(src: Float32Array, dst: Float32Array, w: number, h: number, r: number): void {
   for (let y = 0; y < h; y++) {
     const o = y * w;
