@@ -126,7 +126,7 @@ refree train prepare clips-train --model package --out dataset
 refree train prepare clips-dpo --model package --out dataset-dpo
 refree train sft --dataset dataset --model package --run sft ${TRAIN_ALL.join(' ')} ${R.sft.join(' ')}
 refree train dpo --dataset dataset-dpo --model sft/adapter --run dpo ${TRAIN_ALL.join(' ')} ${R.dpo.join(' ')}
-refree models merge sft/adapter --out final
+refree models merge sft/adapter --out final --name ${spec.name}
 \`\`\`
 
 The shipped weights are the SFT stage's. The DPO stage runs and is measured (table below), but on this
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   // The shipped model is the SFT stage: on this synthetic world the DPO stage lowers the held-out mouth
   // correlation and PSNR (see the model card and docs/ABLATIONS.md), so it is trained and measured
   // beside it but not merged.
-  if (!(await exists(path.join(P.final, 'refree.json')))) await cli('merge', ['models', 'merge', path.join(P.sft, 'adapter'), '--out', P.final]);
+  if (!(await exists(path.join(P.final, 'refree.json')))) await cli('merge', ['models', 'merge', path.join(P.sft, 'adapter'), '--out', P.final, '--name', spec.name]);
   else process.stdout.write(`[merge] done before (${P.final})\n`);
 
   // Does the mouth survive the VAE alone? Its reconstructions measured like the generated videos.

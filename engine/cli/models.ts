@@ -38,9 +38,10 @@ const HELP = `Usage: refree models <import|create|merge|verify|describe> ... [--
       repeated for shards or name a shard index .json. Same checks, sizes and SHA-256s as import.
       --wav2vec2 adds the speech front-end from a Hugging Face wav2vec2 checkpoint (config.json beside it).
 
-  refree models merge <adapter> --out <pkgdir>
+  refree models merge <adapter> --out <pkgdir> [--name <name>]
       Fold a fine-tuned adapter (a training run's adapter folder) into a standalone package: the LoRA is
-      merged into the DiT weights and the base's other files are copied.
+      merged into the DiT weights and the base's other files are copied. --name names the package
+      (default: the adapter's name + "-merged").
 
   refree models verify <pkg>
       Re-hash every file of a package and check sizes, SHA-256 and headers; reports each mismatch by file.
@@ -125,7 +126,9 @@ async function runMerge(ctx: CommandContext): Promise<number> {
   const adapter = ctx.positionals[1];
   if (!adapter) throw new UsageError('models merge needs the adapter folder: refree models merge <adapter> --out <pkgdir>');
   if (typeof ctx.values.out !== 'string') throw new UsageError('models merge needs --out <pkgdir> for the merged package');
-  const file = await mergeAdapter(adapter, ctx.values.out);
+  const name = typeof ctx.values.name === 'string' ? ctx.values.name : undefined;
+  if (name !== undefined && !/^[\w.-]{1,64}$/.test(name)) throw new UsageError(`--name "${name}" is not a usable package name: use 1–64 letters, digits, dots, dashes or underscores`);
+  const file = await mergeAdapter(adapter, ctx.values.out, name ? { name } : {});
   if (ctx.json) printJson(ctx, { ok: true, package: path.dirname(file), manifest: file });
   else ctx.io.stdout(`${path.dirname(file)}\n  merged package (refree.json: ${file})`);
   return 0;

@@ -27,7 +27,8 @@ async function copyEntry(fromDir: string, toDir: string, f: FileEntry): Promise<
   return { ...f, path: name };
 }
 
-export async function mergeAdapter(adapterDir: string, outDir: string): Promise<string> {
+/** Folds an adapter into a standalone package in `outDir`, named `opts.name` (default "<adapter>-merged"). */
+export async function mergeAdapter(adapterDir: string, outDir: string, opts: { name?: string } = {}): Promise<string> {
   const { dir, manifest: m } = await readManifest(adapterDir);
   if (!m.adapter) throw new MergeError(`${dir} is not a fine-tuned adapter (its refree.json has no "adapter" entry); only adapters can be merged`);
   const src = await openPackageSource(dir);
@@ -74,7 +75,7 @@ export async function mergeAdapter(adapterDir: string, outDir: string): Promise<
     }
     const out: Manifest = {
       format: m.format,
-      name: `${m.name}-merged`,
+      name: opts.name ?? `${m.name}-merged`,
       version: m.version,
       architecture: m.architecture,
       components,

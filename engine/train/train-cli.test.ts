@@ -103,8 +103,9 @@ test('synth (20 clips) → train prepare → sft → dpo → generate with the a
   assert.match(r.stderr, /was trained on "tiny-random".*use it with the model it was trained on/);
   // And merged into a standalone package, it gives the same frames.
   const merged = path.join(tmp, 'merged');
-  r = cli(['models', 'merge', path.join(dpo, 'adapter'), '--out', merged, '--json']);
+  r = cli(['models', 'merge', path.join(dpo, 'adapter'), '--out', merged, '--name', 'my-voice', '--json']);
   assert.equal(r.status, 0, r.stderr);
+  assert.equal((JSON.parse(readFileSync(path.join(merged, 'refree.json'), 'utf8')) as { name: string }).name, 'my-voice', '--name names the merged package');
   const video2 = path.join(tmp, 'merged.mp4');
   r = cli(['generate', '--model', merged, '--portrait', path.join(ROOT, 'assets', 'demo', 'avatar.png'), '--audio', path.join(clips, 'synth-train-3.mp4'), '--out', video2, '--json']);
   assert.equal(r.status, 0, r.stderr);
