@@ -153,6 +153,9 @@ Mean inner-lip opening (FaceMesh; about 0.01 closed, 0.3 wide open): ${quiet.sil
 
 ## What it cannot do
 
+- Sharp faces: the small VAE already blurs eyes and lips (its reconstructions are the first row above),
+  and generated frames are softer still, with a faint mottled texture that grows over long clips.
+- Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
 - Large head turns, hands, backgrounds with motion: the synthetic world has none.
 - Speech unlike the synthetic voices may still move the mouth, but the sync is only measured on the synthetic world.
