@@ -4,6 +4,7 @@
 // worker) with the studio's own limits, and turned back into GenerateJobParams on the worker, so the
 // farm runs exactly the local export job.
 import { z } from 'zod';
+import { GenerationSettingsSchema } from '../jobs/generation-settings.js';
 import type { GenerateJobParams } from '../jobs/studio-jobs.js';
 import { fromSharedPath, toSharedPath } from './shared-folder.js';
 
@@ -11,19 +12,6 @@ export const FARM_PAYLOAD_FORMAT = 'refree-farm-export/1';
 
 const rel = z.string().min(1, 'a path is required').max(4096, 'the path is too long');
 
-// The studio's limits (engine/service/contract.ts GenerationSettingsSchema and friends); the farm sits
-// below the service layer, so they are restated here and the type check at the end keeps them in step
-// with the job parameters the engine reads.
-const SettingsSchema = z.strictObject({
-  model: z.string().min(1).max(200),
-  steps: z.number().int().min(1).max(200),
-  seed: z.number().int().min(0).max(2 ** 32 - 1),
-  guidance: z.number().min(0).max(20),
-  width: z.number().int().min(64).max(1280).multipleOf(16, 'width must be a multiple of 16'),
-  height: z.number().int().min(64).max(1280).multipleOf(16, 'height must be a multiple of 16'),
-  fps: z.number().int().min(1).max(60),
-  sampler: z.enum(['euler', 'unipc']),
-});
 
 export const FarmPayloadSchema = z.strictObject({
   format: z.literal(FARM_PAYLOAD_FORMAT),
@@ -38,7 +26,7 @@ export const FarmPayloadSchema = z.strictObject({
         .refine((t) => t.end > t.start, { message: 'the trim end must come after its start' })
         .nullable(),
     }),
-    settings: SettingsSchema,
+    settings: GenerationSettingsSchema,
     seconds: z.null(),
     output: rel.refine((p) => /\.(mp4|webm)$/i.test(p), { message: 'the output must end in .mp4 or .webm' }),
     watermark: z.strictObject({ visible: z.boolean(), text: z.string().min(1).max(80), position: z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right']) }),

@@ -10,6 +10,8 @@ import { z } from 'zod';
 import type { FarmJobView } from '../farm/job-view.js';
 import type { JobRecord } from '../jobs/job-types.js';
 import { JOB_KINDS } from '../jobs/job-types.js';
+import type { GenerationSettings } from '../jobs/generation-settings.js';
+import { GenerationSettingsSchema } from '../jobs/generation-settings.js';
 import type { ErrorInfo } from '../common/service-error.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -38,18 +40,8 @@ export const TrimSchema = z
   .strictObject({ start: z.number().min(0), end: z.number().positive() })
   .refine((t) => t.end > t.start, { message: 'the trim end must come after its start' });
 
-export const GenerationSettingsSchema = z.strictObject({
-  /** Model package name; "refree-mini" is the built-in demo model. */
-  model: z.string().min(1).max(200),
-  steps: z.number().int().min(1).max(200),
-  seed: z.number().int().min(0).max(2 ** 32 - 1),
-  guidance: z.number().min(0).max(20),
-  width: z.number().int().min(64).max(1280).multipleOf(16, 'width must be a multiple of 16'),
-  height: z.number().int().min(64).max(1280).multipleOf(16, 'height must be a multiple of 16'),
-  fps: z.number().int().min(1).max(60),
-  sampler: z.enum(['euler', 'unipc']),
-});
-export type GenerationSettings = z.infer<typeof GenerationSettingsSchema>;
+export { GenerationSettingsSchema } from '../jobs/generation-settings.js';
+export type { GenerationSettings } from '../jobs/generation-settings.js';
 
 export const DEFAULT_GENERATION: GenerationSettings = { model: 'refree-mini', steps: 20, seed: 42, guidance: 4.5, width: 256, height: 256, fps: 15, sampler: 'unipc' };
 
