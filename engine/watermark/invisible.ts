@@ -15,7 +15,7 @@
 //   Each chip is quantised on its own, so where the picture does not change, the change added is the
 //   same in every frame: a static pattern, which a codec's skipped and predicted blocks keep. (Per-bit
 //   quantisation, pooling a bit's chips, made the pattern flicker and P-frames dropped it.)
-import { axisBump, CANONICAL, chipProjections, CHIPS, GRID, layout, qimTarget } from './layout.js';
+import { areaWeights, axisBump, CANONICAL, chipProjections, CHIPS, GRID, layout, qimTarget } from './layout.js';
 import { codedBits } from './message.js';
 
 export interface InvisibleOptions {
@@ -303,31 +303,6 @@ export interface EmbedStats {
 
 export interface InvisibleEmbedder {
   embed(rgb: Uint8Array, width: number, height: number): EmbedStats;
-}
-
-/**
- * Per destination index along one axis: the source indices it averages and their area weights.
- * The same table layout.ts's toCanonical builds for every call; here it is built once per size.
- */
-function areaWeights(src: number, dst: number): { idx: Int32Array; w: Float32Array; start: Int32Array } {
-  const idx: number[] = [];
-  const w: number[] = [];
-  const start = new Int32Array(dst + 1);
-  const f = src / dst;
-  for (let d = 0; d < dst; d++) {
-    start[d] = idx.length;
-    const a = d * f;
-    const b = (d + 1) * f;
-    for (let s = Math.floor(a); s < Math.min(src, Math.ceil(b)); s++) {
-      const ov = Math.min(b, s + 1) - Math.max(a, s);
-      if (ov > 1e-9) {
-        idx.push(s);
-        w.push(ov / f);
-      }
-    }
-  }
-  start[dst] = idx.length;
-  return { idx: Int32Array.from(idx), w: Float32Array.from(w), start };
 }
 
 /** Per canonical pixel: its chip and its bump weight (as layout.ts's chipMeans computes them). */

@@ -116,7 +116,7 @@ export function qimTarget(p: number, bit: number): number {
 }
 
 /** Per destination index along one axis: the source indices it averages and their area weights. */
-function areaWeights(src: number, dst: number): { idx: Int32Array; w: Float32Array; start: Int32Array } {
+export function areaWeights(src: number, dst: number): { idx: Int32Array; w: Float32Array; start: Int32Array } {
   const idx: number[] = [];
   const w: number[] = [];
   const start = new Int32Array(dst + 1);
