@@ -16,15 +16,14 @@ import type { ModelArchitecture } from '../../model/config.js';
 import { ditParams } from '../../model/inventory/dit.js';
 import type { ParamSpec } from '../../model/inventory/types.js';
 import { vaeParams } from '../../model/inventory/vae.js';
-import { hashFile } from '../../model/package/hash.js';
-import type { FileEntry, Manifest } from '../../model/package/manifest.js';
+import type { FileEntry } from '../../model/package/manifest.js';
 import { MANIFEST_FILE, writeManifest } from '../../model/package/manifest.js';
-import { randomWeights, seededNormal } from '../../model/random-weights.js';
+import { logMelFrontEnd, safetensorsEntry, smallPackageManifest, writeTextContext } from '../../model/package/refree-manifest.js';
+import { randomWeights } from '../../model/random-weights.js';
 import { refreeConfigFor } from '../../model/refree/config.js';
 import type { ReFreeConfig } from '../../model/refree/config.js';
 import { refreeParams } from '../../model/refree/params.js';
 import type { MelFrontEnd } from '../../model/speech/front-end.js';
-import { DEFAULT_MEL } from '../../model/speech/mel.js';
 import { writeSafetensors } from '../../model/weights/safetensors.js';
 import type { GenerationDefaults } from '../defaults.js';
 import { GENERATION_DEFAULTS_FILE } from '../defaults.js';
@@ -50,7 +49,7 @@ export async function readRandomSpec(file = TINY_RANDOM_SPEC_FILE): Promise<{ sp
 }
 
 export function randomFrontEnd(spec: RandomPackageSpec): MelFrontEnd {
-  return { kind: 'log-mel', mel: { ...DEFAULT_MEL, nMels: spec.speechFrontEnd.nMels }, context: spec.speechFrontEnd.context, resample: spec.speechFrontEnd.resample };
+  return logMelFrontEnd(spec.speechFrontEnd);
 }
 
 export function randomRefreeConfig(spec: RandomPackageSpec): ReFreeConfig {
@@ -62,43 +61,25 @@ const f32Bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byt
 
 async function writeComponent(dir: string, file: string, specs: readonly ParamSpec[], seed: number): Promise<FileEntry> {
   const w = randomWeights(specs, seed, 1);
-  const abs = path.join(dir, file);
   await writeSafetensors(
-    abs,
+    path.join(dir, file),
     specs.map((p) => ({ name: p.name, dtype: 'F32' as const, shape: p.shape, data: f32Bytes((w.get(p.name)!.data as { kind: 'inline'; data: Float32Array }).data) })),
     { metadata: { generator: 'refree random-package', seed: String(seed) } },
   );
-  const h = await hashFile(abs);
-  return { path: file, format: 'safetensors', keyLayout: 'original', dtype: 'F32', bytes: h.bytes, sha256: h.sha256, tensors: specs.length };
+  return safetensorsEntry(dir, file, specs.length);
 }
 
 async function writePackage(out: string, spec: RandomPackageSpec, hash: string, specFile: string): Promise<void> {
   const arch = spec.architecture;
   const refree = randomRefreeConfig(spec);
-  const dit = await writeComponent(out, 'dit.safetensors', ditParams(arch.dit), spec.seeds.dit);
-  const vae = await writeComponent(out, 'vae.safetensors', vaeParams(arch.vae), spec.seeds.vae);
-  const ad = await writeComponent(out, 'refree.safetensors', refreeParams(refree), spec.seeds.refree);
-  // The learned constant text context (no T5): one [1, textLen, textDim] tensor named `context`.
-  const ctxFile = 'text-context.safetensors';
-  const ctx = seededNormal(arch.dit.textLen * arch.dit.textDim, spec.seeds.textContext, 1);
-  await writeSafetensors(path.join(out, ctxFile), [{ name: 'context', dtype: 'F32', shape: [1, arch.dit.textLen, arch.dit.textDim], data: f32Bytes(ctx) }]);
-  const ch = await hashFile(path.join(out, ctxFile));
-  const manifest: Manifest = {
-    format: 'refree-package/1',
-    name: spec.name,
-    version: spec.version,
-    architecture: arch as Manifest['architecture'],
-    components: {
-      dit: { keyLayout: 'original', files: [dit] },
-      vae: { keyLayout: 'original', files: [vae] },
-      refree: { keyLayout: 'original', config: refree as unknown as Exclude<NonNullable<Manifest['components']['refree']>['config'], string>, files: [ad] },
-      speechFrontEnd: { kind: 'log-mel', config: { ...randomFrontEnd(spec) } as unknown as Record<string, unknown>, files: [] },
-      textContext: { files: [{ path: ctxFile, format: 'safetensors', keyLayout: 'none', dtype: 'F32', bytes: ch.bytes, sha256: ch.sha256, tensors: 1 }] },
-    },
-    created: new Date(0).toISOString(),
-    notes: [spec.description, `generated from ${path.basename(specFile)} (spec sha256 ${hash})`],
+  const files = {
+    dit: await writeComponent(out, 'dit.safetensors', ditParams(arch.dit), spec.seeds.dit),
+    vae: await writeComponent(out, 'vae.safetensors', vaeParams(arch.vae), spec.seeds.vae),
+    refree: await writeComponent(out, 'refree.safetensors', refreeParams(refree), spec.seeds.refree),
+    textContext: await writeTextContext(out, arch, spec.seeds.textContext),
   };
-  await writeManifest(out, manifest);
+  const notes = [spec.description, `generated from ${path.basename(specFile)} (spec sha256 ${hash})`];
+  await writeManifest(out, smallPackageManifest({ name: spec.name, version: spec.version, architecture: arch, refree, frontEnd: randomFrontEnd(spec), files, created: new Date(0).toISOString(), notes }));
   await writeFile(path.join(out, GENERATION_DEFAULTS_FILE), `${JSON.stringify(spec.generation, null, 2)}\n`);
 }
 

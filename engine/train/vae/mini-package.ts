@@ -8,14 +8,13 @@ import path from 'node:path';
 import type { ModelArchitecture } from '../../model/config.js';
 import { ditParams } from '../../model/inventory/dit.js';
 import { vaeParams } from '../../model/inventory/vae.js';
-import { hashFile } from '../../model/package/hash.js';
-import type { FileEntry, Manifest } from '../../model/package/manifest.js';
+import type { FileEntry } from '../../model/package/manifest.js';
 import { MANIFEST_FILE, writeManifest } from '../../model/package/manifest.js';
-import { randomWeights, seededNormal } from '../../model/random-weights.js';
+import { logMelFrontEnd, safetensorsEntry, smallPackageManifest, writeTextContext } from '../../model/package/refree-manifest.js';
+import { randomWeights } from '../../model/random-weights.js';
 import { refreeConfigFor } from '../../model/refree/config.js';
 import type { ReFreeConfig } from '../../model/refree/config.js';
 import { refreeInitWeights } from '../../model/refree/params.js';
-import { DEFAULT_MEL } from '../../model/speech/mel.js';
 import { SafetensorsFile, writeSafetensors } from '../../model/weights/safetensors.js';
 import type { GenerationDefaults } from '../../pipeline/defaults.js';
 import { GENERATION_DEFAULTS_FILE } from '../../pipeline/defaults.js';
@@ -39,18 +38,13 @@ export function miniRefreeConfig(spec: MiniSpec): ReFreeConfig {
 const bytesOf = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const dataOf = (e: WeightEntry): Float32Array => (e.data as { data: Float32Array }).data;
 
-async function entry(dir: string, file: string, tensors: number, keyLayout: FileEntry['keyLayout'] = 'original'): Promise<FileEntry> {
-  const h = await hashFile(path.join(dir, file));
-  return { path: file, format: 'safetensors', keyLayout, dtype: 'F32', bytes: h.bytes, sha256: h.sha256, tensors };
-}
-
 async function writeWeights(dir: string, file: string, w: Map<string, WeightEntry>, seed: number): Promise<FileEntry> {
   await writeSafetensors(
     path.join(dir, file),
     [...w].map(([name, e]) => ({ name, dtype: 'F32' as const, shape: e.shape, data: bytesOf(dataOf(e)) })),
     { metadata: { generator: 'refree train-mini', seed: String(seed) } },
   );
-  return entry(dir, file, w.size);
+  return safetensorsEntry(dir, file, w.size);
 }
 
 /** Checks that a trained VAE file holds exactly the spec's VAE tensors. */
@@ -79,27 +73,13 @@ export async function writeMiniPackage(spec: MiniSpec, vaeFile: string, outDir: 
     for (const name of ['head.head.weight', 'head.head.bias']) dataOf(ditW.get(name)!).fill(0);
     const dit = await writeWeights(tmp, 'dit.safetensors', ditW, spec.seeds.dit);
     await copyFile(vaeFile, path.join(tmp, 'vae.safetensors'));
-    const vae = await entry(tmp, 'vae.safetensors', vaeParams(arch.vae).length);
-    const ad = await writeWeights(tmp, 'refree.safetensors', refreeInitWeights(refree, spec.seeds.refree), spec.seeds.refree);
-    const ctx = seededNormal(arch.dit.textLen * arch.dit.textDim, spec.seeds.textContext, 1);
-    await writeSafetensors(path.join(tmp, 'text-context.safetensors'), [{ name: 'context', dtype: 'F32', shape: [1, arch.dit.textLen, arch.dit.textDim], data: bytesOf(ctx) }]);
-    const tc = await entry(tmp, 'text-context.safetensors', 1, 'none');
-    const fe = { kind: 'log-mel' as const, mel: { ...DEFAULT_MEL, nMels: spec.speechFrontEnd.nMels }, context: spec.speechFrontEnd.context, resample: spec.speechFrontEnd.resample };
-    const manifest: Manifest = {
-      format: 'refree-package/1',
-      name: spec.name,
-      version: spec.version,
-      architecture: arch as Manifest['architecture'],
-      components: {
-        dit: { keyLayout: 'original', files: [dit] },
-        vae: { keyLayout: 'original', files: [vae] },
-        refree: { keyLayout: 'original', config: refree as unknown as Exclude<NonNullable<Manifest['components']['refree']>['config'], string>, files: [ad] },
-        speechFrontEnd: { kind: 'log-mel', config: { ...fe } as unknown as Record<string, unknown>, files: [] },
-        textContext: { files: [tc] },
-      },
-      created: new Date().toISOString(),
-      notes: [spec.description, ...notes],
+    const files = {
+      dit,
+      vae: await safetensorsEntry(tmp, 'vae.safetensors', vaeParams(arch.vae).length),
+      refree: await writeWeights(tmp, 'refree.safetensors', refreeInitWeights(refree, spec.seeds.refree), spec.seeds.refree),
+      textContext: await writeTextContext(tmp, arch, spec.seeds.textContext),
     };
+    const manifest = smallPackageManifest({ name: spec.name, version: spec.version, architecture: arch, refree, frontEnd: logMelFrontEnd(spec.speechFrontEnd), files, created: new Date().toISOString(), notes: [spec.description, ...notes] });
     await writeManifest(tmp, manifest);
     await writeFile(path.join(tmp, GENERATION_DEFAULTS_FILE), `${JSON.stringify(spec.generation, null, 2)}\n`);
     await rm(outDir, { recursive: true, force: true });
