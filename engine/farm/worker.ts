@@ -15,6 +15,7 @@ import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker } from 'b
 import type { Job } from 'bullmq';
 import { EngineJobRunner } from '../jobs/engine-runner.js';
 import type { JobRecord } from '../jobs/job-types.js';
+import { newJobRecord } from '../jobs/job-types.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { FarmConnection } from './connection.js';
 import { explainRedisError, redisOptions, testConnection } from './connection.js';
@@ -188,27 +189,8 @@ export class FarmWorker {
         .catch(() => undefined);
     }, pollMs);
     let lastProgress = 0;
-    const record: JobRecord = {
-      id,
-      kind: 'export',
-      title: payload.title,
-      state: 'running',
-      order: 0,
-      params,
-      createdAt: new Date(job.timestamp).toISOString(),
-      updatedAt: new Date().toISOString(),
-      startedAt: null,
-      finishedAt: null,
-      progress: null,
-      // The engine job resumes from the checkpoints when this is above 1.
-      attempts: resume ? 2 : 1,
-      recoveries: 0,
-      output: null,
-      result: null,
-      error: null,
-      preview: null,
-      history: [],
-    };
+    // attempts above 1 make the engine job resume from its checkpoints.
+    const record: JobRecord = { ...newJobRecord({ id, kind: 'export', title: payload.title, state: 'running', order: 0, params, createdAt: new Date(job.timestamp).toISOString() }), attempts: resume ? 2 : 1 };
     try {
       const res = await this.runner.run(record, {
         signal: abort.signal,

@@ -51,3 +51,14 @@ export interface JobRecord {
   /** Most recent last; bounded. */
   history: JobHistoryEntry[];
 }
+
+/** The fields only running a job fills, at their values before it has ever run. */
+export function notYetRun(): Pick<JobRecord, 'startedAt' | 'finishedAt' | 'progress' | 'attempts' | 'recoveries' | 'output' | 'result' | 'error' | 'preview' | 'history'> {
+  return { startedAt: null, finishedAt: null, progress: null, attempts: 0, recoveries: 0, output: null, result: null, error: null, preview: null, history: [] };
+}
+
+/** A new job record (the local queue's and a farm worker's): what it is, nothing run yet. */
+export function newJobRecord(o: Pick<JobRecord, 'id' | 'kind' | 'title' | 'state' | 'order' | 'params'> & { createdAt?: string }): JobRecord {
+  const now = new Date().toISOString();
+  return { id: o.id, kind: o.kind, title: o.title, state: o.state, order: o.order, params: o.params, createdAt: o.createdAt ?? now, updatedAt: now, ...notYetRun() };
+}

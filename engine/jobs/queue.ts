@@ -18,7 +18,7 @@ import path from 'node:path';
 import { ServiceError } from '../common/service-error.js';
 import { isTempFile, writeJsonAtomic } from '../common/atomic-write.js';
 import type { JobKind, JobRecord, JobState } from './job-types.js';
-import { JOB_KINDS, JOB_STATES } from './job-types.js';
+import { JOB_KINDS, JOB_STATES, newJobRecord, notYetRun } from './job-types.js';
 import type { JobRunner } from './runner.js';
 import { isCancel, isEngineDeath } from './runner.js';
 
@@ -143,27 +143,7 @@ export class JobQueue {
     if (!JOB_KINDS.includes(a.kind)) throw new ServiceError('bad-input', `"${a.kind}" is not a job kind (expected ${JOB_KINDS.join(', ')})`);
     const orders = [...this.jobs.values()].map((j) => j.order);
     const order = orders.length === 0 ? 0 : a.front ? Math.min(...orders) - 1 : Math.max(...orders) + 1;
-    const now = new Date().toISOString();
-    const job: JobRecord = {
-      id: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
-      kind: a.kind,
-      title: a.title,
-      state: 'queued',
-      order,
-      params: a.params,
-      createdAt: now,
-      updatedAt: now,
-      startedAt: null,
-      finishedAt: null,
-      progress: null,
-      attempts: 0,
-      recoveries: 0,
-      output: null,
-      result: null,
-      error: null,
-      preview: null,
-      history: [],
-    };
+    const job = newJobRecord({ id: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`, kind: a.kind, title: a.title, state: 'queued', order, params: a.params });
     this.note(job, 'queued');
     this.jobs.set(job.id, job);
     await this.commit(job);
@@ -516,5 +496,5 @@ function parseJob(v: unknown, name: string): JobRecord {
   if (!JOB_STATES.includes(j.state as JobState)) throw new Error(`unknown state ${JSON.stringify(j.state)}`);
   if (!JOB_KINDS.includes(j.kind as JobKind)) throw new Error(`unknown kind ${JSON.stringify(j.kind)}`);
   if (typeof j.order !== 'number') throw new Error('"order" is missing');
-  return { history: [], recoveries: 0, attempts: 0, preview: null, result: null, output: null, error: null, progress: null, startedAt: null, finishedAt: null, ...j } as JobRecord;
+  return { ...notYetRun(), ...j } as JobRecord;
 }
