@@ -1,14 +1,12 @@
 // Face landmarks per video frame: BlazeFace + FaceMesh (468 points) from @vladmandic/human on
-// TensorFlow.js's WebAssembly backend, loaded the same way as the portrait detector
-// (engine/media/face-detector.ts: the package's wasm build by path and the file:// fetch shim), in its
-// own Human instance because this one runs the mesh model too. About 40 ms per frame on one core.
+// TensorFlow.js's WebAssembly backend (engine/media/human.ts), in its own Human instance because this
+// one runs the mesh model too. About 40 ms per frame on one core.
 //
 // human rounds mesh coordinates down to whole pixels of its input. A mouth opening of a few pixels
 // would then move in steps of 30 %, so small frames are upscaled (bilinear, by a whole factor) until
 // the longer side is at least `minSide` before they go in, and the points are scaled back: quarter-
 // pixel steps on a 256-pixel video.
-import { createRequire } from 'node:module';
-import { humanFiles, withFileFetch } from '../media/face-detector.js';
+import { loadHuman } from '../media/human.js';
 
 /** One frame's landmarks, in the pixel coordinates of the frame given to `landmarks()`. */
 export interface FaceLandmarks {
@@ -35,67 +33,7 @@ export interface FaceMeshOptions {
 
 export const MESH_POINTS = 468;
 
-interface HumanTensor {
-  dispose(): void;
-}
-interface HumanLike {
-  load(): Promise<void>;
-  detect(input: HumanTensor): Promise<{ face: { boxScore: number; faceScore: number; score: number; mesh: [number, number, number?][]; rotation?: { angle: { yaw: number; pitch: number; roll: number } } | null }[] }>;
-  tf: {
-    ready(): Promise<void>;
-    getBackend(): string;
-    tensor3d(values: Int32Array, shape: [number, number, number], dtype: 'int32'): HumanTensor;
-  };
-}
-type HumanModule = { Human: new (config: Record<string, unknown>) => HumanLike };
-
-let shared: Promise<HumanLike> | null = null;
-
-function loadMeshHuman(): Promise<HumanLike> {
-  shared ??= (async () => {
-    const files = humanFiles();
-    const { Human } = createRequire(import.meta.url)(files.module) as HumanModule;
-    const off = { enabled: false };
-    const human = new Human({
-      backend: 'wasm',
-      wasmPath: files.wasm,
-      modelBasePath: files.models,
-      debug: false,
-      warmup: 'none',
-      // Every frame is detected afresh (no box reuse between frames): a measure must not depend on
-      // what the tracker remembered from the previous frame.
-      cacheSensitivity: 0,
-      filter: off,
-      gesture: off,
-      body: off,
-      hand: off,
-      object: off,
-      segmentation: off,
-      face: {
-        enabled: true,
-        // rotation: the mesh crop is turned upright by the eye line, so a rolled head keeps its mesh.
-        detector: { enabled: true, rotation: true, maxDetected: 1, minConfidence: 0.2, skipFrames: 0, skipTime: 0, return: false },
-        mesh: { enabled: true },
-        iris: off,
-        attention: off,
-        description: off,
-        emotion: off,
-        antispoof: off,
-        liveness: off,
-      },
-    });
-    await withFileFetch(async () => {
-      await human.load();
-      await human.tf.ready();
-    });
-    if (human.tf.getBackend() !== 'wasm') throw new Error(`face landmarks: TensorFlow.js started the ${human.tf.getBackend()} backend instead of wasm`);
-    return human;
-  })();
-  shared.catch(() => {
-    shared = null; // a failed load can be retried
-  });
-  return shared;
-}
+type MeshResult = { face: { boxScore: number; faceScore: number; score: number; mesh: [number, number, number?][]; rotation?: { angle: { yaw: number; pitch: number; roll: number } } | null }[] };
 
 /** Bilinear upscale of interleaved RGB by a whole factor, to int32 for TF.js. */
 export function upscaleRgb(rgb: Uint8Array, width: number, height: number, factor: number): Int32Array {
@@ -133,7 +71,8 @@ export function upscaleRgb(rgb: Uint8Array, width: number, height: number, facto
 
 /** The shared FaceMesh landmarker (the models are loaded on the first call). */
 export async function faceMesher(opts: FaceMeshOptions = {}): Promise<FaceMesher> {
-  const human = await loadMeshHuman();
+  // rotation: the mesh crop is turned upright by the eye line, so a rolled head keeps its mesh.
+  const human = await loadHuman<MeshResult>('face landmarks', { rotation: true, maxDetected: 1, mesh: true });
   const minSide = opts.minSide ?? 512;
   const minConfidence = opts.minConfidence ?? 0.3;
   return {

@@ -3,16 +3,8 @@
 // no native addon is needed. Loaded once per process on first use (about 0.5 s), then ~50–200 ms per
 // image on this machine's CPU.
 //
-// Two quirks of running human in Node (found when the package was chosen):
-//   - its exports map names subpaths without "./", so `@vladmandic/human/dist/human.node-wasm.js` does
-//     not resolve; we resolve the package's main file and load its sibling by path;
-//   - TF.js loads models and the .wasm with fetch(), and Node's fetch refuses file:// URLs; while the
-//     detector loads, fetch is wrapped so that file:// URLs are read from disk (all other URLs go to
-//     the original fetch), and the original is put back afterwards.
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+// human is loaded by ./human.ts (the Node quirks are there).
+import { loadHuman } from './human.js';
 import type { RgbImage } from './image-input.js';
 
 /** A detected face in the pixel coordinates of the image given to detect(). */
@@ -37,98 +29,7 @@ export interface FaceDetectorOptions {
   maxSide?: number;
 }
 
-// The small part of human's API used here (its own typings pull in TF.js's and WebGPU's).
-interface HumanTensor {
-  dispose(): void;
-}
-interface HumanLike {
-  load(): Promise<void>;
-  detect(input: HumanTensor): Promise<{ face: { boxRaw: [number, number, number, number]; boxScore: number; score: number }[] }>;
-  tf: {
-    ready(): Promise<void>;
-    getBackend(): string;
-    tensor3d(values: Uint8Array | Int32Array, shape: [number, number, number], dtype: 'int32'): HumanTensor;
-  };
-}
-type HumanModule = { Human: new (config: Record<string, unknown>) => HumanLike };
-
-export function humanFiles(): { module: string; models: string; wasm: string } {
-  const require = createRequire(import.meta.url);
-  const main = require.resolve('@vladmandic/human'); // .../dist/human.node.js (the "node" condition)
-  const pkgDir = path.dirname(path.dirname(main));
-  const wasmMain = require.resolve('@tensorflow/tfjs-backend-wasm'); // .../dist/tf-backend-wasm.node.js
-  return {
-    module: path.join(path.dirname(main), 'human.node-wasm.js'),
-    models: pathToFileURL(path.join(pkgDir, 'models')).href + '/',
-    wasm: pathToFileURL(path.dirname(wasmMain)).href + '/',
-  };
-}
-
-/** Runs `fn` with fetch() able to read file:// URLs (also used by engine/eval's FaceMesh loader). */
-export async function withFileFetch<T>(fn: () => Promise<T>): Promise<T> {
-  const original = globalThis.fetch;
-  const wrapped: typeof fetch = async (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (url.startsWith('file://')) {
-      const body = await readFile(new URL(url));
-      const type = url.endsWith('.wasm') ? 'application/wasm' : url.endsWith('.json') ? 'application/json' : 'application/octet-stream';
-      return new Response(body, { status: 200, headers: { 'content-type': type } });
-    }
-    return original(input, init);
-  };
-  globalThis.fetch = wrapped;
-  try {
-    return await fn();
-  } finally {
-    if (globalThis.fetch === wrapped) globalThis.fetch = original;
-  }
-}
-
-let shared: Promise<HumanLike> | null = null;
-
-function loadHuman(): Promise<HumanLike> {
-  shared ??= (async () => {
-    const files = humanFiles();
-    const { Human } = createRequire(import.meta.url)(files.module) as HumanModule;
-    const off = { enabled: false };
-    const human = new Human({
-      backend: 'wasm',
-      wasmPath: files.wasm,
-      modelBasePath: files.models,
-      debug: false,
-      warmup: 'none',
-      // Results are never reused between calls: every portrait is a new picture.
-      cacheSensitivity: 0,
-      filter: off,
-      gesture: off,
-      body: off,
-      hand: off,
-      object: off,
-      segmentation: off,
-      face: {
-        enabled: true,
-        detector: { enabled: true, rotation: false, maxDetected: 10, minConfidence: 0.2, skipFrames: 0, skipTime: 0, return: false },
-        mesh: off,
-        iris: off,
-        attention: off,
-        description: off,
-        emotion: off,
-        antispoof: off,
-        liveness: off,
-      },
-    });
-    await withFileFetch(async () => {
-      await human.load();
-      await human.tf.ready();
-    });
-    if (human.tf.getBackend() !== 'wasm') throw new Error(`face detector: TensorFlow.js started the ${human.tf.getBackend()} backend instead of wasm`);
-    return human;
-  })();
-  shared.catch(() => {
-    shared = null; // a failed load can be retried
-  });
-  return shared;
-}
+type DetectResult = { face: { boxRaw: [number, number, number, number]; boxScore: number; score: number }[] };
 
 /** Nearest-neighbour downscale (detection needs no better) of interleaved RGB, to int32 for TF.js. */
 function toDetectionInput(img: RgbImage, maxSide: number): { values: Int32Array; width: number; height: number } {
@@ -152,7 +53,7 @@ function toDetectionInput(img: RgbImage, maxSide: number): { values: Int32Array;
 
 /** The shared BlazeFace detector (the model is loaded on the first call). */
 export async function blazeFaceDetector(opts: FaceDetectorOptions = {}): Promise<FaceDetector> {
-  const human = await loadHuman();
+  const human = await loadHuman<DetectResult>('face detector', { rotation: false, maxDetected: 10, mesh: false });
   const minScore = opts.minScore ?? 0.5;
   const maxSide = opts.maxSide ?? 800;
   return {
