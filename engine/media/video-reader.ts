@@ -129,6 +129,31 @@ export async function* readFrames(file: string, opts: ReadOptions = {}): AsyncGe
   if (opts.maxFrames) args.push('-frames:v', String(opts.maxFrames));
   args.push('-map', '0:v:0', '-vsync', '0', '-vf', `scale=${width}:${height}:flags=${opts.scaleFlags ?? 'area'}`, '-f', 'rawvideo', '-pix_fmt', fmt, '-');
 
+  let count = 0;
+  for await (const frame of ffmpegRawFrames(args, { width, height, bytes: frameBytes }, opts.signal, {
+    notStarted: (m) => new VideoReadError(file, `ffmpeg did not start (${m})`),
+    cancelled: () => new VideoReadError(file, 'reading was cancelled'),
+    failed: (code, stderr) => new VideoReadError(file, `ffmpeg could not decode it (exit ${code}: ${lastLines(stderr) || 'no message'})`),
+  })) {
+    count++;
+    yield frame;
+  }
+  if (count === 0) throw new VideoReadError(file, 'it contains no decodable frames');
+}
+
+/** The caller's errors for the ways a raw-frame read can end badly. */
+export interface RawFrameErrors {
+  notStarted(message: string): Error;
+  cancelled(): Error;
+  /** ffmpeg exited with `code`; `stderr` is the tail of what it printed. */
+  failed(code: number | null, stderr: string): Error;
+}
+
+/**
+ * Runs ffmpeg with `args` (which write raw frames of `frame.bytes` bytes to stdout) and yields each
+ * whole frame in its own buffer. Breaking out of the loop (or aborting the signal) stops ffmpeg.
+ */
+export async function* ffmpegRawFrames(args: string[], frame: { width: number; height: number; bytes: number }, signal: AbortSignal | undefined, errors: RawFrameErrors): AsyncGenerator<VideoFrame> {
   const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => {
@@ -136,36 +161,34 @@ export async function* readFrames(file: string, opts: ReadOptions = {}): AsyncGe
   });
   const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
   const spawnError = new Promise<Error>((resolve) => proc.on('error', resolve));
-  const onAbort = () => proc.kill('SIGKILL');
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-
+  const onAbort = (): void => void proc.kill('SIGKILL');
+  signal?.addEventListener('abort', onAbort, { once: true });
   let finished = false;
   try {
-    let buf = new Uint8Array(frameBytes);
+    let buf = new Uint8Array(frame.bytes);
     let fill = 0;
     let index = 0;
     for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
       let off = 0;
       while (off < chunk.length) {
-        const n = Math.min(frameBytes - fill, chunk.length - off);
+        const n = Math.min(frame.bytes - fill, chunk.length - off);
         buf.set(chunk.subarray(off, off + n), fill);
         fill += n;
         off += n;
-        if (fill === frameBytes) {
-          yield { index: index++, width, height, data: buf };
-          buf = new Uint8Array(frameBytes);
+        if (fill === frame.bytes) {
+          yield { index: index++, width: frame.width, height: frame.height, data: buf };
+          buf = new Uint8Array(frame.bytes);
           fill = 0;
         }
       }
     }
     const code = await Promise.race([exited, spawnError]);
-    if (code instanceof Error) throw new VideoReadError(file, `ffmpeg did not start (${code.message})`);
-    if (opts.signal?.aborted) throw new VideoReadError(file, 'reading was cancelled');
-    if (code !== 0) throw new VideoReadError(file, `ffmpeg could not decode it (exit ${code}: ${lastLines(stderr) || 'no message'})`);
-    if (index === 0) throw new VideoReadError(file, 'it contains no decodable frames');
+    if (code instanceof Error) throw errors.notStarted(code.message);
+    if (signal?.aborted) throw errors.cancelled();
+    if (code !== 0) throw errors.failed(code, stderr);
     finished = true;
   } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', onAbort);
     // The consumer stopped early (break/return/throw): stop the decoder too.
     if (!finished && proc.exitCode === null) proc.kill('SIGKILL');
   }

@@ -3,11 +3,12 @@
 // on the way out, as raw RGB streamed one frame at a time (the pipe's backpressure pauses ffmpeg).
 // Both passes over a clip (face tracking, then cropping) use the same filter chain, so they see the
 // same frames with the same indices.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CancelledError } from '../../common/engine-errors.js';
 import { stderrSummary } from '../../media/ffmpeg-run.js';
-import { ffmpegPath, ffprobePath } from '../../runtime/ffmpeg.js';
+import { ffmpegRawFrames } from '../../media/video-reader.js';
+import { ffprobePath } from '../../runtime/ffmpeg.js';
 
 const execFileP = promisify(execFile);
 
@@ -66,41 +67,9 @@ export async function* readRateFrames(file: string, o: RateReadOptions): AsyncGe
   if (o.maxFrames) args.push('-frames:v', String(o.maxFrames));
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', '-');
   if (o.signal?.aborted) throw new CancelledError('cancelled');
-  const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-8192);
+  yield* ffmpegRawFrames(args, { width: o.width, height: o.height, bytes: frameBytes }, o.signal, {
+    notStarted: (m) => new FrameReadError(`ffmpeg did not start (${m})`),
+    cancelled: () => new CancelledError('cancelled'),
+    failed: (code, stderr) => new FrameReadError(`ffmpeg could not decode its video (exit ${code}: ${stderrSummary(stderr) || 'no message'})`),
   });
-  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  const spawnError = new Promise<Error>((resolve) => proc.on('error', resolve));
-  const onAbort = (): void => void proc.kill('SIGKILL');
-  o.signal?.addEventListener('abort', onAbort, { once: true });
-  let finished = false;
-  try {
-    let buf = new Uint8Array(frameBytes);
-    let fill = 0;
-    let index = 0;
-    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-      let off = 0;
-      while (off < chunk.length) {
-        const n = Math.min(frameBytes - fill, chunk.length - off);
-        buf.set(chunk.subarray(off, off + n), fill);
-        fill += n;
-        off += n;
-        if (fill === frameBytes) {
-          yield { index: index++, width: o.width, height: o.height, data: buf };
-          buf = new Uint8Array(frameBytes);
-          fill = 0;
-        }
-      }
-    }
-    const code = await Promise.race([exited, spawnError]);
-    if (o.signal?.aborted) throw new CancelledError('cancelled');
-    if (code instanceof Error) throw new FrameReadError(`ffmpeg did not start (${code.message})`);
-    if (code !== 0) throw new FrameReadError(`ffmpeg could not decode its video (exit ${code}: ${stderrSummary(stderr) || 'no message'})`);
-    finished = true;
-  } finally {
-    o.signal?.removeEventListener('abort', onAbort);
-    if (!finished && proc.exitCode === null) proc.kill('SIGKILL');
-  }
 }
