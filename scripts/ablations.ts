@@ -21,7 +21,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MiniSpec } from '../engine/train/vae/mini-package.js';
-import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
+import { MINI_SPEC_FILE, writeMiniPackage } from '../engine/train/vae/mini-package.js';
 import type { GroupStats } from './lib/held-out-eval.js';
 import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
 import { exists, flagReader, Paused, ROOT, stepRunner } from './lib/recipe-steps.js';
@@ -87,7 +87,11 @@ async function main(): Promise<void> {
   for (const [what, p] of Object.entries(R)) {
     if (!(await exists(p))) throw new Error(`${p} (the recipe's ${what}) is missing: run \`npm run train:mini -- --run ${run}\` at least up to its SFT stage first`);
   }
-  const spec = JSON.parse(await readFile(path.join(ROOT, 'assets', 'models', 'refree-mini', 'spec.json'), 'utf8')) as MiniSpec;
+  // The architecture the run's VAE was trained for: the spec its base package was built from (older runs
+  // have none there, and were made with the shipped spec).
+  const runSpec = path.join(run, 'package', MINI_SPEC_FILE);
+  const specFile = (await exists(runSpec)) ? runSpec : path.join(ROOT, 'assets', 'models', 'refree-mini', MINI_SPEC_FILE);
+  const spec = JSON.parse(await readFile(specFile, 'utf8')) as MiniSpec;
   const { step, cli } = stepRunner({ logs: path.join(out, 'logs'), budgetS });
   process.stdout.write(`ablations in ${out}: SFT ${sftSteps} steps, DPO ${dpoSteps} steps, ${evalClips} held-out clips each\n`);
 

@@ -91,6 +91,10 @@ async function modelCard(spec: MiniSpec, vaeInfo: unknown, groups: Record<string
   const [vae1, vae2, sft, dpo] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.sft), await stageTime(P.dpo)];
   const vae = { minutes: +(vae1.minutes + vae2.minutes).toFixed(1), steps: vae1.steps + vae2.steps };
   const a = spec.architecture;
+  const downs = a.vae.dimMult.length - 1;
+  const space = a.vae.pixelPatch * 2 ** downs;
+  const lat = spec.generation.size / space;
+  const tokens = (lat / a.dit.patch[1]!) * (lat / a.dit.patch[2]!);
   const v = vaeInfo as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
   return `# ${spec.name}
 
@@ -103,8 +107,8 @@ ${spec.generation.size}×${spec.generation.size} and written at ${spec.generatio
 
 ## Architecture
 
-- VAE (Wan2.2 design, trained from scratch): z ${a.vae.zDim}, time stride 2, space ×8 (4×4 pixel patch, one down-sampling), dims ${a.vae.encDim}·[${a.vae.dimMult.join(', ')}]; latent statistics folded into its first/last 1×1×1 convolutions.
-- DiT: dim ${a.dit.dim}, ${a.dit.layers} blocks, ${a.dit.heads} heads, FFN ${a.dit.ffnDim}, patch 1×2×2 (64 tokens per latent frame; the frames of a chunk attend to each other); a learned constant text context instead of T5.
+- VAE (Wan2.2 design, trained from scratch): z ${a.vae.zDim}, time stride 2, space ×${space} (${a.vae.pixelPatch}×${a.vae.pixelPatch} pixel patch, ${downs} down-sampling${downs === 1 ? '' : 's'}; ${lat}×${lat}×${a.vae.zDim} latents per latent frame at ${spec.generation.size} px), dims ${a.vae.encDim}·[${a.vae.dimMult.join(', ')}]; latent statistics folded into its first/last 1×1×1 convolutions.
+- DiT: dim ${a.dit.dim}, ${a.dit.layers} blocks, ${a.dit.heads} heads, FFN ${a.dit.ffnDim}, patch ${a.dit.patch.join('×')} (${tokens} tokens per latent frame; the frames of a chunk attend to each other); a learned constant text context instead of T5.
 - Speech: log-mel (${spec.speechFrontEnd.nMels} bands × ${spec.speechFrontEnd.context} sub-steps per frame), the multi-level encoder (kernels ${spec.refree.kernelSizes.join(', ')} video frames), a level selector and multi-head FiLM in every block.
 
 ## Data
@@ -155,6 +159,8 @@ Mean inner-lip opening (FaceMesh; about 0.01 closed, 0.3 wide open): ${quiet.sil
 
 - Sharp faces: the small VAE already blurs eyes and lips (its reconstructions are the first row above),
   and generated frames are softer still, with a faint mottled texture that grows over long clips.
+  A VAE with a finer latent (space ×4) was tried: it reconstructs sharper, but this DiT then leaves
+  grain in every frame and syncs far worse (docs/TRAINING.md, "Why this size").
 - Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
 - Large head turns, hands, backgrounds with motion: the synthetic world has none.

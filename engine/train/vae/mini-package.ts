@@ -31,6 +31,9 @@ export interface MiniSpec {
   generation: GenerationDefaults;
 }
 
+/** The spec file beside a base package's manifest (and beside the shipped refree-mini). */
+export const MINI_SPEC_FILE = 'spec.json';
+
 export function miniRefreeConfig(spec: MiniSpec): ReFreeConfig {
   return refreeConfigFor(spec.architecture.dit, spec.refree);
 }
@@ -82,6 +85,8 @@ export async function writeMiniPackage(spec: MiniSpec, vaeFile: string, outDir: 
     const manifest = smallPackageManifest({ name: spec.name, version: spec.version, architecture: arch, refree, frontEnd: logMelFrontEnd(spec.speechFrontEnd), files, created: new Date().toISOString(), notes: [spec.description, ...notes] });
     await writeManifest(tmp, manifest);
     await writeFile(path.join(tmp, GENERATION_DEFAULTS_FILE), `${JSON.stringify(spec.generation, null, 2)}\n`);
+    // The spec it was built from, so later steps on this run (e.g. the ablations) use the same architecture.
+    await writeFile(path.join(tmp, MINI_SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
     await rm(outDir, { recursive: true, force: true });
     await rename(tmp, outDir);
   } catch (e) {
