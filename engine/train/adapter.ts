@@ -16,7 +16,7 @@ import { adapterFromValues } from '../model/lora/adapter.js';
 import { saveLora } from '../model/lora/io.js';
 import type { FileEntry, Manifest } from '../model/package/manifest.js';
 import { MANIFEST_FILE, readManifest, resolveFilePath, writeManifest } from '../model/package/manifest.js';
-import { hashFile } from '../model/package/hash.js';
+import { safetensorsEntry } from '../model/package/refree-manifest.js';
 import { GENERATION_DEFAULTS_FILE } from '../pipeline/defaults.js';
 import { SafetensorsFile, writeSafetensors } from '../model/weights/safetensors.js';
 import type { TrainableSet } from './trainable.js';
@@ -26,11 +26,6 @@ export interface AdapterInfo {
   base: { name: string; hash: string; dir: string };
   run: string;
   stage: string;
-}
-
-async function fileEntry(dir: string, file: string, keyLayout: FileEntry['keyLayout'], tensors: number): Promise<FileEntry> {
-  const h = await hashFile(path.join(dir, file));
-  return { path: file, format: 'safetensors', keyLayout, dtype: 'F32', bytes: h.bytes, sha256: h.sha256, tensors };
 }
 
 const absolute = (baseDir: string, files: readonly FileEntry[]): FileEntry[] => files.map((f) => ({ ...f, path: resolveFilePath(baseDir, f) }));
@@ -54,7 +49,7 @@ export async function writeAdapterPackage(outDir: string, set: TrainableSet, val
     const refreeNames = byKind('refree');
     await writeSafetensors(path.join(tmp, 'refree.safetensors'), refreeNames.map((n) => ({ name: n, dtype: 'F32' as const, shape: set.layout.entry(n).shape, data: view(n) })), { metadata: { generator: 'refree train', stage: info.stage } });
     if (!c.refree) throw new Error('internal: the base package has no speech adapter config');
-    components.refree = { keyLayout: 'original', config: c.refree.config, files: [await fileEntry(tmp, 'refree.safetensors', 'original', refreeNames.length)] };
+    components.refree = { keyLayout: 'original', config: c.refree.config, files: [await safetensorsEntry(tmp, 'refree.safetensors', refreeNames.length, 'original')] };
     // DiT groups trained in full: a whole DiT with those tensors replaced.
     const groups = byKind('dit');
     if (groups.length > 0) {
@@ -80,14 +75,14 @@ export async function writeAdapterPackage(outDir: string, set: TrainableSet, val
         tensors.push({ name: p.name, dtype: 'F32', shape: p.shape, data });
       }
       await writeSafetensors(path.join(tmp, 'dit.safetensors'), tensors, { metadata: { generator: 'refree train', stage: info.stage } });
-      components.dit = { keyLayout: 'original', files: [await fileEntry(tmp, 'dit.safetensors', 'original', tensors.length)] };
+      components.dit = { keyLayout: 'original', files: [await safetensorsEntry(tmp, 'dit.safetensors', tensors.length, 'original')] };
     } else if (c.dit) components.dit = { ...c.dit, files: absolute(baseDir, c.dit.files) };
     // LoRA (PEFT / DiffSynth names).
     const loras = [...(c.lora ?? []).map((l) => ({ ...l, files: absolute(baseDir, l.files) }))];
     if (set.lora && byKind('lora').length > 0) {
       const adapter = adapterFromValues(dit, set.lora, (n) => (set.layout.has(n) ? Float32Array.from(view(n)) : undefined));
       const r = await saveLora(path.join(tmp, 'lora.safetensors'), adapter, { format: 'diffsynth', metadata: { generator: 'refree train', stage: info.stage } });
-      loras.push({ name: `${info.name}-lora`, format: 'diffsynth', files: [await fileEntry(tmp, 'lora.safetensors', 'diffsynth', r.keys.length)], multiplier: 1, enabled: true, config: { rank: set.lora.rank, alpha: set.lora.alpha ?? set.lora.rank, targets: (set.lora.targets ?? []).map(String) } });
+      loras.push({ name: `${info.name}-lora`, format: 'diffsynth', files: [await safetensorsEntry(tmp, 'lora.safetensors', r.keys.length, 'diffsynth')], multiplier: 1, enabled: true, config: { rank: set.lora.rank, alpha: set.lora.alpha ?? set.lora.rank, targets: (set.lora.targets ?? []).map(String) } });
     }
     if (loras.length) components.lora = loras;
     const manifest: Manifest = {

@@ -10,7 +10,7 @@ import { mergeLora } from '../model/lora/merge.js';
 import type { LoraAdapter } from '../model/lora/adapter.js';
 import type { FileEntry, Manifest } from '../model/package/manifest.js';
 import { MANIFEST_FILE, readManifest, resolveFilePath, writeManifest } from '../model/package/manifest.js';
-import { hashFile } from '../model/package/hash.js';
+import { safetensorsEntry } from '../model/package/refree-manifest.js';
 import { openPackageSource } from '../model/package/source.js';
 import type { WeightEntry } from '../model/weight-provider.js';
 import { SafetensorsFile, writeSafetensors } from '../model/weights/safetensors.js';
@@ -63,9 +63,8 @@ export async function mergeAdapter(adapterDir: string, outDir: string, opts: { n
       specs.map((p) => ({ name: p.name, dtype: 'F32' as const, shape: p.shape, data: (merged.get(p.name)!.data as { data: Float32Array }).data })),
       { metadata: { generator: 'refree models merge', adapter: m.name } },
     );
-    const h = await hashFile(path.join(tmp, 'dit.safetensors'));
     const c = m.components;
-    const components: Manifest['components'] = { dit: { keyLayout: 'original', files: [{ path: 'dit.safetensors', format: 'safetensors', keyLayout: 'original', dtype: 'F32', bytes: h.bytes, sha256: h.sha256, tensors: specs.length }] } };
+    const components: Manifest['components'] = { dit: { keyLayout: 'original', files: [await safetensorsEntry(tmp, 'dit.safetensors', specs.length)] } };
     for (const k of ['vae', 't5', 'tokenizer', 'textContext', 'speechFrontEnd', 'refree'] as const) {
       const comp = c[k];
       if (!comp) continue;

@@ -1,7 +1,8 @@
 // The manifest of a small ReFree-S2V package that this program writes itself (the random-weights test
 // package, the refree-mini base package that training starts from): one place that spells out its
-// components, so every such package is read by the same loader the same way. Also the two file writers
-// both need: a safetensors file's manifest entry (size and SHA-256) and the learned text context.
+// components, so every such package is read by the same loader the same way; the learned text context
+// they start with; and a safetensors file's manifest entry (size and SHA-256), which every package
+// writer (these two, training adapters, merges) records.
 import path from 'node:path';
 import type { ModelArchitecture } from '../config.js';
 import type { ReFreeConfig } from '../refree/config.js';
