@@ -96,15 +96,15 @@ export class FarmQueue {
 
   async get(id: string): Promise<FarmJobView> {
     return this.guard(async () => {
-      const j = await this.must(id);
-      return view(j, await j.getState());
+      const { j, state } = await this.snapshot(id);
+      return view(j, state);
     });
   }
 
   async pause(id: string): Promise<FarmJobView> {
     return this.guard(async () => {
-      const j = await this.must(id);
-      const v = view(j, await j.getState());
+      const { j, state } = await this.snapshot(id);
+      const v = view(j, state);
       if (v.state === 'paused') return v;
       if (v.state !== 'queued' && v.state !== 'running') throw wrongState(v, 'paused');
       await j.updateData({ ...(j.data as FarmPayload), control: 'pause' });
@@ -114,8 +114,7 @@ export class FarmQueue {
 
   async resume(id: string): Promise<FarmJobView> {
     return this.guard(async () => {
-      const j = await this.must(id);
-      const state = await j.getState();
+      const { j, state } = await this.snapshot(id);
       const v = view(j, state);
       if (v.state === 'queued' || v.state === 'running') return v;
       if (v.state !== 'paused') throw wrongState(v, 'resumed');
@@ -127,8 +126,7 @@ export class FarmQueue {
 
   async cancel(id: string): Promise<FarmJobView> {
     return this.guard(async () => {
-      const j = await this.must(id);
-      const state = await j.getState();
+      const { j, state } = await this.snapshot(id);
       const v = view(j, state);
       if (v.state === 'cancelled') return v;
       if (v.state === 'done' || v.state === 'failed') throw wrongState(v, 'cancelled');
@@ -142,8 +140,7 @@ export class FarmQueue {
   /** A failed or cancelled job runs again, from its chunk checkpoints, with three fresh attempts. */
   async retry(id: string): Promise<FarmJobView> {
     return this.guard(async () => {
-      const j = await this.must(id);
-      const state = await j.getState();
+      const { j, state } = await this.snapshot(id);
       const v = view(j, state);
       if (v.state !== 'failed' && v.state !== 'cancelled') throw wrongState(v, 'retried');
       await j.updateData({ ...(j.data as FarmPayload), control: null });
@@ -173,8 +170,8 @@ export class FarmQueue {
   /** Forgets a job that is not running (its output stays). */
   async remove(id: string): Promise<void> {
     return this.guard(async () => {
-      const j = await this.must(id);
-      const v = view(j, await j.getState());
+      const { j, state } = await this.snapshot(id);
+      const v = view(j, state);
       if (v.state === 'running') throw wrongState(v, 'removed');
       await j.remove();
     });
@@ -189,6 +186,15 @@ export class FarmQueue {
   private async lastPriority(): Promise<number> {
     const jobs = await this.queue.getJobs(['prioritized', 'waiting', 'delayed'], 0, 9999);
     return jobs.reduce((m, j) => Math.max(m, j?.priority ?? 0), 0);
+  }
+
+  /**
+   * A job and its state, the state read first: a job that completes between the two reads then shows
+   * as still running, never as done without its result (read the other way round it could).
+   */
+  private async snapshot(id: string): Promise<{ j: Job; state: string }> {
+    const state = await this.queue.getJobState(id);
+    return { j: await this.must(id), state };
   }
 
   private async must(id: string): Promise<Job> {
