@@ -33,6 +33,8 @@ Options:
   --spec <file>          model spec whose "architecture.vae" is trained (default: refree-mini's)
   --eval-clips <folder>  held-out clips for the final quality numbers (default: training clips)
   --init <file>          start from these weights (an earlier run's vae.safetensors) to train longer
+  --decoder-only         train the decoder alone; the encoder of --init stays exactly as it is, so
+                         datasets and models made with it stay valid (the spec's decDim may be wider)
   --steps <n>            optimizer updates (default ${VAE_DEFAULTS.steps})
   --batch <n>            clip windows per update (default ${VAE_DEFAULTS.batch})
   --frames <n>           frames per window, s·n + 1 for the VAE's time stride s (default ${VAE_DEFAULTS.frames})
@@ -53,6 +55,7 @@ export const TRAIN_VAE_OPTIONS: OptionSpec = {
   spec: { type: 'string' },
   'eval-clips': { type: 'string' },
   init: { type: 'string' },
+  'decoder-only': { type: 'boolean' },
   steps: { type: 'string' },
   batch: { type: 'string' },
   frames: { type: 'string' },
@@ -107,6 +110,7 @@ export function vaeSettingsFromArgs(v: CommandContext['values']): Partial<Omit<V
   set('maxClips', num(v['max-clips'], 'max-clips', true));
   set('seed', num(v.seed, 'seed', true));
   set('checkpointEvery', num(v['checkpoint-every'], 'checkpoint-every', true));
+  if (v['decoder-only'] === true) out.decoderOnly = true;
   return out;
 }
 

@@ -4,19 +4,22 @@
 // latent regulariser, and the AdamW update of graphs.ts. Inputs: params, adam_m, adam_v, step, lr,
 // grad_extra, grad_scale (the Stepper's), pixels [B,3,T,S,S] in [-1,1], weight [B,1,T,S,S] (mean 1).
 // Outputs: loss, mse (plain, unweighted), grad, params_out, adam_m_out, adam_v_out, grad_norm.
+// With `frozen` weights (decoder-only training) the layout holds the decoder alone and the encoder's
+// weights are constants of the graph: the latent space stays exactly the one a DiT was trained on.
 import { Graph } from '../../graph/graph.js';
 import type { Tensor } from '../../graph/graph.js';
 import { ParamLayout, FlatParams } from '../../graph/params.js';
 import { add, mul, sub } from '../../graph/ops/elementwise.js';
 import { reduceMean } from '../../graph/ops/reduce.js';
 import type { VaeConfig } from '../../model/config.js';
-import { vaeParams } from '../../model/inventory/vae.js';
+import { vaeDecoderParams, vaeParams } from '../../model/inventory/vae.js';
 import { VaeContext } from '../../model/vae/context.js';
 import { vaeDecoder } from '../../model/vae/decoder.js';
 import { vaeEncoder } from '../../model/vae/encoder.js';
 import { latentStats } from '../../model/vae/latent-stats.js';
 import type { LatentStats } from '../../model/vae/latent-stats.js';
-import type { WeightProvider } from '../../model/weight-provider.js';
+import { MapWeightProvider } from '../../model/weight-provider.js';
+import type { WeightEntry, WeightProvider } from '../../model/weight-provider.js';
 import type { OptimizerSettings } from '../graphs.js';
 import { optimizerInputs, update } from '../graphs.js';
 
@@ -27,11 +30,26 @@ export function vaeLayout(cfg: VaeConfig): ParamLayout {
   return layout;
 }
 
-/** A WeightProvider whose every weight is a slice of the graph's flat `params` input. */
+/** The decoder's parameters alone: what decoder-only training trains. */
+export function vaeDecoderLayout(cfg: VaeConfig): ParamLayout {
+  const layout = new ParamLayout();
+  for (const p of vaeDecoderParams(cfg)) layout.add(p.name, p.shape);
+  return layout;
+}
+
+/** The layout's weights are slices of the graph's flat `params` input; any other comes from `frozen`. */
 class FlatProvider implements WeightProvider {
-  constructor(readonly flat: FlatParams) {}
-  get(_g: Graph, name: string, shape: readonly number[]): Tensor {
-    return this.flat.param(name, shape);
+  private readonly fixed: MapWeightProvider | null;
+  constructor(
+    readonly flat: FlatParams,
+    readonly layout: ParamLayout,
+    frozen: ReadonlyMap<string, WeightEntry> | null,
+  ) {
+    this.fixed = frozen ? new MapWeightProvider(frozen, 'the frozen encoder') : null;
+  }
+  get(g: Graph, name: string, shape: readonly number[]): Tensor {
+    if (this.layout.has(name) || !this.fixed) return this.flat.param(name, shape);
+    return this.fixed.get(g, name, shape);
   }
 }
 
@@ -51,10 +69,10 @@ export interface VaeLossSettings extends OptimizerSettings {
   latentReg: number;
 }
 
-export function buildVaeTrainGraph(cfg: VaeConfig, layout: ParamLayout, s: VaeStepShape, opt: VaeLossSettings): { graph: Graph; outputs: Tensor[] } {
+export function buildVaeTrainGraph(cfg: VaeConfig, layout: ParamLayout, s: VaeStepShape, opt: VaeLossSettings, frozen: ReadonlyMap<string, WeightEntry> | null = null): { graph: Graph; outputs: Tensor[] } {
   const g = new Graph('refree_vae_step');
   const flat = FlatParams.bind(g, layout, { name: 'params' });
-  const provider = new FlatProvider(flat);
+  const provider = new FlatProvider(flat, layout, frozen);
   const io = optimizerInputs(g, layout.size, flat.flat);
   const pixels = g.input('pixels', 'float32', [s.batch, 3, s.frames, s.size, s.size]);
   const weight = g.input('weight', 'float32', [s.batch, 1, s.frames, s.size, s.size]);

@@ -4,6 +4,10 @@
 // run resumes from its last checkpoint with the same batches. At the end the latent statistics are
 // measured and folded into the weights (finish.ts), the reconstruction PSNR is measured (whole frame
 // and mouth), and the run folder gets:
+// Decoder-only runs (`decoderOnly`, from a finished VAE given as `init`) keep that VAE's encoder as
+// constants and train its decoder alone — possibly a wider one than it had (the spec's decDim): the
+// latent space, and so every dataset and DiT made with that encoder, stays valid, and no statistics
+// are folded again (the encoder already outputs normalised latents).
 //   vae.safetensors   the VAE weights (official names), normalisation folded in
 //   vae.json          config, statistics, quality, steps, seconds
 import { createHash } from 'node:crypto';
@@ -27,7 +31,8 @@ import type { VaeClip } from './data.js';
 import { loadVaeClips, vaeBatch } from './data.js';
 import type { ReconQuality } from './finish.js';
 import { VaeCodec, evalWindows, foldLatentStats, measureLatentStats, reconQuality, weightMap } from './finish.js';
-import { buildVaeTrainGraph, vaeLayout } from './graph.js';
+import { buildVaeTrainGraph, vaeDecoderLayout, vaeLayout } from './graph.js';
+import type { WeightEntry } from '../../model/weight-provider.js';
 
 export interface VaeSettings {
   vae: VaeConfig;
@@ -48,6 +53,8 @@ export interface VaeSettings {
   lipWeight: number;
   faceWeight: number;
   latentReg: number;
+  /** Train the decoder alone against the frozen encoder of `init` (see the file comment). */
+  decoderOnly: boolean;
   /** Training clips read (in name order), and frames read per clip. */
   maxClips: number;
   maxFrames: number;
@@ -68,6 +75,7 @@ export const VAE_DEFAULTS: Omit<VaeSettings, 'vae'> = {
   lipWeight: 20,
   faceWeight: 2,
   latentReg: 1e-4,
+  decoderOnly: false,
   maxClips: 120,
   maxFrames: 60,
   checkpointEvery: 50,
@@ -128,7 +136,11 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
   const t0 = performance.now();
   const emit = hooks.onEvent ?? (() => undefined);
   const s = validateVae({ ...VAE_DEFAULTS, ...opts.settings });
-  const layout = vaeLayout(s.vae);
+  if (s.decoderOnly && !opts.init) throw new SettingsError('decoder-only training needs the finished VAE whose encoder it keeps: give --init <run>/vae.safetensors');
+  const full = vaeLayout(s.vae);
+  const layout = s.decoderOnly ? vaeDecoderLayout(s.vae) : full;
+  // Decoder-only: the encoder's weights, read once from `init` and frozen into the graph.
+  const frozen = s.decoderOnly ? await readInit(opts.init!, full, { skip: (name) => layout.has(name) }) : null;
   emit({ type: 'stage', stage: 'data', message: `reading up to ${s.maxClips} clips at ${s.size}×${s.size}` });
   const clips = await loadVaeClips(opts.clips, { size: s.size, minFrames: s.frames, maxClips: s.maxClips, maxFrames: s.maxFrames, signal: hooks.signal });
   const runDir = path.resolve(opts.out);
@@ -156,39 +168,25 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
   }
   const init = async (): Promise<Float32Array> => {
     const flat = new Float32Array(layout.size);
-    if (opts.init) {
-      const st = await SafetensorsFile.open(opts.init).catch((e: Error) => {
-        throw new SettingsError(`the starting weights ${opts.init} cannot be read (${e.message}): give an earlier run's vae.safetensors`);
-      });
-      try {
-        for (const e of layout.entries) {
-          if (!st.has(e.name)) throw new SettingsError(`the starting weights ${opts.init} lack "${e.name}": they belong to another VAE configuration`);
-          const v = await st.readF32(e.name);
-          if (v.length !== e.size) throw new SettingsError(`"${e.name}" in ${opts.init} has ${v.length} values, this VAE needs ${e.size}`);
-          flat.set(v, e.offset);
-        }
-      } finally {
-        await st.close();
-      }
-      return flat;
-    }
-    const w = randomWeights(vaeParams(s.vae), s.seed + 1);
-    for (const e of layout.entries) flat.set((w.get(e.name)!.data as { data: Float32Array }).data, e.offset);
+    // A decoder-only run starts from the given decoder when it has this shape, else from a fresh one.
+    const given = opts.init && (!s.decoderOnly || (await fitsLayout(opts.init, layout))) ? await readInit(opts.init, layout) : null;
+    const w = given ? null : randomWeights(vaeParams(s.vae), s.seed + 1);
+    for (const e of layout.entries) flat.set(given ? (given.get(e.name)!.data as { data: Float32Array }).data : (w!.get(e.name)!.data as { data: Float32Array }).data, e.offset);
     return flat;
   };
   const start = ckpt ?? { step: 0, params: await init() };
   emit({ type: 'stage', stage: 'compile', message: `building the VAE training step (${layout.size.toLocaleString('en-US')} parameters)` });
-  const built = buildVaeTrainGraph(s.vae, layout, { batch: s.batch, frames: s.frames, size: s.size }, { latentReg: s.latentReg, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm });
+  const built = buildVaeTrainGraph(s.vae, layout, { batch: s.batch, frames: s.frames, size: s.size }, { latentReg: s.latentReg, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm }, frozen);
   const cacheDir = path.join(runDir, 'engine');
   await mkdir(cacheDir, { recursive: true });
-  const stepper = await Stepper.open(built.graph, built.outputs, cacheDir, `vae.b${s.batch}f${s.frames}s${s.size}`, start, { prefer: opts.backend ?? 'cpu', fallback: opts.backend === undefined });
+  const stepper = await Stepper.open(built.graph, built.outputs, cacheDir, `vae${s.decoderOnly ? '-decoder' : ''}.b${s.batch}f${s.frames}s${s.size}`, start, { prefer: opts.backend ?? 'cpu', fallback: opts.backend === undefined });
   const save = async (): Promise<void> => {
     const file = await saveCheckpoint(runDir, id, { step: stepper.step, params: stepper.params, m: stepper.m, v: stepper.v });
     emit({ type: 'checkpoint', step: stepper.step, file });
   };
   let last: StepMetrics | null = null;
   try {
-    emit({ type: 'stage', stage: 'train', message: `VAE: ${s.steps} steps of ${s.batch} windows of ${s.frames} frames from ${clips.length} clips` });
+    emit({ type: 'stage', stage: 'train', message: `VAE${s.decoderOnly ? ' decoder (encoder frozen)' : ''}: ${s.steps} steps of ${s.batch} windows of ${s.frames} frames from ${clips.length} clips` });
     const eta = new Eta(stepper.step);
     while (stepper.step < s.steps) {
       if (hooks.signal?.aborted) {
@@ -210,7 +208,7 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
     await stepper.release();
   }
   emit({ type: 'stage', stage: 'adapter', message: 'measuring the latent statistics and the reconstruction quality' });
-  const fin = await finishVae(runDir, s, layout, stepper.params, clips, opts.evalClips);
+  const fin = await finishVae(runDir, s, full, frozen ? joinWeights(full, frozen, layout, stepper.params) : stepper.params, clips, opts.evalClips);
   return { run: runDir, weights: fin.weights, steps: stepper.step, resumedFrom: start.step, finalLoss: last?.loss ?? null, seconds: +((performance.now() - t0) / 1000).toFixed(2), parameters: layout.size, stats: fin.stats, train: fin.train, heldout: fin.heldout };
 }
 
@@ -225,7 +223,8 @@ async function finishVae(runDir: string, s: VaeSettings, layout: ReturnType<type
   } finally {
     await raw.release();
   }
-  const folded = foldLatentStats(s.vae, layout, params, stats);
+  // A frozen encoder already outputs normalised latents: its statistics are reported, not folded again.
+  const folded = s.decoderOnly ? params : foldLatentStats(s.vae, layout, params, stats);
   const codec = await VaeCodec.open(s.vae, weightMap(layout, folded), frames, s.size, lat);
   let train: ReconQuality;
   let heldout: ReconQuality | null = null;
@@ -246,6 +245,45 @@ async function finishVae(runDir: string, s: VaeSettings, layout: ReturnType<type
   );
   await writeAtomic(path.join(runDir, VAE_INFO_FILE), `${JSON.stringify({ config: s.vae, size: s.size, stats, train, heldout, steps: s.steps }, null, 2)}\n`);
   return { weights, stats, train, heldout };
+}
+
+/** Reads the weights of `layout` from a VAE file (all of them, or those `skip` does not claim). */
+async function readInit(file: string, layout: ReturnType<typeof vaeLayout>, o: { skip?: (name: string) => boolean } = {}): Promise<Map<string, WeightEntry>> {
+  const st = await SafetensorsFile.open(file).catch((e: Error) => {
+    throw new SettingsError(`the starting weights ${file} cannot be read (${e.message}): give an earlier run's vae.safetensors`);
+  });
+  const out = new Map<string, WeightEntry>();
+  try {
+    for (const e of layout.entries) {
+      if (o.skip?.(e.name)) continue;
+      if (!st.has(e.name)) throw new SettingsError(`the starting weights ${file} lack "${e.name}": they belong to another VAE configuration`);
+      const v = await st.readF32(e.name);
+      if (v.length !== e.size) throw new SettingsError(`"${e.name}" in ${file} has ${v.length} values, this VAE needs ${e.size}`);
+      out.set(e.name, { dtype: 'float32', shape: e.shape, data: { kind: 'inline', data: v } });
+    }
+  } finally {
+    await st.close();
+  }
+  return out;
+}
+
+/** Whether a VAE file has every weight of `layout` with the same number of values. */
+async function fitsLayout(file: string, layout: ReturnType<typeof vaeLayout>): Promise<boolean> {
+  const st = await SafetensorsFile.open(file).catch(() => null);
+  if (!st) return false;
+  try {
+    for (const e of layout.entries) if (!st.has(e.name) || (await st.readF32(e.name)).length !== e.size) return false;
+    return true;
+  } finally {
+    await st.close();
+  }
+}
+
+/** The whole VAE's flat weights: the frozen ones plus the trained `part`. */
+function joinWeights(full: ReturnType<typeof vaeLayout>, frozen: ReadonlyMap<string, WeightEntry>, part: ReturnType<typeof vaeLayout>, params: Float32Array): Float32Array {
+  const flat = new Float32Array(full.size);
+  for (const e of full.entries) flat.set(part.has(e.name) ? part.view(params, e.name) : ((frozen.get(e.name)!.data as { data: Float32Array }).data), e.offset);
+  return flat;
 }
 
 /** The result of a finished run, or null when it has not finished. */
