@@ -34,7 +34,9 @@ Options:
   --eval-clips <folder>  held-out clips for the final quality numbers (default: training clips)
   --init <file>          start from these weights (an earlier run's vae.safetensors) to train longer
   --decoder-only         train the decoder alone; the encoder of --init stays exactly as it is, so
-                         datasets and models made with it stay valid (the spec's decDim may be wider)
+                         datasets and models made with it stay valid
+  --dec-dim <n>          the decoder's base width instead of the spec's decDim (e.g. a wider decoder
+                         trained with --decoder-only)
   --steps <n>            optimizer updates (default ${VAE_DEFAULTS.steps})
   --batch <n>            clip windows per update (default ${VAE_DEFAULTS.batch})
   --frames <n>           frames per window, s·n + 1 for the VAE's time stride s (default ${VAE_DEFAULTS.frames})
@@ -56,6 +58,7 @@ export const TRAIN_VAE_OPTIONS: OptionSpec = {
   'eval-clips': { type: 'string' },
   init: { type: 'string' },
   'decoder-only': { type: 'boolean' },
+  'dec-dim': { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
   frames: { type: 'string' },
@@ -149,7 +152,10 @@ export async function trainVaeCommand(ctx: CommandContext): Promise<number> {
   if (typeof v.out !== 'string') throw new UsageError('--out <folder> is required: where the VAE run lives (a new folder, or the run to resume)');
   const backend = v.backend as Backend | undefined;
   if (backend !== undefined && !['cuda', 'webgpu', 'cpu'].includes(backend)) throw new UsageError(`--backend must be cuda, webgpu or cpu, got "${backend}"`);
-  const vae = await vaeConfigFromSpec(typeof v.spec === 'string' ? v.spec : MINI_SPEC_FILE);
+  const spec = await vaeConfigFromSpec(typeof v.spec === 'string' ? v.spec : MINI_SPEC_FILE);
+  const decDim = num(v['dec-dim'], 'dec-dim', true);
+  if (decDim === 0) throw new UsageError('--dec-dim must be at least 1');
+  const vae = decDim === undefined ? spec : { ...spec, decDim };
   const settings = { vae, ...vaeSettingsFromArgs(v) };
   try {
     const r = await runVaeTraining({ clips: v.clips, out: v.out, settings, ...(typeof v['eval-clips'] === 'string' ? { evalClips: v['eval-clips'] } : {}), ...(typeof v.init === 'string' ? { init: v.init } : {}), ...(backend ? { backend } : {}) }, { onEvent: progress(ctx), signal: ctx.signal });

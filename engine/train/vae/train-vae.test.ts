@@ -15,6 +15,7 @@ import { readMetrics } from '../run-folder.js';
 import { loadVaeClips } from './data.js';
 import { VaeCodec, evalWindows, measureLatentStats, weightMap } from './finish.js';
 import { vaeLayout } from './graph.js';
+import { vaeDecoderParams, vaeEncoderParams } from '../../model/inventory/vae.js';
 import { runVaeTraining } from './train.js';
 
 const TINY_VAE: VaeConfig = { zDim: 4, encDim: 4, decDim: 4, dimMult: [2, 2], numResBlocks: 1, temporalDownsample: [true], pixelPatch: 4 };
@@ -88,6 +89,29 @@ test('a few steps lower the loss; a paused run resumes to the same parameters; l
   } finally {
     await codec.release();
   }
+
+  // Decoder-only: a wider decoder trained against the frozen encoder. Every encoder tensor (conv1
+  // included: no statistics are folded again) is bit-identical to the finished run's, so latents made
+  // with it stay valid; the decoder has the new width; its loss falls.
+  const wide: VaeConfig = { ...TINY_VAE, decDim: 8 };
+  const dec = await runVaeTraining({ clips, out: path.join(dir, 'dec'), init: straight.weights, settings: { ...settings, vae: wide, decoderOnly: true } });
+  const md = await readMetrics(dec.run);
+  assert.ok((md[4]!.loss + md[5]!.loss) / 2 < (md[0]!.loss + md[1]!.loss) / 2, `decoder loss should fall: ${md.map((x) => x.loss).join(', ')}`);
+  const [before, afterDec] = [await SafetensorsFile.open(straight.weights), await SafetensorsFile.open(dec.weights)];
+  try {
+    const encoderNames = vaeEncoderParams(TINY_VAE).map((p) => p.name);
+    assert.ok(encoderNames.includes('conv1.weight'));
+    for (const name of encoderNames) assert.deepEqual(await afterDec.readF32(name), await before.readF32(name), `encoder tensor ${name} changed`);
+    for (const p of vaeDecoderParams(wide)) assert.equal((await afterDec.readF32(p.name)).length, p.shape.reduce((a, b) => a * b, 1), p.name);
+    assert.equal(dec.parameters, vaeDecoderParams(wide).reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0));
+  } finally {
+    await before.close();
+    await afterDec.close();
+  }
+  // Same width: the decoder starts from the given one (its first loss is already low); no --init: a sentence.
+  const same = await runVaeTraining({ clips, out: path.join(dir, 'dec-same'), init: straight.weights, settings: { ...settings, steps: 1, decoderOnly: true } });
+  assert.ok((await readMetrics(same.run))[0]!.loss < m[0]!.loss * 0.9);
+  await assert.rejects(runVaeTraining({ clips, out: path.join(dir, 'dec-none'), settings: { ...settings, decoderOnly: true } }), /decoder-only training needs the finished VAE whose encoder it keeps/);
 });
 
 test('bad clip folders and options get a sentence', async () => {
@@ -107,4 +131,6 @@ test('bad clip folders and options get a sentence', async () => {
   const spec = path.join(dir, 'nospec.json');
   await assert.rejects(trainVaeCommand({ values: { clips, out: path.join(dir, 'r3'), spec }, positionals: [], json: true, io, signal: new AbortController().signal }), /the spec .* does not exist/);
   await assert.rejects(trainVaeCommand({ values: { out: path.join(dir, 'r3') }, positionals: [], json: true, io, signal: new AbortController().signal }), /--clips <folder> is required/);
+  await assert.rejects(trainVaeCommand({ values: { clips, out: path.join(dir, 'r4'), 'dec-dim': '0' }, positionals: [], json: true, io, signal: new AbortController().signal }), /--dec-dim must be at least 1/);
+  await assert.rejects(trainVaeCommand({ values: { clips, out: path.join(dir, 'r4'), 'dec-dim': 'wide' }, positionals: [], json: true, io, signal: new AbortController().signal }), /--dec-dim must be a whole number/);
 });
