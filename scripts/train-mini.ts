@@ -1,7 +1,6 @@
 // `npm run train:mini`: the whole refree-mini recipe as one resumable command.
 //
-//   synth (train, DPO and held-out clips) → VAE → its wide decoder → base package → prepare → SFT → DPO
-//   → merge → eval
+//   synth (train, DPO and held-out clips) → VAE → base package → prepare → SFT → DPO → merge → eval
 //
 // Every stage is a `refree` command run as a child process (its output goes to <run>/logs/<stage>.log
 // and its one reproducing command is printed first), or a small in-process step. A stage that finished
@@ -31,30 +30,20 @@ const run = path.resolve(flag('run') ?? path.join(root, '..', quick ? 'refree-mi
 const budgetS = flag('budget-minutes') !== undefined ? Number(flag('budget-minutes')) * 60 : Infinity;
 if (!(budgetS > 0)) throw new Error(`--budget-minutes must be a positive number, got ${flag('budget-minutes')}`);
 
-/**
- * The encoder and the latent space are trained with a narrow decoder (cheap steps); the decoder that
- * ships (the spec's decDim) is then trained alone against that frozen encoder, where width buys sharp
- * eyes and lips without changing the latents the DiT learns.
- */
-const JOINT_DEC_DIM = 16;
-
 /** The recipe. The full numbers are what the shipped model was trained with (see its model card). */
 const R = quick
-  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, vae: ['--dec-dim', String(JOINT_DEC_DIM), '--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--dec-dim', String(JOINT_DEC_DIM), '--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], decoder: ['--decoder-only', '--steps', '2', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '2'], decoderLong: ['--decoder-only', '--steps', '1', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '1'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], evalClips: 1 }
+  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], evalClips: 1 }
   : {
       train: { count: 400, seconds: 4 },
       dpoClips: { count: 60, seconds: 4 },
       heldout: { count: 24, seconds: 4 },
-      vae: ['--dec-dim', String(JOINT_DEC_DIM), '--steps', '3000', '--batch', '2', '--frames', '5', '--max-clips', '120', '--checkpoint-every', '25'],
+      vae: ['--steps', '3000', '--batch', '2', '--frames', '5', '--max-clips', '120', '--checkpoint-every', '25'],
       // Phase 2: windows of 33 frames (longer than the decoder's temporal reach), so the causal caches
       // behave over a whole video as they do in training (5-frame windows alone fall to 15 dB at 17 frames).
-      vaeLong: ['--dec-dim', String(JOINT_DEC_DIM), '--steps', '600', '--batch', '1', '--frames', '33', '--lr', '5e-4', '--warmup', '20', '--max-clips', '120', '--checkpoint-every', '25'],
-      // The shipped decoder (the spec's decDim): trained afresh against the frozen encoder, the same two phases.
-      decoder: ['--decoder-only', '--steps', '3000', '--batch', '2', '--frames', '5', '--max-clips', '120', '--checkpoint-every', '50'],
-      decoderLong: ['--decoder-only', '--steps', '400', '--batch', '1', '--frames', '33', '--lr', '5e-4', '--warmup', '20', '--max-clips', '120', '--checkpoint-every', '25'],
+      vaeLong: ['--steps', '600', '--batch', '1', '--frames', '33', '--lr', '5e-4', '--warmup', '20', '--max-clips', '120', '--checkpoint-every', '25'],
       sft: ['--steps', '10000', '--batch', '4', '--frames', '9', '--lr', '3e-4', '--warmup', '200', '--checkpoint-every', '250'],
       dpo: ['--steps', '300', '--batch', '1', '--frames', '9', '--lr', '1e-5', '--beta', '2500', '--sample-steps', '6', '--checkpoint-every', '50'],
-      evalClips: 8,
+      evalClips: 16,
     };
 // From scratch, a small DiT trains everything (no LoRA) plus the speech modules. SFT and DPO windows are
 // 9 latent frames, the length of a generation chunk, so the DiT sees every frame position it samples.
@@ -66,8 +55,6 @@ const P = {
   clipsHeld: path.join(run, 'clips-heldout'),
   vae: path.join(run, 'vae'),
   vaeLong: path.join(run, 'vae-long'),
-  vaeDecoder: path.join(run, 'vae-decoder'),
-  vaeDecoderLong: path.join(run, 'vae-decoder-long'),
   pkg: path.join(run, 'package'),
   dataset: path.join(run, 'dataset'),
   datasetDpo: path.join(run, 'dataset-dpo'),
@@ -91,11 +78,6 @@ async function synth(name: string, dir: string, o: { count: number; seconds: num
   await cli(name, ['synth', '--out', dir, '--count', String(o.count), '--seed', String(seed), '--split', split, '--seconds', String(o.seconds), '--size', '128']);
 }
 
-interface VaeInfo {
-  train: { psnr: number; mouthPsnr: number };
-  heldout: { psnr: number; mouthPsnr: number } | null;
-}
-
 /** Seconds of training steps recorded in a run folder's metrics.jsonl, and its last step's loss. */
 async function stageTime(dir: string): Promise<{ steps: number; minutes: number; lastLoss: number | null }> {
   const text = await readFile(path.join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
@@ -104,17 +86,16 @@ async function stageTime(dir: string): Promise<{ steps: number; minutes: number;
 }
 
 /** The model card: what it is, the data, the exact commands, the training time and every measured number. */
-async function modelCard(spec: MiniSpec, vaeInfo: { shipped: VaeInfo; joint: VaeInfo }, groups: Record<string, GroupStats>, silence: readonly SilenceRow[]): Promise<string> {
+async function modelCard(spec: MiniSpec, vaeInfo: unknown, groups: Record<string, GroupStats>, silence: readonly SilenceRow[]): Promise<string> {
   const quiet = silenceSummary(silence);
-  const [vae1, vae2, dec1, dec2, sft, dpo] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.vaeDecoder), await stageTime(P.vaeDecoderLong), await stageTime(P.sft), await stageTime(P.dpo)];
+  const [vae1, vae2, sft, dpo] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.sft), await stageTime(P.dpo)];
   const vae = { minutes: +(vae1.minutes + vae2.minutes).toFixed(1), steps: vae1.steps + vae2.steps };
-  const dec = { minutes: +(dec1.minutes + dec2.minutes).toFixed(1), steps: dec1.steps + dec2.steps };
   const a = spec.architecture;
   const downs = a.vae.dimMult.length - 1;
   const space = a.vae.pixelPatch * 2 ** downs;
   const lat = spec.generation.size / space;
   const tokens = (lat / a.dit.patch[1]!) * (lat / a.dit.patch[2]!);
-  const quality = (x: VaeInfo): string => `${x.train.psnr} dB (mouth ${x.train.mouthPsnr} dB) on training clips${x.heldout ? `, ${x.heldout.psnr} dB (mouth ${x.heldout.mouthPsnr} dB) on held-out clips` : ''}`;
+  const v = vaeInfo as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
   return `# ${spec.name}
 
 ${spec.description}
@@ -126,7 +107,7 @@ ${spec.generation.size}×${spec.generation.size} and written at ${spec.generatio
 
 ## Architecture
 
-- VAE (Wan2.2 design, trained from scratch): z ${a.vae.zDim}, time stride 2, space ×${space} (${a.vae.pixelPatch}×${a.vae.pixelPatch} pixel patch, ${downs} down-sampling${downs === 1 ? '' : 's'}; ${lat}×${lat}×${a.vae.zDim} latents per latent frame at ${spec.generation.size} px), encoder dims ${a.vae.encDim}·[${a.vae.dimMult.join(', ')}], decoder dims ${a.vae.decDim}·[${a.vae.dimMult.join(', ')}]; latent statistics folded into its first/last 1×1×1 convolutions. The encoder was trained with a decoder of width ${JOINT_DEC_DIM}; the shipped, wider decoder was then trained alone against the frozen encoder (\`--decoder-only\`), so the latents the DiT learned are exactly the encoder's.
+- VAE (Wan2.2 design, trained from scratch): z ${a.vae.zDim}, time stride 2, space ×${space} (${a.vae.pixelPatch}×${a.vae.pixelPatch} pixel patch, ${downs} down-sampling${downs === 1 ? '' : 's'}; ${lat}×${lat}×${a.vae.zDim} latents per latent frame at ${spec.generation.size} px), dims ${a.vae.encDim}·[${a.vae.dimMult.join(', ')}]; latent statistics folded into its first/last 1×1×1 convolutions.
 - DiT: dim ${a.dit.dim}, ${a.dit.layers} blocks, ${a.dit.heads} heads, FFN ${a.dit.ffnDim}, patch ${a.dit.patch.join('×')} (${tokens} tokens per latent frame; the frames of a chunk attend to each other); a learned constant text context instead of T5.
 - Speech: log-mel (${spec.speechFrontEnd.nMels} bands × ${spec.speechFrontEnd.context} sub-steps per frame), the multi-level encoder (kernels ${spec.refree.kernelSizes.join(', ')} video frames), a level selector and multi-head FiLM in every block.
 
@@ -144,9 +125,7 @@ refree synth --out clips-dpo --count ${R.dpoClips.count} --seconds ${R.dpoClips.
 refree synth --out clips-heldout --count ${R.heldout.count} --seconds ${R.heldout.seconds} --seed 100000 --split heldout
 refree train vae --clips clips-train --out vae --eval-clips clips-heldout ${R.vae.join(' ')}
 refree train vae --clips clips-train --out vae-long --eval-clips clips-heldout --init vae/vae.safetensors ${R.vaeLong.join(' ')}
-refree train vae --clips clips-train --out vae-decoder --eval-clips clips-heldout --init vae-long/vae.safetensors ${R.decoder.join(' ')}
-refree train vae --clips clips-train --out vae-decoder-long --eval-clips clips-heldout --init vae-decoder/vae.safetensors ${R.decoderLong.join(' ')}
-# base package: assets/models/refree-mini/spec.json + vae-decoder-long/vae.safetensors (scripts/train-mini.ts)
+# base package: assets/models/refree-mini/spec.json + vae-long/vae.safetensors (scripts/train-mini.ts)
 refree train prepare clips-train --model package --out dataset
 refree train prepare clips-dpo --model package --out dataset-dpo
 refree train sft --dataset dataset --model package --run sft ${TRAIN_ALL.join(' ')} ${R.sft.join(' ')}
@@ -159,19 +138,17 @@ synthetic world it lowers the held-out mouth correlation and PSNR, so it is not 
 has the DPO variants tried.
 
 Training time on 2 CPU cores shared with other work (sum of step times): VAE ${vae.minutes} min (${vae.steps} steps),
-its wide decoder ${dec.minutes} min (${dec.steps} steps), SFT ${sft.minutes} min (${sft.steps} steps, final loss ${sft.lastLoss ?? '–'}), DPO ${dpo.minutes} min (${dpo.steps} steps).
+SFT ${sft.minutes} min (${sft.steps} steps, final loss ${sft.lastLoss ?? '–'}), DPO ${dpo.minutes} min (${dpo.steps} steps).
 
 ## Measured
 
-VAE reconstruction PSNR (windows of ${R.decoderLong[R.decoderLong.indexOf('--frames') + 1]} frames): ${quality(vaeInfo.shipped)}; with the encoder's own
-width-${JOINT_DEC_DIM} decoder: ${quality(vaeInfo.joint)}.
+VAE reconstruction PSNR: ${v.train.psnr} dB (mouth ${v.train.mouthPsnr} dB) on training clips${v.heldout ? `, ${v.heldout.psnr} dB (mouth ${v.heldout.mouthPsnr} dB) on held-out clips` : ''}.
 
 On held-out clips (each clip's first frame as the portrait, its own held-out speech), measured by
 \`refree eval --truth\` from the generated pixels — mouthR: correlation of the mouth opening with the truth;
 offset: best lip-sync offset in frames; confidence: lip-sync confidence; PSNR/SSIM against the rendered
 truth (whole clip and first frame); browR / headRollR: correlation with the true brow raise and head roll.
-The first two rows are the ground-truth clips passed through a VAE alone (the ceiling of what the model can
-show): the encoder with the decoder it was trained with, then with the shipped wide decoder.
+The first row is the ground-truth clips passed through the VAE alone (the ceiling of what the model can show).
 
 ${statsTable(groups)}
 
@@ -183,7 +160,9 @@ Mean inner-lip opening (FaceMesh; about 0.01 closed, 0.3 wide open): ${quiet.sil
 - Sharp faces: the small VAE already blurs eyes and lips (its reconstructions are the first row above),
   and generated frames are softer still, with a faint mottled texture that grows over long clips.
   A VAE with a finer latent (space ×4) was tried: it reconstructs sharper, but this DiT then leaves
-  grain in every frame and syncs far worse (docs/TRAINING.md, "Why this size").
+  grain in every frame and syncs far worse (docs/TRAINING.md, "Why this size"). So was a decoder three
+  times as wide, trained alone against this frozen encoder: it reconstructs the truth sharper but renders
+  the generated latents worse (same file, "A wider decoder").
 - Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
 - Large head turns, hands, backgrounds with motion: the synthetic world has none.
@@ -204,8 +183,6 @@ async function main(): Promise<void> {
   for (const [name, dir, extra] of [
     ['vae', P.vae, R.vae],
     ['vae-long', P.vaeLong, ['--init', path.join(P.vae, 'vae.safetensors'), ...R.vaeLong]],
-    ['vae-decoder', P.vaeDecoder, ['--init', path.join(P.vaeLong, 'vae.safetensors'), ...R.decoder]],
-    ['vae-decoder-long', P.vaeDecoderLong, ['--init', path.join(P.vaeDecoder, 'vae.safetensors'), ...R.decoderLong]],
   ] as const) {
     if (await exists(path.join(dir, 'vae.json'))) process.stdout.write(`[${name}] done before (${dir}/vae.json)\n`);
     else {
@@ -213,12 +190,11 @@ async function main(): Promise<void> {
       await step(name, [...v.shown, ...rest], [...v.argv, ...rest]);
     }
   }
-  const vaeInfo = JSON.parse(await readFile(path.join(P.vaeDecoderLong, 'vae.json'), 'utf8')) as VaeInfo;
-  const jointInfo = JSON.parse(await readFile(path.join(P.vaeLong, 'vae.json'), 'utf8')) as VaeInfo;
+  const vaeInfo = JSON.parse(await readFile(path.join(P.vaeLong, 'vae.json'), 'utf8')) as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
   process.stdout.write(`[vae] reconstruction PSNR ${vaeInfo.train.psnr} dB (mouth ${vaeInfo.train.mouthPsnr} dB) on training clips${vaeInfo.heldout ? `, ${vaeInfo.heldout.psnr} dB (mouth ${vaeInfo.heldout.mouthPsnr} dB) held out` : ''}\n`);
 
-  process.stdout.write(`\n[package] the base package: spec ${path.relative(root, SPEC_FILE)} + ${P.vaeDecoderLong}/vae.safetensors → ${P.pkg}\n`);
-  await writeMiniPackage(spec, path.join(P.vaeDecoderLong, 'vae.safetensors'), P.pkg, [`VAE trained by refree train vae (${P.vae}, then ${P.vaeLong}; the decoder ${P.vaeDecoder}, then ${P.vaeDecoderLong})`]);
+  process.stdout.write(`\n[package] the base package: spec ${path.relative(root, SPEC_FILE)} + ${P.vaeLong}/vae.safetensors → ${P.pkg}\n`);
+  await writeMiniPackage(spec, path.join(P.vaeLong, 'vae.safetensors'), P.pkg, [`VAE trained by refree train vae (${P.vae}, then ${P.vaeLong})`]);
 
   if (!(await exists(path.join(P.dataset, 'dataset.json')))) await cli('prepare', ['train', 'prepare', P.clipsTrain, '--model', P.pkg, '--out', P.dataset]);
   else process.stdout.write(`[prepare] done before (${P.dataset})\n`);
@@ -239,18 +215,17 @@ async function main(): Promise<void> {
 
   // Does the mouth survive the VAE alone? Its reconstructions measured like the generated videos.
   const held = { clipsDir: P.clipsHeld, clips: R.evalClips, runner: { step, cli } };
-  const jointRows = await evaluateHeldOut({ ...held, name: 'eval-vae-joint', model: [], outDir: path.join(P.evalDir, 'vae-joint'), recon: { cfg: { ...spec.architecture.vae, decDim: JOINT_DEC_DIM }, vaeFile: path.join(P.vaeLong, 'vae.safetensors') } });
-  const vaeRows = await evaluateHeldOut({ ...held, name: 'eval-vae', model: [], outDir: path.join(P.evalDir, 'vae'), recon: { cfg: spec.architecture.vae, vaeFile: path.join(P.vaeDecoderLong, 'vae.safetensors') } });
+  const vaeRows = await evaluateHeldOut({ ...held, name: 'eval-vae', model: [], outDir: path.join(P.evalDir, 'vae'), recon: { cfg: spec.architecture.vae, vaeFile: path.join(P.vaeLong, 'vae.safetensors') } });
   const sftRows = await evaluateHeldOut({ ...held, name: 'eval-sft', model: ['--model', path.join(P.sft, 'adapter')], outDir: path.join(P.evalDir, 'sft') });
   const dpoRows = await evaluateHeldOut({ ...held, name: 'eval-dpo', model: ['--model', path.join(P.dpo, 'adapter')], outDir: path.join(P.evalDir, 'dpo') });
   const finalRows = await evaluateHeldOut({ ...held, name: 'eval-final', model: ['--model', P.final], outDir: path.join(P.evalDir, 'final') });
-  const groups = { [`ground truth through the encoder's own decoder (width ${JOINT_DEC_DIM})`]: groupStats(jointRows), 'ground truth through the VAE': groupStats(vaeRows), 'after SFT': groupStats(sftRows), 'after SFT + DPO': groupStats(dpoRows), 'refree-mini (the SFT stage, merged)': groupStats(finalRows) };
+  const groups = { 'ground truth through the VAE': groupStats(vaeRows), 'after SFT': groupStats(sftRows), 'after SFT + DPO': groupStats(dpoRows), 'refree-mini (the SFT stage, merged)': groupStats(finalRows) };
   const silence = await silenceCheck({ ...held, clips: Math.min(4, R.evalClips), speechSeconds: Math.min(3, R.heldout.seconds), name: 'silence-final', model: ['--model', P.final], outDir: path.join(P.evalDir, 'silence') });
-  const summary = { run, quick, vae: vaeInfo, jointVae: jointInfo, groups, silence: { ...silenceSummary(silence), clips: silence }, vaeRecon: vaeRows, sft: sftRows, dpo: dpoRows, final: finalRows };
+  const summary = { run, quick, vae: vaeInfo, groups, silence: { ...silenceSummary(silence), clips: silence }, vaeRecon: vaeRows, sft: sftRows, dpo: dpoRows, final: finalRows };
   await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n[eval] held-out clips (mouthR: mouth opening vs truth; offset in frames; confidence: lip-sync; PSNR/SSIM vs the rendered truth):\n${statsTable(groups)}\n${path.join(run, 'summary.json')}\n`);
 
-  await writeFile(path.join(P.final, 'README.md'), await modelCard(spec, { shipped: vaeInfo, joint: jointInfo }, groups, silence));
+  await writeFile(path.join(P.final, 'README.md'), await modelCard(spec, vaeInfo, groups, silence));
   if (args.includes('--install') && !quick) {
     const dest = path.join(root, 'assets', 'models', 'refree-mini');
     for (const f of await readdir(P.final)) await cp(path.join(P.final, f), path.join(dest, f), { recursive: true });
