@@ -32,10 +32,13 @@ export interface HeldOutEval {
 
 export async function evaluateHeldOut(o: HeldOutEval): Promise<EvalRow[]> {
   const summaryFile = path.join(o.outDir, 'eval.json');
-  const have = await readFile(summaryFile, 'utf8').catch(() => null);
-  if (have) return JSON.parse(have) as EvalRow[];
-  await mkdir(o.outDir, { recursive: true });
   const clips = (await readdir(o.clipsDir)).filter((f) => f.endsWith('.json')).sort().slice(0, o.clips);
+  // An earlier measurement of exactly these clips is reused; over other clips (a different count) the
+  // clips are measured again (videos already generated are kept).
+  const have = await readFile(summaryFile, 'utf8').catch(() => null);
+  const before = have ? (JSON.parse(have) as EvalRow[]) : null;
+  if (before && before.length === clips.length && before.every((r, i) => `${r.clip}.json` === clips[i])) return before;
+  await mkdir(o.outDir, { recursive: true });
   const rows: EvalRow[] = [];
   const { ffmpegPath } = await import('../../engine/runtime/ffmpeg.js');
   for (const c of clips) {
