@@ -162,7 +162,7 @@ Mean inner-lip opening (FaceMesh; about 0.01 closed, 0.3 wide open): ${quiet.sil
   A VAE with a finer latent (space ×4) was tried: it reconstructs sharper, but this DiT then leaves
   grain in every frame and syncs far worse (docs/TRAINING.md, "Why this size"). So was a decoder three
   times as wide, trained alone against this frozen encoder: it reconstructs the truth sharper but renders
-  the generated latents worse (same file, "A wider decoder").
+  the generated latents worse (the same section).
 - Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
 - Large head turns, hands, backgrounds with motion: the synthetic world has none.

@@ -165,7 +165,7 @@ export async function trainVaeCommand(ctx: CommandContext): Promise<number> {
       ctx.io.stdout(
         [
           r.weights,
-          `  VAE: ${r.steps} steps${r.resumedFrom ? ` (resumed at ${r.resumedFrom})` : ''}, final loss ${r.finalLoss ?? '–'}, ${r.parameters.toLocaleString('en-US')} parameters, ${r.seconds} s`,
+          `  VAE: ${r.steps} steps${r.resumedFrom ? ` (resumed at ${r.resumedFrom})` : ''}, final loss ${r.finalLoss ?? '–'}, ${r.parameters.toLocaleString('en-US')} parameters trained, ${r.seconds} s`,
           q('training clips', r.train),
           q('held-out clips', r.heldout),
           `  metrics: ${r.run}/metrics.jsonl; statistics and quality: ${r.run}/vae.json`,

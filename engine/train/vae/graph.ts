@@ -69,11 +69,11 @@ export interface VaeLossSettings extends OptimizerSettings {
   latentReg: number;
 }
 
-export function buildVaeTrainGraph(cfg: VaeConfig, layout: ParamLayout, s: VaeStepShape, opt: VaeLossSettings, frozen: ReadonlyMap<string, WeightEntry> | null = null): { graph: Graph; outputs: Tensor[] } {
-  const g = new Graph('refree_vae_step');
-  const flat = FlatParams.bind(g, layout, { name: 'params' });
-  const provider = new FlatProvider(flat, layout, frozen);
-  const io = optimizerInputs(g, layout.size, flat.flat);
+/**
+ * The reconstruction loss on the graph's `pixels` and `weight` inputs: encoder → latent → decoder → the
+ * per-pixel weighted squared error + latentReg·mean(z²); `mse` is the plain, unweighted error.
+ */
+export function vaeTrainingLoss(g: Graph, cfg: VaeConfig, provider: WeightProvider, s: VaeStepShape, latentReg: number): { loss: Tensor; mse: Tensor } {
   const pixels = g.input('pixels', 'float32', [s.batch, 3, s.frames, s.size, s.size]);
   const weight = g.input('weight', 'float32', [s.batch, 1, s.frames, s.size, s.size]);
   // Identity statistics while training; the measured ones are folded into the weights at the end (stats.ts).
@@ -82,8 +82,14 @@ export function buildVaeTrainGraph(cfg: VaeConfig, layout: ParamLayout, s: VaeSt
   const rec = vaeDecoder(new VaeContext(g, provider, 'first', 'float32'), cfg, z, id);
   const d = sub(rec, pixels);
   const d2 = mul(d, d);
-  const weighted = reduceMean(mul(d2, weight));
-  const loss = add(weighted, mul(reduceMean(mul(z, z)), opt.latentReg));
+  return { loss: add(reduceMean(mul(d2, weight)), mul(reduceMean(mul(z, z)), latentReg)), mse: reduceMean(d2) };
+}
+
+export function buildVaeTrainGraph(cfg: VaeConfig, layout: ParamLayout, s: VaeStepShape, opt: VaeLossSettings, frozen: ReadonlyMap<string, WeightEntry> | null = null): { graph: Graph; outputs: Tensor[] } {
+  const g = new Graph('refree_vae_step');
+  const flat = FlatParams.bind(g, layout, { name: 'params' });
+  const io = optimizerInputs(g, layout.size, flat.flat);
+  const { loss, mse } = vaeTrainingLoss(g, cfg, new FlatProvider(flat, layout, frozen), s, opt.latentReg);
   const grad = flat.gradient(loss);
-  return { graph: g, outputs: [g.alias(loss, 'loss'), g.alias(reduceMean(d2), 'mse'), ...update(g, io, grad, opt)] };
+  return { graph: g, outputs: [g.alias(loss, 'loss'), g.alias(mse, 'mse'), ...update(g, io, grad, opt)] };
 }
