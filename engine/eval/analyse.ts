@@ -140,6 +140,9 @@ export async function analyseVideo(file: string, opts: AnalyseOptions = {}): Pro
   }
   const found = boxes.filter(Boolean).length;
   if (found === 0) throw new EvalError('no-face', `no face found in any of the ${n} frames of ${file}: the measures need a visible, roughly frontal face`);
+  // A correlation over a handful of frames reads anything from −1 to 1 (3 faces in 60 frames once read a
+  // lip-sync confidence of 0.995), so the measures need the face in most of the video.
+  if (found * 2 < n) throw new EvalError('few-faces', `a face was found in only ${found} of the ${n} frames of ${file}: lip sync and motion need a visible, roughly frontal face in at least half of them`);
 
   const maxGap = opts.maxGap ?? 5;
   const signals = {} as Record<SignalKey | 'combined', Float64Array>;

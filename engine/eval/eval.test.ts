@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readFrames } from '../media/video-reader.js';
 import { VideoWriter } from '../media/video-writer.js';
 import { writeClip } from '../synth/index.js';
 import type { WrittenClip } from '../synth/index.js';
@@ -140,5 +141,16 @@ test('errors: missing file, a video without sound, a video without a face, a bad
   for (let i = 0; i < 15; i++) await w.writeFrame(new Uint8Array(64 * 64 * 3).fill(128));
   await w.finish();
   await assert.rejects(evaluateVideo(grey), (e: Error) => e instanceof EvalError && e.code === 'no-face' && /no face found in any of the 15 frames of .*grey\.mp4/.test(e.message));
+  // The face in only 5 of 15 frames: too few for a correlation to mean anything.
+  const few = path.join(dir, 'few-faces.mp4');
+  const wf = await VideoWriter.open({ output: few, width: 256, height: 256, fps: 15, audio: { kind: 'pcm', samples: Float32Array.from({ length: 16000 }, (_, i) => 0.3 * Math.sin(i * 0.1)), sampleRate: 16000 } });
+  let i = 0;
+  for await (const f of readFrames(clipA.video, { pixelFormat: 'rgb24' })) {
+    if (i >= 15) break;
+    await wf.writeFrame(i % 3 === 0 ? f.data : new Uint8Array(f.data.length).fill(128));
+    i++;
+  }
+  await wf.finish();
+  await assert.rejects(evaluateVideo(few), (e: Error) => e instanceof EvalError && e.code === 'few-faces' && /a face was found in only 5 of the 15 frames of .*few-faces\.mp4/.test(e.message));
   await assert.rejects(evaluateVideo(clipA.video, { truth: clipA.video }), /is not valid JSON/);
 });
