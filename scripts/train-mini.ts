@@ -145,7 +145,9 @@ SFT ${sft.minutes} min (${sft.steps} steps, final loss ${sft.lastLoss ?? '–'})
 VAE reconstruction PSNR: ${v.train.psnr} dB (mouth ${v.train.mouthPsnr} dB) on training clips${v.heldout ? `, ${v.heldout.psnr} dB (mouth ${v.heldout.mouthPsnr} dB) on held-out clips` : ''}.
 
 On held-out clips (each clip's first frame as the portrait, its own held-out speech), measured by
-\`refree eval --truth\` from the generated pixels — mouthR: correlation of the mouth opening with the truth;
+\`refree eval --truth\` from the generated pixels — measured: the clips in which the face was found in at
+least half of the frames (\`refree eval\` refuses the others: a correlation over a few frames means
+nothing; a clip it refuses is a face soft enough to lose the face tracker); mouthR: correlation of the mouth opening with the truth;
 offset: best lip-sync offset in frames; confidence: lip-sync confidence; PSNR/SSIM against the rendered
 truth (whole clip and first frame); browR / headRollR: correlation with the true brow raise and head roll.
 The first row is the ground-truth clips passed through the VAE alone (the ceiling of what the model can show).
