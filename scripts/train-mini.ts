@@ -155,7 +155,7 @@ The first row is the ground-truth clips passed through the VAE alone (the ceilin
 ${statsTable(groups)}
 
 Silence: each of ${quiet.clips} held-out clips' speech (first ${Math.min(3, R.heldout.seconds)} s) with ${SILENCE_S} s of silence before and after it.
-Mean inner-lip opening (FaceMesh; about 0.01 closed, 0.3 wide open): ${quiet.silence ?? '–'} in the silent frames, ${quiet.speech ?? '–'} while speaking.
+Mean inner-lip opening over the ${quiet.measured} clips measured (FaceMesh; about 0.01 closed, 0.3 wide open): ${quiet.silence ?? '–'} in the silent frames, ${quiet.speech ?? '–'} while speaking.
 
 ## What it cannot do
 

@@ -74,6 +74,6 @@ export async function silenceCheck(o: { name: string; model: string[]; outDir: s
 }
 
 /** Means over clips: { silence, speech }. */
-export function silenceSummary(rows: readonly SilenceRow[]): { clips: number; silence: number | null; speech: number | null } {
-  return { clips: rows.length, silence: mean(rows.map((r) => r.silence)), speech: mean(rows.map((r) => r.speech)) };
+export function silenceSummary(rows: readonly SilenceRow[]): { clips: number; measured: number; silence: number | null; speech: number | null } {
+  return { clips: rows.length, measured: rows.filter((r) => r.silence !== null && r.speech !== null).length, silence: mean(rows.map((r) => r.silence)), speech: mean(rows.map((r) => r.speech)) };
 }
