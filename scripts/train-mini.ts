@@ -143,8 +143,8 @@ refree models merge sft-more/adapter --out final --name ${spec.name}
 
 The shipped weights are the SFT stage's: a first cosine cycle from scratch, merged, then a second one
 from it at a third of the learning rate. The DPO stage runs and is measured (table below), but on this
-synthetic world it loses the face more often and lowers the mouth correlation and PSNR, so it is not
-merged; docs/ABLATIONS.md has the DPO variants tried.
+synthetic world it costs several dB of PSNR (a checkered texture) for no clear lip-sync gain, so it is
+not merged; docs/ABLATIONS.md has the DPO variants tried.
 
 Training time on 2 CPU cores shared with other work (sum of step times): VAE ${vae.minutes} min (${vae.steps} steps),
 SFT ${sft.minutes} min (${sft1.steps} + ${sft2.steps} steps, final loss ${sft.lastLoss ?? '–'}), DPO ${dpo.minutes} min (${dpo.steps} steps).
@@ -222,8 +222,8 @@ async function main(): Promise<void> {
   if (!(await adapterDone(P.dpo))) await cli('dpo', ['train', 'dpo', '--dataset', P.datasetDpo, '--model', path.join(P.sftMore, 'adapter'), '--run', P.dpo, ...TRAIN_ALL, ...R.dpo]);
   else process.stdout.write(`[dpo] done before (${P.dpo}/adapter)\n`);
 
-  // The shipped model is the SFT stage: on this synthetic world the DPO stage lowers the held-out mouth
-  // correlation and PSNR (see the model card and docs/ABLATIONS.md), so it is trained and measured
+  // The shipped model is the SFT stage: on this synthetic world the DPO stage costs several dB of PSNR
+  // for no clear lip-sync gain (see the model card and docs/ABLATIONS.md), so it is trained and measured
   // beside it but not merged.
   if (!(await exists(path.join(P.final, 'refree.json')))) await cli('merge', ['models', 'merge', path.join(P.sftMore, 'adapter'), '--out', P.final, '--name', spec.name]);
   else process.stdout.write(`[merge] done before (${P.final})\n`);
