@@ -6,7 +6,9 @@
 // - stepOverForward: one training step (encoder, decoder, weighted loss, backward, AdamW) ÷ the forward
 //   alone (encoder, decoder, loss). Goal ≤ 4: the backward of a convolution costs about two forwards (its
 //   input and its weight gradient), so a step near 3 forwards means no gradient runs on a slow kernel.
-//   (Before stride-1 input gradients became Convs, ORT CPU's ConvTranspose made this about 8.)
+//   Measured on 2 cores: 10.5 while input gradients were ConvTransposes, 6.0 since stride-1 ones are
+//   Convs; most of the rest is the weight-gradient convolutions (kernel = the whole output gradient),
+//   so the goal is not met yet.
 // - decoderOnlyOverStep: a decoder-only step (encoder frozen, `refree train vae --decoder-only`) ÷ the
 //   full step, both with the same decoder.
 // All sessions open with the trainer's options (basic optimisation, no CSE, no memory pattern).
