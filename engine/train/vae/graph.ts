@@ -23,19 +23,17 @@ import type { WeightEntry, WeightProvider } from '../../model/weight-provider.js
 import type { OptimizerSettings } from '../graphs.js';
 import { optimizerInputs, update } from '../graphs.js';
 
-/** Every VAE parameter in the inventory's order: the flat vector a VAE run trains. */
-export function vaeLayout(cfg: VaeConfig): ParamLayout {
+function layoutOf(params: readonly { name: string; shape: readonly number[] }[]): ParamLayout {
   const layout = new ParamLayout();
-  for (const p of vaeParams(cfg)) layout.add(p.name, p.shape);
+  for (const p of params) layout.add(p.name, p.shape);
   return layout;
 }
 
+/** Every VAE parameter in the inventory's order: the flat vector a VAE run trains. */
+export const vaeLayout = (cfg: VaeConfig): ParamLayout => layoutOf(vaeParams(cfg));
+
 /** The decoder's parameters alone: what decoder-only training trains. */
-export function vaeDecoderLayout(cfg: VaeConfig): ParamLayout {
-  const layout = new ParamLayout();
-  for (const p of vaeDecoderParams(cfg)) layout.add(p.name, p.shape);
-  return layout;
-}
+export const vaeDecoderLayout = (cfg: VaeConfig): ParamLayout => layoutOf(vaeDecoderParams(cfg));
 
 /** The layout's weights are slices of the graph's flat `params` input; any other comes from `frozen`. */
 class FlatProvider implements WeightProvider {

@@ -4,12 +4,12 @@
 // run resumes from its last checkpoint with the same batches. At the end the latent statistics are
 // measured and folded into the weights (finish.ts), the reconstruction PSNR is measured (whole frame
 // and mouth), and the run folder gets:
+//   vae.safetensors   the VAE weights (official names), normalisation folded in
+//   vae.json          config, statistics, quality, steps, seconds
 // Decoder-only runs (`decoderOnly`, from a finished VAE given as `init`) keep that VAE's encoder as
 // constants and train its decoder alone — possibly a wider one than it had (the spec's decDim): the
 // latent space, and so every dataset and DiT made with that encoder, stays valid, and no statistics
 // are folded again (the encoder already outputs normalised latents).
-//   vae.safetensors   the VAE weights (official names), normalisation folded in
-//   vae.json          config, statistics, quality, steps, seconds
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +33,7 @@ import type { ReconQuality } from './finish.js';
 import { VaeCodec, evalWindows, foldLatentStats, measureLatentStats, reconQuality, weightMap } from './finish.js';
 import { buildVaeTrainGraph, vaeDecoderLayout, vaeLayout } from './graph.js';
 import type { WeightEntry } from '../../model/weight-provider.js';
+import type { ParamLayout } from '../../graph/params.js';
 
 export interface VaeSettings {
   vae: VaeConfig;
@@ -139,8 +140,10 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
   if (s.decoderOnly && !opts.init) throw new SettingsError('decoder-only training needs the finished VAE whose encoder it keeps: give --init <run>/vae.safetensors');
   const full = vaeLayout(s.vae);
   const layout = s.decoderOnly ? vaeDecoderLayout(s.vae) : full;
-  // Decoder-only: the encoder's weights, read once from `init` and frozen into the graph.
-  const frozen = s.decoderOnly ? await readInit(opts.init!, full, { skip: (name) => layout.has(name) }) : null;
+  // Decoder-only: `init` is read once; its encoder is frozen into the graph, and its decoder is the
+  // starting point when it has this run's shape (a wider decoder starts afresh).
+  const initWeights = s.decoderOnly ? await readInit(opts.init!, full, (name) => !layout.has(name)) : null;
+  const frozen = initWeights && new Map([...initWeights].filter(([name]) => !layout.has(name)));
   emit({ type: 'stage', stage: 'data', message: `reading up to ${s.maxClips} clips at ${s.size}×${s.size}` });
   const clips = await loadVaeClips(opts.clips, { size: s.size, minFrames: s.frames, maxClips: s.maxClips, maxFrames: s.maxFrames, signal: hooks.signal });
   const runDir = path.resolve(opts.out);
@@ -168,10 +171,9 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
   }
   const init = async (): Promise<Float32Array> => {
     const flat = new Float32Array(layout.size);
-    // A decoder-only run starts from the given decoder when it has this shape, else from a fresh one.
-    const given = opts.init && (!s.decoderOnly || (await fitsLayout(opts.init, layout))) ? await readInit(opts.init, layout) : null;
-    const w = given ? null : randomWeights(vaeParams(s.vae), s.seed + 1);
-    for (const e of layout.entries) flat.set(given ? (given.get(e.name)!.data as { data: Float32Array }).data : (w!.get(e.name)!.data as { data: Float32Array }).data, e.offset);
+    const read = initWeights ?? (opts.init ? await readInit(opts.init, layout, () => true) : null);
+    const given = read && layout.entries.every((e) => read.has(e.name)) ? read : randomWeights(vaeParams(s.vae), s.seed + 1);
+    for (const e of layout.entries) flat.set((given.get(e.name)!.data as { data: Float32Array }).data, e.offset);
     return flat;
   };
   const start = ckpt ?? { step: 0, params: await init() };
@@ -213,7 +215,7 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
 }
 
 /** Statistics, folding, quality, and the two result files. */
-async function finishVae(runDir: string, s: VaeSettings, layout: ReturnType<typeof vaeLayout>, params: Float32Array, clips: readonly VaeClip[], evalDir?: string): Promise<{ weights: string; stats: LatentStats; train: ReconQuality; heldout: ReconQuality | null }> {
+async function finishVae(runDir: string, s: VaeSettings, layout: ParamLayout, params: Float32Array, clips: readonly VaeClip[], evalDir?: string): Promise<{ weights: string; stats: LatentStats; train: ReconQuality; heldout: ReconQuality | null }> {
   const frames = s.frames;
   const lat = latentFrameCount(s.vae, frames);
   const raw = await VaeCodec.open(s.vae, weightMap(layout, params), frames, s.size, lat);
@@ -247,18 +249,26 @@ async function finishVae(runDir: string, s: VaeSettings, layout: ReturnType<type
   return { weights, stats, train, heldout };
 }
 
-/** Reads the weights of `layout` from a VAE file (all of them, or those `skip` does not claim). */
-async function readInit(file: string, layout: ReturnType<typeof vaeLayout>, o: { skip?: (name: string) => boolean } = {}): Promise<Map<string, WeightEntry>> {
+/**
+ * The weights of `layout` that a VAE file holds with the right size. A `required` one that is missing
+ * or of another size is an error; the others are left out.
+ */
+async function readInit(file: string, layout: ParamLayout, required: (name: string) => boolean): Promise<Map<string, WeightEntry>> {
   const st = await SafetensorsFile.open(file).catch((e: Error) => {
     throw new SettingsError(`the starting weights ${file} cannot be read (${e.message}): give an earlier run's vae.safetensors`);
   });
   const out = new Map<string, WeightEntry>();
   try {
     for (const e of layout.entries) {
-      if (o.skip?.(e.name)) continue;
-      if (!st.has(e.name)) throw new SettingsError(`the starting weights ${file} lack "${e.name}": they belong to another VAE configuration`);
+      if (!st.has(e.name)) {
+        if (required(e.name)) throw new SettingsError(`the starting weights ${file} lack "${e.name}": they belong to another VAE configuration`);
+        continue;
+      }
       const v = await st.readF32(e.name);
-      if (v.length !== e.size) throw new SettingsError(`"${e.name}" in ${file} has ${v.length} values, this VAE needs ${e.size}`);
+      if (v.length !== e.size) {
+        if (required(e.name)) throw new SettingsError(`"${e.name}" in ${file} has ${v.length} values, this VAE needs ${e.size}`);
+        continue;
+      }
       out.set(e.name, { dtype: 'float32', shape: e.shape, data: { kind: 'inline', data: v } });
     }
   } finally {
@@ -267,20 +277,8 @@ async function readInit(file: string, layout: ReturnType<typeof vaeLayout>, o: {
   return out;
 }
 
-/** Whether a VAE file has every weight of `layout` with the same number of values. */
-async function fitsLayout(file: string, layout: ReturnType<typeof vaeLayout>): Promise<boolean> {
-  const st = await SafetensorsFile.open(file).catch(() => null);
-  if (!st) return false;
-  try {
-    for (const e of layout.entries) if (!st.has(e.name) || (await st.readF32(e.name)).length !== e.size) return false;
-    return true;
-  } finally {
-    await st.close();
-  }
-}
-
 /** The whole VAE's flat weights: the frozen ones plus the trained `part`. */
-function joinWeights(full: ReturnType<typeof vaeLayout>, frozen: ReadonlyMap<string, WeightEntry>, part: ReturnType<typeof vaeLayout>, params: Float32Array): Float32Array {
+function joinWeights(full: ParamLayout, frozen: ReadonlyMap<string, WeightEntry>, part: ParamLayout, params: Float32Array): Float32Array {
   const flat = new Float32Array(full.size);
   for (const e of full.entries) flat.set(part.has(e.name) ? part.view(params, e.name) : ((frozen.get(e.name)!.data as { data: Float32Array }).data), e.offset);
   return flat;
