@@ -37,6 +37,9 @@ Options:
                          datasets and models made with it stay valid
   --dec-dim <n>          the decoder's base width instead of the spec's decDim (e.g. a wider decoder
                          trained with --decoder-only)
+  --latent-noise <x>     with --decoder-only: add Gaussian noise of up to this standard deviation to
+                         the latents while training, so the decoder draws clean frames from the
+                         slightly-off latents a generator samples (default 0; latents have std ≈ 1)
   --steps <n>            optimizer updates (default ${VAE_DEFAULTS.steps})
   --batch <n>            clip windows per update (default ${VAE_DEFAULTS.batch})
   --frames <n>           frames per window, s·n + 1 for the VAE's time stride s (default ${VAE_DEFAULTS.frames})
@@ -58,6 +61,7 @@ export const TRAIN_VAE_OPTIONS: OptionSpec = {
   'eval-clips': { type: 'string' },
   init: { type: 'string' },
   'decoder-only': { type: 'boolean' },
+  'latent-noise': { type: 'string' },
   'dec-dim': { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
@@ -110,6 +114,7 @@ export function vaeSettingsFromArgs(v: CommandContext['values']): Partial<Omit<V
   set('lipWeight', num(v.lip, 'lip'));
   set('faceWeight', num(v.face, 'face'));
   set('latentReg', num(v['latent-reg'], 'latent-reg'));
+  set('latentNoise', num(v['latent-noise'], 'latent-noise'));
   set('maxClips', num(v['max-clips'], 'max-clips', true));
   set('seed', num(v.seed, 'seed', true));
   set('checkpointEvery', num(v['checkpoint-every'], 'checkpoint-every', true));

@@ -49,6 +49,8 @@ Options (sft and dpo):
 SFT only:
   --lip <w> --face <w> --rest <w>   regional loss weights (default 100, 30, 1)
   --speech-drop <p>      share of windows trained without speech, for guidance (default 0.1)
+  --portrait-start <p>   share of windows that start at the clip's first frame, as a video's first
+                         chunk starts at the portrait (default 0: windows start anywhere)
 DPO only:
   --beta <x>             preference strength (default 2500; = 5000 in the original code's −½β form)
   --mask-ratios <list>   speech hidden in the generated negatives, best first (default 0,0.2,0.4)
@@ -83,6 +85,7 @@ const RUN_OPTIONS: OptionSpec = {
   face: { type: 'string' },
   rest: { type: 'string' },
   'speech-drop': { type: 'string' },
+  'portrait-start': { type: 'string' },
   beta: { type: 'string' },
   'mask-ratios': { type: 'string' },
   'ref-decay': { type: 'string' },
@@ -137,8 +140,9 @@ export function settingsFromArgs(v: CommandContext['values'], stage: 'sft' | 'dp
     const rest = num(v.rest, 'rest');
     if (lip !== undefined || face !== undefined || rest !== undefined) out.regions = { lip: lip ?? 100, face: face ?? 30, rest: rest ?? 1 };
     set('speechDrop', num(v['speech-drop'], 'speech-drop'));
+    set('portraitStart', num(v['portrait-start'], 'portrait-start'));
   } else {
-    only(['lip', 'face', 'rest', 'speech-drop'], 'sft');
+    only(['lip', 'face', 'rest', 'speech-drop', 'portrait-start'], 'sft');
     set('beta', num(v.beta, 'beta'));
     const ratios = list(v['mask-ratios']);
     if (ratios) out.maskRatios = ratios.map((r) => num(r, 'mask-ratios')!);

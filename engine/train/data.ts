@@ -87,15 +87,20 @@ export interface SftBatchSettings {
   regions: RegionWeights;
   /** Probability that an item's speech is masked whole (teaches the null speech guidance uses). */
   speechDrop: number;
+  /** Share of windows forced to start at latent frame 0 (the portrait's frame); the rest start uniformly. */
+  portraitStart: number;
   /** Highest u of the shifted timestep draw (1 = every timestep; less skips the noisiest). */
   maxU: number;
 }
 
 /** A random window of a random clip for (seed, step, micro, item). */
-export function pickWindow(d: TrainData, frames: number, rnd: () => number): WindowRef {
+export function pickWindow(d: TrainData, frames: number, rnd: () => number, portraitStart = 0): WindowRef {
   const clip = Math.floor(rnd() * d.clips.length);
   const Fc = d.clips[clip]!.latentShape[1];
-  return { clip, start: Math.floor(rnd() * (Fc - frames + 1)) };
+  const start = Math.floor(rnd() * (Fc - frames + 1));
+  // Drawn only when asked for, so runs without it keep their exact windows.
+  if (portraitStart > 0 && rnd() < portraitStart) return { clip, start: 0 };
+  return { clip, start };
 }
 
 /** Noisy input x_σ = (1−σ)x0 + σε for frames ≥ 1 (frame 0 stays clean) and the target ε − x0. */
@@ -133,7 +138,7 @@ export function sftBatch(d: TrainData, context: Float32Array, s: SftBatchSetting
   const windows: WindowRef[] = [];
   const sigmas: number[] = [];
   for (let b = 0; b < B; b++) {
-    const wref = pickWindow(d, F, rnd);
+    const wref = pickWindow(d, F, rnd, s.portraitStart);
     const clip = d.clips[wref.clip]!;
     const sigma = shiftedSigma(rnd() * s.maxU, s.shift);
     const drop = rnd() < s.speechDrop;

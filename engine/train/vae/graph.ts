@@ -4,6 +4,7 @@
 // latent regulariser, and the AdamW update of graphs.ts. Inputs: params, adam_m, adam_v, step, lr,
 // grad_extra, grad_scale (the Stepper's), pixels [B,3,T,S,S] in [-1,1], weight [B,1,T,S,S] (mean 1).
 // Outputs: loss, mse (plain, unweighted), grad, params_out, adam_m_out, adam_v_out, grad_norm.
+// Decoder-only runs may add a `latent_noise` input (see VaeStepShape.latentNoise).
 // With `frozen` weights (decoder-only training) the layout holds the decoder alone and the encoder's
 // weights are constants of the graph: the latent space stays exactly the one a DiT was trained on.
 import { Graph } from '../../graph/graph.js';
@@ -60,6 +61,12 @@ export interface VaeStepShape {
   /** Pixel frames per clip (s·n + 1). */
   frames: number;
   size: number;
+  /**
+   * Decoder-only runs with latent noise: a `latent_noise` input [B, zDim, Tl, h, w] is added to the
+   * frozen encoder's latent before decoding, so the decoder learns to draw clean frames from latents
+   * that are a little off, as a DiT's sampled ones are.
+   */
+  latentNoise?: boolean;
 }
 
 export interface VaeLossSettings extends OptimizerSettings {
@@ -77,7 +84,8 @@ export function vaeTrainingLoss(g: Graph, cfg: VaeConfig, provider: WeightProvid
   // Identity statistics while training; the measured ones are folded into the weights at the end (stats.ts).
   const id = latentStats(cfg, identityStats(cfg.zDim));
   const z = vaeEncoder(new VaeContext(g, provider, 'first', 'float32'), cfg, pixels, id);
-  const rec = vaeDecoder(new VaeContext(g, provider, 'first', 'float32'), cfg, z, id);
+  const noisy = s.latentNoise ? add(z, g.input('latent_noise', 'float32', z.shape)) : z;
+  const rec = vaeDecoder(new VaeContext(g, provider, 'first', 'float32'), cfg, noisy, id);
   const d = sub(rec, pixels);
   const d2 = mul(d, d);
   return { loss: add(reduceMean(mul(d2, weight)), mul(reduceMean(mul(z, z)), latentReg)), mse: reduceMean(d2) };

@@ -112,6 +112,25 @@ test('a few steps lower the loss; a paused run resumes to the same parameters; l
   const same = await runVaeTraining({ clips, out: path.join(dir, 'dec-same'), init: straight.weights, settings: { ...settings, steps: 1, decoderOnly: true } });
   assert.ok((await readMetrics(same.run))[0]!.loss < m[0]!.loss * 0.9);
   await assert.rejects(runVaeTraining({ clips, out: path.join(dir, 'dec-none'), settings: { ...settings, decoderOnly: true } }), /decoder-only training needs the finished VAE whose encoder it keeps/);
+
+  // Latent noise reaches the decoder: the same first step from the same weights reads a higher loss
+  // with it, the loss still falls over the run, and the encoder stays bit-identical. Without
+  // --decoder-only it is refused (the encoder would learn to drown it).
+  // (The tiny decoder barely uses its latent after 6 steps, so the reaching check uses loud noise.)
+  const loud = await runVaeTraining({ clips, out: path.join(dir, 'dec-loud'), init: straight.weights, settings: { ...settings, steps: 1, decoderOnly: true, latentNoise: 50 } });
+  const [loudLoss, cleanLoss] = [(await readMetrics(loud.run))[0]!.loss, (await readMetrics(same.run))[0]!.loss];
+  assert.ok(loudLoss > cleanLoss * 1.2, `noisy first loss ${loudLoss} vs clean ${cleanLoss}`);
+  const noisy = await runVaeTraining({ clips, out: path.join(dir, 'dec-noise'), init: straight.weights, settings: { ...settings, decoderOnly: true, latentNoise: 2 } });
+  const mn = await readMetrics(noisy.run);
+  assert.ok((mn[4]!.loss + mn[5]!.loss) / 2 < (mn[0]!.loss + mn[1]!.loss) / 2, `noisy decoder loss should fall: ${mn.map((x) => x.loss).join(', ')}`);
+  const [orig, noisyW] = [await SafetensorsFile.open(straight.weights), await SafetensorsFile.open(noisy.weights)];
+  try {
+    for (const p of vaeEncoderParams(TINY_VAE)) assert.deepEqual(await noisyW.readF32(p.name), await orig.readF32(p.name), `encoder tensor ${p.name} changed`);
+  } finally {
+    await orig.close();
+    await noisyW.close();
+  }
+  await assert.rejects(runVaeTraining({ clips, out: path.join(dir, 'noise-full'), init: straight.weights, settings: { ...settings, latentNoise: 0.5 } }), /use it with --decoder-only/);
 });
 
 test('bad clip folders and options get a sentence', async () => {

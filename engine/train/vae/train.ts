@@ -20,13 +20,15 @@ import { randomWeights } from '../../model/random-weights.js';
 import { latentFrameCount, latentSize, temporalFactor } from '../../model/vae/geometry.js';
 import type { LatentStats } from '../../model/vae/latent-stats.js';
 import { SafetensorsFile, writeSafetensors } from '../../model/weights/safetensors.js';
-import type { Backend } from '../../runtime/session.js';
+import type { Backend, Feeds } from '../../runtime/session.js';
 import type { TrainHooks } from '../events.js';
 import { Eta } from '../events.js';
 import type { RunRecord, StepMetrics } from '../run-folder.js';
 import { appendMetrics, loadLatestCheckpoint, openRunFolder, saveCheckpoint, settingsHash, truncateMetrics, writeAtomic } from '../run-folder.js';
 import { SettingsError } from '../settings.js';
 import { Stepper, learningRate } from '../stepper.js';
+import { gaussianNoise } from '../../generate/noise.js';
+import { noiseStream, stepRandom } from '../regions.js';
 import type { VaeClip } from './data.js';
 import { loadVaeClips, vaeBatch } from './data.js';
 import type { ReconQuality } from './finish.js';
@@ -56,6 +58,12 @@ export interface VaeSettings {
   latentReg: number;
   /** Train the decoder alone against the frozen encoder of `init` (see the file comment). */
   decoderOnly: boolean;
+  /**
+   * Decoder-only: each window's latent gets Gaussian noise of standard deviation u·latentNoise (u uniform
+   * in [0, 1) per window; latents are normalised, std ≈ 1) before decoding, so the decoder draws clean
+   * frames from the slightly-off latents a DiT samples. 0: none.
+   */
+  latentNoise: number;
   /** Training clips read (in name order), and frames read per clip. */
   maxClips: number;
   maxFrames: number;
@@ -77,6 +85,7 @@ export const VAE_DEFAULTS: Omit<VaeSettings, 'vae'> = {
   faceWeight: 2,
   latentReg: 1e-4,
   decoderOnly: false,
+  latentNoise: 0,
   maxClips: 120,
   maxFrames: 60,
   checkpointEvery: 50,
@@ -126,6 +135,9 @@ export function validateVae(s: VaeSettings): VaeSettings {
   latentSize(s.vae, s.size, s.size);
   if (!(s.lr > 0 && s.lr < 1)) throw new SettingsError(`the learning rate must lie between 0 and 1 (got ${s.lr})`);
   if (!(s.lipWeight >= 0 && s.faceWeight >= 0 && s.latentReg >= 0)) throw new SettingsError('the lip and face weights and the latent regulariser must be ≥ 0');
+  if (!(s.latentNoise >= 0 && Number.isFinite(s.latentNoise))) throw new SettingsError(`the latent noise must be a number ≥ 0 (got ${s.latentNoise})`);
+  // A trained encoder would scale its latents up until the noise no longer mattered.
+  if (s.latentNoise > 0 && !s.decoderOnly) throw new SettingsError('latent noise trains a decoder against a fixed latent space: use it with --decoder-only');
   return s;
 }
 
@@ -178,7 +190,7 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
   };
   const start = ckpt ?? { step: 0, params: await init() };
   emit({ type: 'stage', stage: 'compile', message: `building the VAE training step (${layout.size.toLocaleString('en-US')} parameters)` });
-  const built = buildVaeTrainGraph(s.vae, layout, { batch: s.batch, frames: s.frames, size: s.size }, { latentReg: s.latentReg, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm }, frozen);
+  const built = buildVaeTrainGraph(s.vae, layout, { batch: s.batch, frames: s.frames, size: s.size, latentNoise: s.latentNoise > 0 }, { latentReg: s.latentReg, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm }, frozen);
   const cacheDir = path.join(runDir, 'engine');
   await mkdir(cacheDir, { recursive: true });
   const stepper = await Stepper.open(built.graph, built.outputs, cacheDir, `vae${s.decoderOnly ? '-decoder' : ''}.b${s.batch}f${s.frames}s${s.size}`, start, { prefer: opts.backend ?? 'cpu', fallback: opts.backend === undefined });
@@ -199,7 +211,9 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
       const next = stepper.step + 1;
       const b = vaeBatch(clips, s.seed, next, s.batch, s.frames, s.size, { lip: s.lipWeight, face: s.faceWeight });
       const lr = learningRate(next, s.steps, s.lr, s.warmup, s.minLrRatio);
-      const r = await stepper.update([{ pixels: b.pixels, weight: b.weight }], lr);
+      const feeds: Feeds = { pixels: b.pixels, weight: b.weight };
+      if (s.latentNoise > 0) feeds.latent_noise = latentNoise(s, next);
+      const r = await stepper.update([feeds], lr);
       const mse = (r.outputs[0]!.mse as Float32Array)[0]!;
       last = { step: stepper.step, stage: 'vae', loss: +r.loss.toPrecision(6), lr: +lr.toPrecision(6), seconds: +((performance.now() - ts) / 1000).toFixed(4), gradNorm: +r.gradNorm.toPrecision(5), mse: +mse.toPrecision(6), psnr: +(10 * Math.log10(4 / Math.max(mse, 1e-12))).toFixed(2) };
       await appendMetrics(runDir, last);
@@ -212,6 +226,19 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
   emit({ type: 'stage', stage: 'adapter', message: 'measuring the latent statistics and the reconstruction quality' });
   const fin = await finishVae(runDir, s, full, frozen ? joinWeights(full, frozen, layout, stepper.params) : stepper.params, clips, opts.evalClips);
   return { run: runDir, weights: fin.weights, steps: stepper.step, resumedFrom: start.step, finalLoss: last?.loss ?? null, seconds: +((performance.now() - t0) / 1000).toFixed(2), parameters: layout.size, stats: fin.stats, train: fin.train, heldout: fin.heldout };
+}
+
+/** The latent noise of step `step`: window b gets N(0, 1)·u_b·latentNoise, u_b ~ U(0, 1), drawn from (seed, step). */
+function latentNoise(s: VaeSettings, step: number): Float32Array {
+  const { height, width } = latentSize(s.vae, s.size, s.size);
+  const per = s.vae.zDim * latentFrameCount(s.vae, s.frames) * height * width;
+  const out = gaussianNoise(s.seed, noiseStream(step, 'vae-latent-noise'), s.batch * per);
+  const u = stepRandom(s.seed, step, 'vae-latent-noise-level');
+  for (let b = 0; b < s.batch; b++) {
+    const scale = u() * s.latentNoise;
+    for (let i = b * per; i < (b + 1) * per; i++) out[i] = out[i]! * scale;
+  }
+  return out;
 }
 
 /** Statistics, folding, quality, and the two result files. */
