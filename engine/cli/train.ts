@@ -57,6 +57,8 @@ DPO only:
   --ref-decay <x>        EMA decay of the reference model (default 0.99; 1 = a frozen copy)
   --weighting <w>        uniform | regional per-element error (default uniform)
   --sample-steps <n>     sampler steps for the negatives (default 8)
+  --sft-weight <x>       also lower the error on the ground truth, with this weight (default 0: plain
+                         DPO, which can let that error grow while it widens the preference margin)
   --max-u <x>            skip the noisiest timesteps: draw u in [0, x) before the shift (default 1)
 
 ${TRAIN_PREPARE_HELP}
@@ -89,6 +91,7 @@ const RUN_OPTIONS: OptionSpec = {
   beta: { type: 'string' },
   'mask-ratios': { type: 'string' },
   'ref-decay': { type: 'string' },
+  'sft-weight': { type: 'string' },
   weighting: { type: 'string' },
   'sample-steps': { type: 'string' },
   'max-u': { type: 'string' },
@@ -134,7 +137,7 @@ export function settingsFromArgs(v: CommandContext['values'], stage: 'sft' | 'dp
     for (const n of names) if (v[n] !== undefined) throw new UsageError(`--${n} is a ${other.toUpperCase()} option`);
   };
   if (stage === 'sft') {
-    only(['beta', 'mask-ratios', 'ref-decay', 'weighting', 'sample-steps'], 'dpo');
+    only(['beta', 'mask-ratios', 'ref-decay', 'weighting', 'sample-steps', 'sft-weight'], 'dpo');
     const lip = num(v.lip, 'lip');
     const face = num(v.face, 'face');
     const rest = num(v.rest, 'rest');
@@ -147,6 +150,7 @@ export function settingsFromArgs(v: CommandContext['values'], stage: 'sft' | 'dp
     const ratios = list(v['mask-ratios']);
     if (ratios) out.maskRatios = ratios.map((r) => num(r, 'mask-ratios')!);
     set('refDecay', num(v['ref-decay'], 'ref-decay'));
+    set('sftWeight', num(v['sft-weight'], 'sft-weight'));
     if (v.weighting !== undefined) {
       if (v.weighting !== 'uniform' && v.weighting !== 'regional') throw new UsageError(`--weighting must be uniform or regional, got "${String(v.weighting)}"`);
       out.weighting = v.weighting;

@@ -4,7 +4,6 @@ import type { TrainData } from './data.js';
 import { pickWindow } from './data.js';
 import { stepRandom } from './regions.js';
 import { SFT_DEFAULTS, SettingsError, validateSft } from './settings.js';
-import { settingsFromArgs } from '../cli/train.js';
 
 // pickWindow reads only the clips' latent shapes: 30 latent frames = a 4-second clip at 15 fps.
 const data = { clips: Array.from({ length: 5 }, () => ({ latentShape: [16, 30, 16, 16] })) } as unknown as TrainData;
@@ -37,8 +36,6 @@ test('a portrait share makes that share of windows (plus the uniform ones that l
   assert.equal(new Set(starts(0.3, n)).size, STARTS);
 });
 
-test('the portrait share is checked and read from --portrait-start for SFT only', () => {
+test('a portrait share outside [0, 1] is refused', () => {
   assert.throws(() => validateSft({ ...SFT_DEFAULTS, shift: 3, portraitStart: 1.5 }), (e: unknown) => e instanceof SettingsError && /starting at the portrait must lie in \[0, 1\]/.test(e.message));
-  assert.equal(settingsFromArgs({ 'portrait-start': '0.25' }, 'sft').portraitStart, 0.25);
-  assert.throws(() => settingsFromArgs({ 'portrait-start': '0.25' }, 'dpo'), /--portrait-start is a SFT option/);
 });

@@ -128,7 +128,7 @@ export async function runDpo(opts: TrainRunOptions<DpoSettings>, hooks: TrainHoo
 
   // 2. The DPO steps.
   emit({ type: 'stage', stage: 'compile', message: `building the DPO step (${set.layout.size.toLocaleString('en-US')} trainable parameters, ${s.maskRatios.length + 1} samples per tuple)` });
-  const built = buildDpoGraph(model, { tuples: s.batch, k: s.maskRatios.length + 1, frames: s.frames, h: data.h, w: data.w }, { beta: s.beta, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm });
+  const built = buildDpoGraph(model, { tuples: s.batch, k: s.maskRatios.length + 1, frames: s.frames, h: data.h, w: data.w }, { beta: s.beta, weightDecay: s.weightDecay, maxGradNorm: s.maxGradNorm, sftWeight: s.sftWeight });
   const start = ckpt ?? { step: 0, params: Float32Array.from(startParams) };
   const stepper = await Stepper.open(built.graph, built.outputs, frozen.dir, `train.dpo.${set.layoutHash.slice(0, 10)}.t${s.batch}k${s.maskRatios.length + 1}f${s.frames}h${data.h}w${data.w}${s.recompute ? '.rc' : ''}`, start, { prefer: opts.backend ?? 'cpu', fallback: opts.backend === undefined });
   let ref = ckpt?.ref ?? Float32Array.from(startParams);

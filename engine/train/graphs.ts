@@ -28,7 +28,7 @@ import type { ReFreeConfig } from '../model/refree/config.js';
 import { videoFramesFor } from '../model/refree/frames.js';
 import { refreeForward } from '../model/refree/model.js';
 import type { WeightProvider } from '../model/weight-provider.js';
-import { dpoLoss, meanVelocityError, regionalSftLoss } from './losses.js';
+import { dpoLoss, groundTruthError, meanVelocityError, regionalSftLoss } from './losses.js';
 import type { TrainableSet } from './trainable.js';
 import { TrainableProvider } from './trainable.js';
 
@@ -160,6 +160,8 @@ export interface DpoGraphSettings extends OptimizerSettings {
   beta: number;
   /** Weight the per-item error by the regional weights (default: the plain per-element mean). */
   regional?: boolean;
+  /** λ of the policy's mean error on the ground truth (sample 0 of each tuple) added to the loss. */
+  sftWeight?: number;
 }
 
 /**
@@ -186,7 +188,8 @@ export function buildDpoGraph(m: TrainModel, s: DpoShape, opt: DpoGraphSettings)
   const pe = err(velocityWith(g, m, policy, x));
   // The reference is a second forward that no gradient reaches (autodiff only follows `params`).
   const re = err(velocityWith(g, m, reference, x));
-  const { loss } = dpoLoss(pe, re, opt.beta, omega);
+  const { loss: dpo } = dpoLoss(pe, re, opt.beta, omega);
+  const loss = opt.sftWeight ? add(dpo, mul(groundTruthError(pe), opt.sftWeight)) : dpo;
   const grad = policy.source.gradient(loss);
   return { graph: g, outputs: [g.alias(loss, 'loss'), g.alias(pe, 'policy_err'), g.alias(re, 'ref_err'), ...update(g, io, grad, opt)] };
 }

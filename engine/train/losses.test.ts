@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { gradcheck, seededValues } from '../exec/gradcheck.js';
 import { runOnce } from '../exec/run-once.js';
 import { Graph } from '../graph/graph.js';
-import { dpoLoss, dpoLossReference, implicitAccuracy, regionalSftLoss } from './losses.js';
+import { dpoLoss, dpoLossReference, groundTruthError, implicitAccuracy, regionalSftLoss } from './losses.js';
 
 test('DPO loss over a 4-tuple: float64 gradients w.r.t. policy and reference errors match finite differences', async () => {
   // β·(d_i − d_j) of order 1 so that every pair sits in softplus' curved part.
@@ -34,6 +34,22 @@ test('DPO loss equals the host reference, and a policy that favours the better s
   assert.ok(lg < 6 * Math.log(2) && lb > 6 * Math.log(2), `good ${lg}, bad ${lb} (6·log 2 = ${6 * Math.log(2)} at d = 0)`);
   assert.equal(implicitAccuracy(good.map((e, k) => e - ref[k]!)), 1);
   assert.equal(implicitAccuracy(bad.map((e, k) => e - ref[k]!)), 0);
+});
+
+test('the SFT anchor of DPO is the mean error on each tuple\'s ground truth alone, with its gradient', async () => {
+  const g = new Graph();
+  const pe = g.input('policy_err', 'float32', [2, 3]);
+  g.output(groundTruthError(pe), 'anchor');
+  const out = await runOnce(g, { policy_err: Float32Array.from([0.2, 9, 9, 0.4, 7, 7]) });
+  assert.ok(Math.abs((out.anchor![0] as number) - 0.3) < 1e-6, `anchor ${out.anchor![0]}`);
+  const r = await gradcheck(
+    (h) => {
+      const p = h.input('policy_err', 'float64', [2, 3]);
+      return { loss: groundTruthError(p), wrt: [p] };
+    },
+    { policy_err: seededValues(6, 5, 0.1, 0.9) },
+  );
+  assert.ok(r.maxRelError <= 1e-7, `max rel error ${r.maxRelError}`);
 });
 
 test('regional SFT loss: float64 gradients match finite differences; weight 0 cells do not count', async () => {

@@ -79,6 +79,17 @@ export function dpoLoss(policyErr: Tensor, refErr: Tensor, beta: number, omega: 
   return { loss: div(reduceSum(perPair), T), relative: rel };
 }
 
+/**
+ * Mean over tuples of e_θ[t, 0], the policy's error on each tuple's ground truth (sample 0): the SFT
+ * anchor a DPO step may add, computed as mean(e_θ · k·onehot₀).
+ */
+export function groundTruthError(policyErr: Tensor): Tensor {
+  if (policyErr.rank !== 2) throw new ShapeError('DPO', [policyErr.shape], 'policy errors must be [tuples, K]');
+  const k = policyErr.shape[1]!;
+  const first = policyErr.graph.constant(policyErr.dtype, [1, k], Array.from({ length: k }, (_, j) => (j === 0 ? k : 0)));
+  return reduceMean(mul(policyErr, first));
+}
+
 /** The host-side reference of dpoLoss for one tuple (tests; the trainer's metrics). */
 export function dpoLossReference(policyErr: readonly number[], refErr: readonly number[], beta: number, omega = 1): { loss: number; accuracy: number } {
   const d = policyErr.map((e, k) => e - refErr[k]!);

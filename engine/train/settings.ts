@@ -56,6 +56,11 @@ export interface DpoSettings extends CommonSettings {
   sampleSteps: number;
   /** Windows per clip used as DPO items (0: every whole window). */
   windowsPerClip: number;
+  /**
+   * Weight λ of the policy's own error on the ground-truth sample added to the DPO loss (0: the plain
+   * DPO objective). Pure DPO can raise that error while it widens the margin; the anchor holds it.
+   */
+  sftWeight: number;
 }
 
 export const SFT_DEFAULTS: Omit<SftSettings, 'shift'> = {
@@ -103,6 +108,7 @@ export const DPO_DEFAULTS: Omit<DpoSettings, 'shift'> = {
   weighting: 'uniform',
   sampleSteps: 8,
   windowsPerClip: 0,
+  sftWeight: 0,
 };
 
 export class SettingsError extends Error {
@@ -156,5 +162,6 @@ export function validateDpo(s: DpoSettings): DpoSettings {
   check(s.refDecay >= 0 && s.refDecay <= 1, `the reference EMA decay must lie in [0, 1] (1 = frozen copy; got ${s.refDecay})`);
   check(Number.isInteger(s.sampleSteps) && s.sampleSteps >= 1, `sample steps must be a whole number ≥ 1 (got ${s.sampleSteps})`);
   check(Number.isInteger(s.windowsPerClip) && s.windowsPerClip >= 0, `windows per clip must be a whole number ≥ 0 (got ${s.windowsPerClip})`);
+  check(Number.isFinite(s.sftWeight) && s.sftWeight >= 0, `the SFT anchor weight must be a number ≥ 0 (got ${s.sftWeight})`);
   return s;
 }

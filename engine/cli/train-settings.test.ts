@@ -1,0 +1,16 @@
+// `refree train sft|dpo` options that belong to one stage are read for it and refused for the other.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { DPO_DEFAULTS, SettingsError, validateDpo } from '../train/settings.js';
+import { settingsFromArgs } from './train.js';
+
+test('--portrait-start is an SFT option', () => {
+  assert.equal(settingsFromArgs({ 'portrait-start': '0.25' }, 'sft').portraitStart, 0.25);
+  assert.throws(() => settingsFromArgs({ 'portrait-start': '0.25' }, 'dpo'), /--portrait-start is a SFT option/);
+});
+
+test('--sft-weight is a DPO option, and a negative weight is refused', () => {
+  assert.equal(settingsFromArgs({ 'sft-weight': '0.5' }, 'dpo').sftWeight, 0.5);
+  assert.throws(() => settingsFromArgs({ 'sft-weight': '0.5' }, 'sft'), /--sft-weight is a DPO option/);
+  assert.throws(() => validateDpo({ ...DPO_DEFAULTS, shift: 3, sftWeight: -1 }), (e: unknown) => e instanceof SettingsError && /SFT anchor weight must be a number ≥ 0/.test(e.message));
+});
