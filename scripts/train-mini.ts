@@ -13,10 +13,13 @@
 //   --budget-minutes <n>   wall-clock limit of each stage in this invocation: a training stage that
 //                          reaches it saves a checkpoint and the script stops (run it again to go on)
 //   --install              (full runs) copy the merged package into assets/models/refree-mini/
-import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MiniSpec } from '../engine/train/vae/mini-package.js';
 import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
+import { GENERATION_DEFAULTS_FILE } from '../engine/pipeline/defaults.js';
+import { PREVIEW_FILE } from '../engine/generate/preview-fit.js';
+import { writeWithDecoder } from '../engine/train/vae/with-decoder.js';
 import type { GroupStats } from './lib/held-out-eval.js';
 import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
 import type { SilenceRow } from './lib/silence-check.js';
@@ -33,7 +36,7 @@ if (!(budgetS > 0)) throw new Error(`--budget-minutes must be a positive number,
 
 /** The recipe. The full numbers are what the shipped model was trained with (see its model card). */
 const R = quick
-  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], sftMore: ['--steps', '2', '--batch', '1', '--frames', '3', '--lr', '1e-4', '--warmup', '1', '--checkpoint-every', '2'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], evalClips: 1 }
+  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], sftMore: ['--steps', '2', '--batch', '1', '--frames', '3', '--lr', '1e-4', '--warmup', '1', '--checkpoint-every', '2'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], decoder: ['--decoder-only', '--latent-noise', '0.5', '--steps', '2', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '2'], evalClips: 1 }
   : {
       train: { count: 400, seconds: 4 },
       dpoClips: { count: 60, seconds: 4 },
@@ -46,6 +49,10 @@ const R = quick
       // A second cosine cycle from the merged first one, at a third of the learning rate.
       sftMore: ['--steps', '6000', '--batch', '4', '--frames', '9', '--lr', '1e-4', '--warmup', '100', '--checkpoint-every', '250'],
       dpo: ['--steps', '300', '--batch', '1', '--frames', '9', '--lr', '1e-5', '--beta', '2500', '--sample-steps', '6', '--checkpoint-every', '50'],
+      // The shipped decoder: trained again against the frozen encoder with noisy latents, so it draws
+      // clean frames from the slightly-off latents the DiT samples (the encoder, and so the latent space,
+      // stay exactly vae-long's).
+      decoder: ['--decoder-only', '--latent-noise', '0.5', '--steps', '1500', '--batch', '2', '--frames', '9', '--lr', '5e-4', '--warmup', '30', '--max-clips', '120', '--checkpoint-every', '50'],
       evalClips: 16,
     };
 // From scratch, a small DiT trains everything (no LoRA) plus the speech modules. SFT and DPO windows are
@@ -66,6 +73,8 @@ const P = {
   sftMore: path.join(run, 'sft-more'),
   dpo: path.join(run, 'dpo'),
   final: path.join(run, 'final'),
+  decoder: path.join(run, 'decoder'),
+  shipped: path.join(run, 'shipped'),
   evalDir: path.join(run, 'eval'),
   logs: path.join(run, 'logs'),
 };
@@ -91,17 +100,24 @@ async function stageTime(dir: string): Promise<{ steps: number; minutes: number;
 }
 
 /** The model card: what it is, the data, the exact commands, the training time and every measured number. */
-async function modelCard(spec: MiniSpec, vaeInfo: unknown, groups: Record<string, GroupStats>, silence: readonly SilenceRow[]): Promise<string> {
+interface VaeInfo {
+  train: { psnr: number; mouthPsnr: number };
+  heldout: { psnr: number; mouthPsnr: number } | null;
+}
+
+const reconLine = (v: VaeInfo): string => `${v.train.psnr} dB (mouth ${v.train.mouthPsnr} dB) on training clips${v.heldout ? `, ${v.heldout.psnr} dB (mouth ${v.heldout.mouthPsnr} dB) on held-out clips` : ''}`;
+
+async function modelCard(spec: MiniSpec, vaeInfo: VaeInfo, decoderInfo: VaeInfo, groups: Record<string, GroupStats>, silence: readonly SilenceRow[]): Promise<string> {
   const quiet = silenceSummary(silence);
-  const [vae1, vae2, sft1, sft2, dpo] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.sft), await stageTime(P.sftMore), await stageTime(P.dpo)];
+  const [vae1, vae2, sft1, sft2, dpo, dec] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.sft), await stageTime(P.sftMore), await stageTime(P.dpo), await stageTime(P.decoder)];
   const sft = { minutes: +(sft1.minutes + sft2.minutes).toFixed(1), steps: sft1.steps + sft2.steps, lastLoss: sft2.lastLoss };
   const vae = { minutes: +(vae1.minutes + vae2.minutes).toFixed(1), steps: vae1.steps + vae2.steps };
+  const total = +(vae.minutes + dec.minutes + sft.minutes + dpo.minutes).toFixed(0);
   const a = spec.architecture;
   const downs = a.vae.dimMult.length - 1;
   const space = a.vae.pixelPatch * 2 ** downs;
   const lat = spec.generation.size / space;
   const tokens = (lat / a.dit.patch[1]!) * (lat / a.dit.patch[2]!);
-  const v = vaeInfo as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
   return `# ${spec.name}
 
 ${spec.description}
@@ -116,6 +132,7 @@ ${spec.generation.size}×${spec.generation.size} and written at ${spec.generatio
 - VAE (Wan2.2 design, trained from scratch): z ${a.vae.zDim}, time stride 2, space ×${space} (${a.vae.pixelPatch}×${a.vae.pixelPatch} pixel patch, ${downs} down-sampling${downs === 1 ? '' : 's'}; ${lat}×${lat}×${a.vae.zDim} latents per latent frame at ${spec.generation.size} px), dims ${a.vae.encDim}·[${a.vae.dimMult.join(', ')}]; latent statistics folded into its first/last 1×1×1 convolutions.
 - DiT: dim ${a.dit.dim}, ${a.dit.layers} blocks, ${a.dit.heads} heads, FFN ${a.dit.ffnDim}, patch ${a.dit.patch.join('×')} (${tokens} tokens per latent frame; the frames of a chunk attend to each other); a learned constant text context instead of T5.
 - Speech: log-mel (${spec.speechFrontEnd.nMels} bands × ${spec.speechFrontEnd.context} sub-steps per frame), the multi-level encoder (kernels ${spec.refree.kernelSizes.join(', ')} video frames), a level selector and multi-head FiLM in every block.
+- Sampling: ${spec.generation.steps} ${spec.generation.solver} steps, shift ${spec.generation.shift}, speech guidance ${spec.generation.guidance}${spec.generation.guidance === 1 ? '' : ' (a pass with the speech and one without it per step)'}, in chunks of ${spec.generation.chunkLatentFrames} latent frames; these settings were chosen on the held-out clips after training (docs/TRAINING.md, "Sampler settings").
 
 ## Data
 
@@ -131,6 +148,7 @@ refree synth --out clips-dpo --count ${R.dpoClips.count} --seconds ${R.dpoClips.
 refree synth --out clips-heldout --count ${R.heldout.count} --seconds ${R.heldout.seconds} --seed 100000 --split heldout
 refree train vae --clips clips-train --out vae --eval-clips clips-heldout ${R.vae.join(' ')}
 refree train vae --clips clips-train --out vae-long --eval-clips clips-heldout --init vae/vae.safetensors ${R.vaeLong.join(' ')}
+refree train vae --clips clips-train --out decoder --eval-clips clips-heldout --init vae-long/vae.safetensors ${R.decoder.join(' ')}
 # base package: assets/models/refree-mini/spec.json + vae-long/vae.safetensors (scripts/train-mini.ts)
 refree train prepare clips-train --model package --out dataset
 refree train prepare clips-dpo --model package --out dataset-dpo
@@ -139,19 +157,25 @@ refree models merge sft/adapter --out sft-merged --name ${spec.name}
 refree train sft --dataset dataset --model sft-merged --run sft-more ${TRAIN_ALL.join(' ')} ${R.sftMore.join(' ')}
 refree train dpo --dataset dataset-dpo --model sft-more/adapter --run dpo ${TRAIN_ALL.join(' ')} ${R.dpo.join(' ')}
 refree models merge sft-more/adapter --out final --name ${spec.name}
+# shipped: final with decoder/vae.safetensors as its VAE (same encoder, so the same latent space), and
+# the spec's sampler settings as generation.json (scripts/train-mini.ts)
 \`\`\`
 
-The shipped weights are the SFT stage's: a first cosine cycle from scratch, merged, then a second one
-from it at a third of the learning rate. The DPO stage runs and is measured (table below), but on this
-synthetic world it costs several dB of PSNR (a checkered texture) for no clear lip-sync gain, so it is
-not merged; docs/ABLATIONS.md has the DPO variants tried.
+The shipped DiT is the SFT stage's: a first cosine cycle from scratch, merged, then a second one from
+it at a third of the learning rate. The DPO stage runs and is measured (table below, like for like
+with the same decoder), but on this synthetic world it does not beat SFT, so it is not merged;
+docs/ABLATIONS.md has the DPO variants tried. The shipped decoder was trained again, alone, with the
+encoder frozen and Gaussian noise (standard deviation up to ${R.decoder[R.decoder.indexOf('--latent-noise') + 1]}, latents having std 1) added to the
+latents: it draws cleaner frames from the DiT's slightly-off latents than the VAE's first decoder.
 
 Training time on 2 CPU cores shared with other work (sum of step times): VAE ${vae.minutes} min (${vae.steps} steps),
-SFT ${sft.minutes} min (${sft1.steps} + ${sft2.steps} steps, final loss ${sft.lastLoss ?? '–'}), DPO ${dpo.minutes} min (${dpo.steps} steps).
+decoder ${dec.minutes} min (${dec.steps} steps), SFT ${sft.minutes} min (${sft1.steps} + ${sft2.steps} steps, final loss ${sft.lastLoss ?? '–'}),
+DPO ${dpo.minutes} min (${dpo.steps} steps): ${total} min in all.
 
 ## Measured
 
-VAE reconstruction PSNR: ${v.train.psnr} dB (mouth ${v.train.mouthPsnr} dB) on training clips${v.heldout ? `, ${v.heldout.psnr} dB (mouth ${v.heldout.mouthPsnr} dB) on held-out clips` : ''}.
+VAE reconstruction PSNR (33-frame windows; 9-frame windows for the shipped decoder): ${reconLine(vaeInfo)} with
+the VAE's first decoder; ${reconLine(decoderInfo)} with the shipped one.
 
 On held-out clips (each clip's first frame as the portrait, its own held-out speech), measured by
 \`refree eval --truth\` from the generated pixels — measured: the clips in which the face was found in at
@@ -160,25 +184,37 @@ nothing; a clip it refuses is a face soft enough to lose the face tracker); mout
 offset: best lip-sync offset in frames; confidence: lip-sync confidence; PSNR/SSIM against the rendered
 truth (whole clip and first frame); browR / headRollR: correlation with the true brow raise and head roll.
 The first row is the ground-truth clips passed through the VAE alone (the ceiling of what the model can show).
+Every row samples with the shipped settings (${spec.generation.steps} steps, speech guidance ${spec.generation.guidance}); the middle rows decode with the
+VAE's first decoder, the last with the shipped one.
 
 ${statsTable(groups)}
 
 Silence: each of ${quiet.clips} held-out clips' speech (first ${Math.min(3, R.heldout.seconds)} s) with ${SILENCE_S} s of silence before and after it.
-Mean inner-lip opening over the ${quiet.measured} clips measured (FaceMesh; about 0.01 closed, 0.3 wide open): ${quiet.silence ?? '–'} in the silent frames, ${quiet.speech ?? '–'} while speaking.
+Mean inner-lip opening over the ${quiet.measured} clips measured (FaceMesh; about 0.3 wide open): ${quiet.silence ?? '–'} in the silent frames, ${quiet.speech ?? '–'} while speaking.
+A shut mouth reads ${quiet.closedTruth ?? '–'} on the same scale in the rendered truth and ${quiet.closedRecon ?? '–'} through the VAE (the frames of these clips whose true mouth is shut; the measure sees the drawn lip line).
 
 ## What it cannot do
 
 - Sharp faces: the small VAE already blurs eyes and lips (its reconstructions are the first row above),
-  and generated frames are softer still, with a faint mottled texture that grows over long clips.
-  A VAE with a finer latent (space ×4) was tried: it reconstructs sharper, but this DiT then leaves
-  grain in every frame and syncs far worse (docs/TRAINING.md, "Why this size"). So was a decoder three
-  times as wide, trained alone against this frozen encoder: it reconstructs the truth sharper but renders
-  the generated latents worse (the same section).
+  and generated frames are softer still, with a faint mottled texture that grows over long clips (the
+  decoder trained on noisy latents reduces it; it does not remove it). A VAE with a finer latent
+  (space ×4) was tried: it reconstructs sharper, but this DiT then leaves grain in every frame and syncs
+  far worse (docs/TRAINING.md, "Why this size"). So was a decoder three times as wide: about as good
+  with the generated latents, at four times the decoding cost (the same section).
 - Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
 - Large head turns, hands, backgrounds with motion: the synthetic world has none.
 - Speech unlike the synthetic voices may still move the mouth, but the sync is only measured on the synthetic world.
 `;
+}
+
+/** Writes the spec's sampler settings into a package's generation.json when they differ. */
+async function writeGeneration(dir: string, generation: MiniSpec['generation']): Promise<void> {
+  const file = path.join(dir, GENERATION_DEFAULTS_FILE);
+  const text = `${JSON.stringify(generation, null, 2)}\n`;
+  if ((await readFile(file, 'utf8').catch(() => null)) === text) return;
+  await writeFile(file, text);
+  process.stdout.write(`[generation] ${file}: the spec's sampler settings (${generation.steps} steps, shift ${generation.shift}, speech guidance ${generation.guidance})\n`);
 }
 
 async function main(): Promise<void> {
@@ -194,6 +230,7 @@ async function main(): Promise<void> {
   for (const [name, dir, extra] of [
     ['vae', P.vae, R.vae],
     ['vae-long', P.vaeLong, ['--init', path.join(P.vae, 'vae.safetensors'), ...R.vaeLong]],
+    ['decoder', P.decoder, ['--init', path.join(P.vaeLong, 'vae.safetensors'), ...R.decoder]],
   ] as const) {
     if (await exists(path.join(dir, 'vae.json'))) process.stdout.write(`[${name}] done before (${dir}/vae.json)\n`);
     else {
@@ -201,7 +238,8 @@ async function main(): Promise<void> {
       await step(name, [...v.shown, ...rest], [...v.argv, ...rest]);
     }
   }
-  const vaeInfo = JSON.parse(await readFile(path.join(P.vaeLong, 'vae.json'), 'utf8')) as { train: { psnr: number; mouthPsnr: number }; heldout: { psnr: number; mouthPsnr: number } | null };
+  const vaeInfo = JSON.parse(await readFile(path.join(P.vaeLong, 'vae.json'), 'utf8')) as VaeInfo;
+  const decoderInfo = JSON.parse(await readFile(path.join(P.decoder, 'vae.json'), 'utf8')) as VaeInfo;
   process.stdout.write(`[vae] reconstruction PSNR ${vaeInfo.train.psnr} dB (mouth ${vaeInfo.train.mouthPsnr} dB) on training clips${vaeInfo.heldout ? `, ${vaeInfo.heldout.psnr} dB (mouth ${vaeInfo.heldout.mouthPsnr} dB) held out` : ''}\n`);
 
   process.stdout.write(`\n[package] the base package: spec ${path.relative(root, SPEC_FILE)} + ${P.vaeLong}/vae.safetensors → ${P.pkg}\n`);
@@ -227,24 +265,42 @@ async function main(): Promise<void> {
   // beside it but not merged.
   if (!(await exists(path.join(P.final, 'refree.json')))) await cli('merge', ['models', 'merge', path.join(P.sftMore, 'adapter'), '--out', P.final, '--name', spec.name]);
   else process.stdout.write(`[merge] done before (${P.final})\n`);
+  // The sampler settings are the spec's (chosen on held-out clips after training, docs/TRAINING.md), so
+  // a change there reaches the shipped package without training again.
+  await writeGeneration(P.final, spec.generation);
+  // The shipped package: the merged SFT model with the decoder trained on noisy latents.
+  if (await writeWithDecoder(P.final, path.join(P.decoder, 'vae.safetensors'), P.shipped, `decoder trained with noisy latents against the same encoder (${P.decoder})`)) process.stdout.write(`[decoder] ${P.final} with ${P.decoder}/vae.safetensors → ${P.shipped}\n`);
+  else process.stdout.write(`[decoder] done before (${P.shipped})\n`);
 
   // Does the mouth survive the VAE alone? Its reconstructions measured like the generated videos.
   const held = { clipsDir: P.clipsHeld, clips: R.evalClips, runner: { step, cli } };
-  const vaeRows = await evaluateHeldOut({ ...held, name: 'eval-vae', model: [], outDir: path.join(P.evalDir, 'vae'), recon: { cfg: spec.architecture.vae, vaeFile: path.join(P.vaeLong, 'vae.safetensors') } });
-  const sftRows = await evaluateHeldOut({ ...held, name: 'eval-sft', model: ['--model', path.join(P.sft, 'adapter')], outDir: path.join(P.evalDir, 'sft') });
-  const dpoRows = await evaluateHeldOut({ ...held, name: 'eval-dpo', model: ['--model', path.join(P.dpo, 'adapter')], outDir: path.join(P.evalDir, 'dpo') });
-  const finalRows = await evaluateHeldOut({ ...held, name: 'eval-final', model: ['--model', P.final], outDir: path.join(P.evalDir, 'final') });
-  const groups = { 'ground truth through the VAE': groupStats(vaeRows), 'after the first SFT cycle': groupStats(sftRows), 'after both SFT cycles + DPO': groupStats(dpoRows), 'refree-mini (both SFT cycles, merged)': groupStats(finalRows) };
-  const silence = await silenceCheck({ ...held, clips: Math.min(4, R.evalClips), speechSeconds: Math.min(3, R.heldout.seconds), name: 'silence-final', model: ['--model', P.final], outDir: path.join(P.evalDir, 'silence') });
-  const summary = { run, quick, vae: vaeInfo, groups, silence: { ...silenceSummary(silence), clips: silence }, vaeRecon: vaeRows, sft: sftRows, dpo: dpoRows, final: finalRows };
+  // Every group samples as the shipped package does (the adapters carry the settings of their base).
+  const sampler = { generate: ['--steps', String(spec.generation.steps), '--guidance', String(spec.generation.guidance), '--sampler', spec.generation.solver] };
+  const vaeRows = await evaluateHeldOut({ ...held, name: 'eval-vae', model: [], outDir: path.join(P.evalDir, 'vae'), recon: { cfg: spec.architecture.vae, vaeFile: path.join(P.decoder, 'vae.safetensors') } });
+  const sftRows = await evaluateHeldOut({ ...held, ...sampler, name: 'eval-sft', model: ['--model', path.join(P.sft, 'adapter')], outDir: path.join(P.evalDir, 'sft') });
+  const dpoRows = await evaluateHeldOut({ ...held, ...sampler, name: 'eval-dpo', model: ['--model', path.join(P.dpo, 'adapter')], outDir: path.join(P.evalDir, 'dpo') });
+  const finalRows = await evaluateHeldOut({ ...held, ...sampler, name: 'eval-final', model: ['--model', P.final], outDir: path.join(P.evalDir, 'final') });
+  const shippedRows = await evaluateHeldOut({ ...held, ...sampler, name: 'eval-shipped', model: ['--model', P.shipped], outDir: path.join(P.evalDir, 'shipped') });
+  // The first four rows but the first use the VAE's first decoder, so DPO and SFT compare like for like.
+  const groups = {
+    'ground truth through the VAE (shipped decoder)': groupStats(vaeRows),
+    'after the first SFT cycle': groupStats(sftRows),
+    'after both SFT cycles + DPO': groupStats(dpoRows),
+    'after both SFT cycles': groupStats(finalRows),
+    'refree-mini (both SFT cycles, shipped decoder)': groupStats(shippedRows),
+  };
+  const silence = await silenceCheck({ ...held, clips: Math.min(4, R.evalClips), speechSeconds: Math.min(3, R.heldout.seconds), name: 'silence-shipped', model: ['--model', P.shipped], outDir: path.join(P.evalDir, 'silence'), reconDir: path.join(P.evalDir, 'vae') });
+  const summary = { run, quick, vae: vaeInfo, decoder: decoderInfo, groups, silence: { ...silenceSummary(silence), clips: silence }, vaeRecon: vaeRows, sft: sftRows, dpo: dpoRows, final: finalRows, shipped: shippedRows };
   await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n[eval] held-out clips (mouthR: mouth opening vs truth; offset in frames; confidence: lip-sync; PSNR/SSIM vs the rendered truth):\n${statsTable(groups)}\n${path.join(run, 'summary.json')}\n`);
 
-  await writeFile(path.join(P.final, 'README.md'), await modelCard(spec, vaeInfo, groups, silence));
+  await writeFile(path.join(P.shipped, 'README.md'), await modelCard(spec, vaeInfo, decoderInfo, groups, silence));
   if (args.includes('--install') && !quick) {
     const dest = path.join(root, 'assets', 'models', 'refree-mini');
-    for (const f of await readdir(P.final)) await cp(path.join(P.final, f), path.join(dest, f), { recursive: true });
-    process.stdout.write(`[install] ${P.final} → ${dest}\n`);
+    // The old preview map and engine cache belong to the old weights.
+    for (const f of [PREVIEW_FILE, 'engines']) await rm(path.join(dest, f), { recursive: true, force: true });
+    for (const f of await readdir(P.shipped)) if (f !== 'engines') await cp(path.join(P.shipped, f), path.join(dest, f), { recursive: true });
+    process.stdout.write(`[install] ${P.shipped} → ${dest}\n`);
   }
   process.stdout.write('refree-mini recipe finished\n');
 }

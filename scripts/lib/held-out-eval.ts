@@ -1,9 +1,10 @@
 // The held-out measurement shared by the refree-mini recipe and the ablations: each held-out clip's
 // first frame is the portrait and its own (held-out) speech the audio; `refree generate` makes the video
 // and `refree eval --truth` measures it against the clip's rendered truth. Results are cached in
-// <outDir>/eval.json, so a finished measurement is never repeated.
+// <outDir>/eval.json, so a finished measurement is never repeated — unless what it measured changed
+// (keepIfMeasuredWith): then the folder's videos are made again.
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MiniSpec } from '../../engine/train/vae/mini-package.js';
 import { writeReconstruction } from '../../engine/train/vae/recon-video.js';
@@ -30,9 +31,27 @@ export interface HeldOutEval {
   generate?: string[];
 }
 
+/**
+ * Empties `outDir` unless its videos were made with the same `generate` options and model: the model
+ * folder's manifest (its files' hashes) and sampler settings are part of the comparison, kept in
+ * <outDir>/measured.json.
+ */
+export async function keepIfMeasuredWith(outDir: string, generate: readonly string[], extra: unknown = null): Promise<void> {
+  const i = generate.indexOf('--model');
+  const dir = i >= 0 ? generate[i + 1] : undefined;
+  const read = async (f: string): Promise<unknown> => (dir ? JSON.parse((await readFile(path.join(dir, f), 'utf8').catch(() => 'null')) as string) : null);
+  const key = `${JSON.stringify({ generate, extra, manifest: await read('refree.json'), generation: await read('generation.json') }, null, 2)}\n`;
+  const keyFile = path.join(outDir, 'measured.json');
+  if ((await readFile(keyFile, 'utf8').catch(() => null)) === key) return;
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  await writeFile(keyFile, key);
+}
+
 export async function evaluateHeldOut(o: HeldOutEval): Promise<EvalRow[]> {
   const summaryFile = path.join(o.outDir, 'eval.json');
   const clips = (await readdir(o.clipsDir)).filter((f) => f.endsWith('.json')).sort().slice(0, o.clips);
+  await keepIfMeasuredWith(o.outDir, [...o.model, ...(o.generate ?? [])], o.recon ? { recon: o.recon } : null);
   // An earlier measurement of exactly these clips is reused; over other clips (a different count) the
   // clips are measured again (videos already generated are kept).
   const have = await readFile(summaryFile, 'utf8').catch(() => null);
