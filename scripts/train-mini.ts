@@ -52,7 +52,7 @@ const R = quick
       // The shipped decoder: trained again against the frozen encoder with noisy latents, so it draws
       // clean frames from the slightly-off latents the DiT samples (the encoder, and so the latent space,
       // stay exactly vae-long's).
-      decoder: ['--decoder-only', '--latent-noise', '0.5', '--steps', '1500', '--batch', '2', '--frames', '9', '--lr', '5e-4', '--warmup', '30', '--max-clips', '120', '--checkpoint-every', '50'],
+      decoder: ['--decoder-only', '--latent-noise', '1', '--steps', '1500', '--batch', '2', '--frames', '9', '--lr', '5e-4', '--warmup', '30', '--max-clips', '120', '--checkpoint-every', '50'],
       evalClips: 16,
     };
 // From scratch, a small DiT trains everything (no LoRA) plus the speech modules. SFT and DPO windows are
@@ -193,6 +193,8 @@ Silence: each of ${quiet.clips} held-out clips' speech (first ${Math.min(3, R.he
 Mean inner-lip opening over the ${quiet.measured} clips measured (FaceMesh; about 0.3 wide open): ${quiet.silence ?? '–'} in the silent frames, ${quiet.speech ?? '–'} while speaking.
 A shut mouth reads ${quiet.closedTruth ?? '–'} on the same scale in the rendered truth and ${quiet.closedRecon ?? '–'} through the VAE (the frames of these clips whose true mouth is shut; the measure sees the drawn lip line).
 
+Speed at these settings: \`npm run bench -- generate\` measures 10 s and 60 s of speech (real-time factor and peak memory; docs/TRAINING.md has the numbers on 2 cores).
+
 ## What it cannot do
 
 - Sharp faces: the small VAE already blurs eyes and lips (its reconstructions are the first row above),
@@ -201,7 +203,10 @@ A shut mouth reads ${quiet.closedTruth ?? '–'} on the same scale in the render
   (space ×4) was tried: it reconstructs sharper, but this DiT then leaves grain in every frame and syncs
   far worse (docs/TRAINING.md, "Why this size"). So was a decoder three times as wide: about as good
   with the generated latents, at four times the decoding cost (the same section).
-- Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).
+${quiet.silence !== null && quiet.closedRecon !== null && quiet.silence <= quiet.closedRecon
+    ? `- Lips as crisp as the drawing's: in silence the mouth reads as shut as the VAE draws a truly shut mouth
+  (${quiet.silence} against ${quiet.closedRecon}), but above the rendered truth's ${quiet.closedTruth ?? '–'}: the small VAE blurs the lip line.`
+    : '- Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).'}
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
 - Large head turns, hands, backgrounds with motion: the synthetic world has none.
 - Speech unlike the synthetic voices may still move the mouth, but the sync is only measured on the synthetic world.

@@ -43,7 +43,8 @@ export const TrimSchema = z
 export { GenerationSettingsSchema } from '../jobs/generation-settings.js';
 export type { GenerationSettings } from '../jobs/generation-settings.js';
 
-export const DEFAULT_GENERATION: GenerationSettings = { model: 'refree-mini', steps: 20, seed: 42, guidance: 4.5, width: 256, height: 256, fps: 15, sampler: 'unipc' };
+/** A new project's settings: the built-in model's own sampler settings (its generation.json; checked by a test). */
+export const DEFAULT_GENERATION: GenerationSettings = { model: 'refree-mini', steps: 6, seed: 42, guidance: 2, width: 256, height: 256, fps: 15, sampler: 'euler' };
 
 export const WatermarkOptionsSchema = z.strictObject({
   /** The visible label (DESIGN 7); metadata and the invisible mark are always written. */
