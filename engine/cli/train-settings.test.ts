@@ -1,12 +1,15 @@
 // `refree train sft|dpo` options that belong to one stage are read for it and refused for the other.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { DPO_DEFAULTS, SettingsError, validateDpo } from '../train/settings.js';
+import { DPO_DEFAULTS, SFT_DEFAULTS, SettingsError, validateDpo, validateSft } from '../train/settings.js';
 import { settingsFromArgs } from './train.js';
 
-test('--portrait-start is an SFT option', () => {
+test('--portrait-start and --motion-noise are SFT options', () => {
   assert.equal(settingsFromArgs({ 'portrait-start': '0.25' }, 'sft').portraitStart, 0.25);
   assert.throws(() => settingsFromArgs({ 'portrait-start': '0.25' }, 'dpo'), /--portrait-start is a SFT option/);
+  assert.equal(settingsFromArgs({ 'motion-noise': '0.5' }, 'sft').motionNoise, 0.5);
+  assert.throws(() => settingsFromArgs({ 'motion-noise': '0.5' }, 'dpo'), /--motion-noise is a SFT option/);
+  assert.throws(() => validateSft({ ...SFT_DEFAULTS, shift: 3, motionNoise: -0.1 }), (e: unknown) => e instanceof SettingsError && /motion-frame noise must be a number ≥ 0/.test(e.message));
 });
 
 test('--sft-weight is a DPO option, and a negative weight is refused', () => {

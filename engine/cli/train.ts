@@ -51,6 +51,8 @@ SFT only:
   --speech-drop <p>      share of windows trained without speech, for guidance (default 0.1)
   --portrait-start <p>   share of windows that start at the clip's first frame, as a video's first
                          chunk starts at the portrait (default 0: windows start anywhere)
+  --motion-noise <x>     noise of up to this standard deviation on the reference frame of windows that
+                         start later in a clip, as a later chunk starts from a generated frame (default 0)
 DPO only:
   --beta <x>             preference strength (default 2500; = 5000 in the original code's −½β form)
   --mask-ratios <list>   speech hidden in the generated negatives, best first (default 0,0.2,0.4)
@@ -88,6 +90,7 @@ const RUN_OPTIONS: OptionSpec = {
   rest: { type: 'string' },
   'speech-drop': { type: 'string' },
   'portrait-start': { type: 'string' },
+  'motion-noise': { type: 'string' },
   beta: { type: 'string' },
   'mask-ratios': { type: 'string' },
   'ref-decay': { type: 'string' },
@@ -144,8 +147,9 @@ export function settingsFromArgs(v: CommandContext['values'], stage: 'sft' | 'dp
     if (lip !== undefined || face !== undefined || rest !== undefined) out.regions = { lip: lip ?? 100, face: face ?? 30, rest: rest ?? 1 };
     set('speechDrop', num(v['speech-drop'], 'speech-drop'));
     set('portraitStart', num(v['portrait-start'], 'portrait-start'));
+    set('motionNoise', num(v['motion-noise'], 'motion-noise'));
   } else {
-    only(['lip', 'face', 'rest', 'speech-drop', 'portrait-start'], 'sft');
+    only(['lip', 'face', 'rest', 'speech-drop', 'portrait-start', 'motion-noise'], 'sft');
     set('beta', num(v.beta, 'beta'));
     const ratios = list(v['mask-ratios']);
     if (ratios) out.maskRatios = ratios.map((r) => num(r, 'mask-ratios')!);

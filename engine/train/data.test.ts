@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import type { TrainData } from './data.js';
-import { pickWindow } from './data.js';
+import { noisyPair, pickWindow } from './data.js';
 import { stepRandom } from './regions.js';
 import { SFT_DEFAULTS, SettingsError, validateSft } from './settings.js';
 
@@ -39,3 +39,35 @@ test('a portrait share makes that share of windows (plus the uniform ones that l
 test('a portrait share outside [0, 1] is refused', () => {
   assert.throws(() => validateSft({ ...SFT_DEFAULTS, shift: 3, portraitStart: 1.5 }), (e: unknown) => e instanceof SettingsError && /starting at the portrait must lie in \[0, 1\]/.test(e.message));
 });
+
+test('the reference frame stays clean, or takes its own noise scaled by refNoise; later frames are noised as before', () => {
+  const [C, F, hw] = [2, 3, 4];
+  const n = C * F * hw;
+  const x0 = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+  const eps = Float32Array.from({ length: n }, (_, i) => Math.cos(3 * i));
+  const run = (refNoise?: number): { xt: Float32Array; target: Float32Array } => {
+    const xt = new Float32Array(n);
+    const target = new Float32Array(n);
+    noisyPair(x0, eps, 0.4, C, F, hw, xt, target, refNoise);
+    return { xt, target };
+  };
+  const clean = run();
+  const noisy = run(0.5);
+  for (let c = 0; c < C; c++) {
+    for (let f = 0; f < F; f++) {
+      for (let p = 0; p < hw; p++) {
+        const i = (c * F + f) * hw + p;
+        assert.ok(Math.abs(clean.target[i]! - (eps[i]! - x0[i]!)) < 1e-6);
+        assert.equal(noisy.target[i], clean.target[i]);
+        if (f === 0) {
+          assert.equal(clean.xt[i], x0[i]);
+          assert.ok(Math.abs(noisy.xt[i]! - (x0[i]! + 0.5 * eps[i]!)) < 1e-6);
+        } else {
+          assert.ok(Math.abs(clean.xt[i]! - (0.6 * x0[i]! + 0.4 * eps[i]!)) < 1e-6);
+          assert.equal(noisy.xt[i], clean.xt[i]);
+        }
+      }
+    }
+  }
+});
+

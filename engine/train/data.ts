@@ -89,6 +89,8 @@ export interface SftBatchSettings {
   speechDrop: number;
   /** Share of windows forced to start at latent frame 0 (the portrait's frame); the rest start uniformly. */
   portraitStart: number;
+  /** Noise scale of a later-chunk window's reference frame (settings.ts, SftSettings.motionNoise). */
+  motionNoise: number;
   /** Highest u of the shifted timestep draw (1 = every timestep; less skips the noisiest). */
   maxU: number;
 }
@@ -103,15 +105,18 @@ export function pickWindow(d: TrainData, frames: number, rnd: () => number, port
   return { clip, start };
 }
 
-/** Noisy input x_σ = (1−σ)x0 + σε for frames ≥ 1 (frame 0 stays clean) and the target ε − x0. */
-export function noisyPair(x0: Float32Array, eps: Float32Array, sigma: number, C: number, F: number, hw: number, xt: Float32Array, target: Float32Array): void {
+/**
+ * Noisy input x_σ = (1−σ)x0 + σε for frames ≥ 1 and the target ε − x0. Frame 0, the reference, stays
+ * clean, or gets refNoise·ε (its own noise, which nothing else uses) when refNoise > 0.
+ */
+export function noisyPair(x0: Float32Array, eps: Float32Array, sigma: number, C: number, F: number, hw: number, xt: Float32Array, target: Float32Array, refNoise = 0): void {
   for (let c = 0; c < C; c++) {
     for (let f = 0; f < F; f++) {
       const base = (c * F + f) * hw;
       for (let p = 0; p < hw; p++) {
         const i = base + p;
         target[i] = eps[i]! - x0[i]!;
-        xt[i] = f === 0 ? x0[i]! : (1 - sigma) * x0[i]! + sigma * eps[i]!;
+        xt[i] = f === 0 ? x0[i]! + refNoise * eps[i]! : (1 - sigma) * x0[i]! + sigma * eps[i]!;
       }
     }
   }
@@ -144,7 +149,9 @@ export function sftBatch(d: TrainData, context: Float32Array, s: SftBatchSetting
     const drop = rnd() < s.speechDrop;
     const x0 = latentWindow(clip, wref.start, F);
     const eps = gaussianNoise(s.seed, noiseStream(step, `sft-noise-${micro}-${b}`), n);
-    noisyPair(x0, eps, sigma, C, F, hw, feeds.latents.subarray(b * n, (b + 1) * n), feeds.target.subarray(b * n, (b + 1) * n));
+    // Drawn only when asked for, so runs without it keep their exact draws.
+    const refNoise = s.motionNoise > 0 && wref.start > 0 ? rnd() * s.motionNoise : 0;
+    noisyPair(x0, eps, sigma, C, F, hw, feeds.latents.subarray(b * n, (b + 1) * n), feeds.target.subarray(b * n, (b + 1) * n), refNoise);
     feeds.weight.set(latentLossWeights(maskWindow(clip.lipMask, clip.latentShape, wref.start, F), maskWindow(clip.faceMask, clip.latentShape, wref.start, F), F, hw, s.regions, 1), b * F * hw);
     for (let f = 1; f < F; f++) feeds.timesteps[b * F + f] = sigma * 1000;
     feeds.context.set(context, b * context.length);

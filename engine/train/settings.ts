@@ -41,6 +41,13 @@ export interface SftSettings extends CommonSettings {
    * 4-second clips and 9-frame windows only about 1 in 22 starts there).
    */
   portraitStart: number;
+  /**
+   * Windows that start after a clip's first frame stand for a later chunk, whose clean reference is the
+   * previous chunk's generated (slightly off) last latent frame: their reference gets Gaussian noise of
+   * standard deviation u·motionNoise (u uniform per window), so the DiT learns not to hand such errors
+   * on. 0: the clean latent.
+   */
+  motionNoise: number;
 }
 
 export interface DpoSettings extends CommonSettings {
@@ -83,6 +90,7 @@ export const SFT_DEFAULTS: Omit<SftSettings, 'shift'> = {
   regions: PAPER_REGION_WEIGHTS,
   speechDrop: 0.1,
   portraitStart: 0,
+  motionNoise: 0,
 };
 
 export const DPO_DEFAULTS: Omit<DpoSettings, 'shift'> = {
@@ -145,6 +153,7 @@ export function validateCommon(s: CommonSettings): void {
 export function validateSft(s: SftSettings): SftSettings {
   validateCommon(s);
   check(s.speechDrop >= 0 && s.speechDrop < 1, `speech drop must lie in [0, 1) (got ${s.speechDrop})`);
+  check(Number.isFinite(s.motionNoise) && s.motionNoise >= 0, `the motion-frame noise must be a number ≥ 0 (got ${s.motionNoise})`);
   check(s.portraitStart >= 0 && s.portraitStart <= 1, `the share of windows starting at the portrait must lie in [0, 1] (got ${s.portraitStart})`);
   for (const k of ['lip', 'face', 'rest'] as const) check(s.regions[k] >= 0 && Number.isFinite(s.regions[k]), `the ${k} weight must be a number ≥ 0 (got ${s.regions[k]})`);
   check(s.regions.rest > 0 || s.regions.face > 0 || s.regions.lip > 0, 'at least one region weight must be > 0');
