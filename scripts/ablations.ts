@@ -120,7 +120,9 @@ async function main(): Promise<void> {
       else await cli(`dpo-${v.name}`, ['train', 'dpo', '--dataset', R.datasetDpo, '--model', sft, '--run', runDir, ...TRAIN_ALL, ...DPO(dpoSteps, v.dpo)]);
       model = path.join(runDir, 'adapter');
     }
-    const rows = await evaluateHeldOut({ name: `eval-${v.name}`, model: ['--model', model], outDir: path.join(out, 'eval', v.name), clipsDir: R.clipsHeld, clips: evalClips, runner: { step, cli } });
+    // Sampled without speech guidance, as the table in docs/ABLATIONS.md was (the variants' packages
+    // would otherwise take whatever the spec's sampler settings are now).
+    const rows = await evaluateHeldOut({ name: `eval-${v.name}`, model: ['--model', model], generate: ['--steps', '6', '--guidance', '1', '--sampler', 'euler'], outDir: path.join(out, 'eval', v.name), clipsDir: R.clipsHeld, clips: evalClips, runner: { step, cli } });
     groups[v.label] = groupStats(rows);
     minutes[v.name] = +((await stageMinutes(path.join(out, `sft-${v.arch}`))) + (v.dpo ? await stageMinutes(path.join(out, `dpo-${v.name}`)) : 0)).toFixed(1);
   }
