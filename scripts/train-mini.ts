@@ -1,7 +1,8 @@
 // `npm run train:mini`: the whole refree-mini recipe as one resumable command.
 //
-//   synth (train, DPO and held-out clips) → VAE → base package → prepare → SFT → merge → SFT continued
-//   at a lower learning rate → DPO → merge → eval
+//   synth (train, DPO and held-out clips) → VAE → its decoder again on noisy latents → base package →
+//   prepare → SFT → merge → SFT continued at a lower learning rate → DPO → merge → the merged model
+//   with that decoder and the spec's sampler settings (shipped) → eval
 //
 // Every stage is a `refree` command run as a child process (its output goes to <run>/logs/<stage>.log
 // and its one reproducing command is printed first), or a small in-process step. A stage that finished
@@ -12,7 +13,7 @@
 //                          package stays in the run folder
 //   --budget-minutes <n>   wall-clock limit of each stage in this invocation: a training stage that
 //                          reaches it saves a checkpoint and the script stops (run it again to go on)
-//   --install              (full runs) copy the merged package into assets/models/refree-mini/
+//   --install              (full runs) copy the shipped package into assets/models/refree-mini/
 import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MiniSpec } from '../engine/train/vae/mini-package.js';
@@ -35,6 +36,9 @@ const budgetS = flag('budget-minutes') !== undefined ? Number(flag('budget-minut
 if (!(budgetS > 0)) throw new Error(`--budget-minutes must be a positive number, got ${flag('budget-minutes')}`);
 
 /** The recipe. The full numbers are what the shipped model was trained with (see its model card). */
+/** Largest standard deviation of the latent noise the shipped decoder is trained with (latents have std 1). */
+const DECODER_NOISE = '1';
+
 const R = quick
   ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], sftMore: ['--steps', '2', '--batch', '1', '--frames', '3', '--lr', '1e-4', '--warmup', '1', '--checkpoint-every', '2'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], decoder: ['--decoder-only', '--latent-noise', '0.5', '--steps', '2', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '2'], evalClips: 1 }
   : {
@@ -52,7 +56,7 @@ const R = quick
       // The shipped decoder: trained again against the frozen encoder with noisy latents, so it draws
       // clean frames from the slightly-off latents the DiT samples (the encoder, and so the latent space,
       // stay exactly vae-long's).
-      decoder: ['--decoder-only', '--latent-noise', '1', '--steps', '1500', '--batch', '2', '--frames', '9', '--lr', '5e-4', '--warmup', '30', '--max-clips', '120', '--checkpoint-every', '50'],
+      decoder: ['--decoder-only', '--latent-noise', DECODER_NOISE, '--steps', '1500', '--batch', '2', '--frames', '9', '--lr', '5e-4', '--warmup', '30', '--max-clips', '120', '--checkpoint-every', '50'],
       evalClips: 16,
     };
 // From scratch, a small DiT trains everything (no LoRA) plus the speech modules. SFT and DPO windows are
@@ -165,7 +169,7 @@ The shipped DiT is the SFT stage's: a first cosine cycle from scratch, merged, t
 it at a third of the learning rate. The DPO stage runs and is measured (table below, like for like
 with the same decoder), but on this synthetic world it does not beat SFT, so it is not merged;
 docs/ABLATIONS.md has the DPO variants tried. The shipped decoder was trained again, alone, with the
-encoder frozen and Gaussian noise (standard deviation up to ${R.decoder[R.decoder.indexOf('--latent-noise') + 1]}, latents having std 1) added to the
+encoder frozen and Gaussian noise (standard deviation up to ${DECODER_NOISE}, latents having std 1) added to the
 latents: it draws cleaner frames from the DiT's slightly-off latents than the VAE's first decoder.
 
 Training time on 2 CPU cores shared with other work (sum of step times): VAE ${vae.minutes} min (${vae.steps} steps),

@@ -57,7 +57,6 @@ export async function evaluateHeldOut(o: HeldOutEval): Promise<EvalRow[]> {
   const have = await readFile(summaryFile, 'utf8').catch(() => null);
   const before = have ? (JSON.parse(have) as EvalRow[]) : null;
   if (before && before.length === clips.length && before.every((r, i) => `${r.clip}.json` === clips[i])) return before;
-  await mkdir(o.outDir, { recursive: true });
   const rows: EvalRow[] = [];
   const { ffmpegPath } = await import('../../engine/runtime/ffmpeg.js');
   for (const c of clips) {

@@ -7,7 +7,7 @@
 // shut in the clip's rendered truth and, when given, in its VAE reconstruction (drawn lips never read
 // 0: the measure sees the lip line). Cached in <outDir>/silence.json.
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepRunner } from './recipe-steps.js';
 import { exists } from './recipe-steps.js';
@@ -68,7 +68,6 @@ export async function silenceCheck(o: { name: string; model: string[]; outDir: s
   const cache = path.join(o.outDir, 'silence.json');
   const have = await readFile(cache, 'utf8').catch(() => null);
   if (have) return JSON.parse(have) as SilenceRow[];
-  await mkdir(o.outDir, { recursive: true });
   const clips = (await readdir(o.clipsDir)).filter((f) => f.endsWith('.json')).sort().slice(0, o.clips);
   const rows: SilenceRow[] = [];
   for (const c of clips) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -63,6 +63,15 @@ test('a decoder trained against the package\'s encoder replaces its VAE file; th
   for (const f of ['dit.safetensors', 'refree.safetensors', 'generation.json']) assert.ok(files.includes(f), `${f} missing from ${files.join(', ')}`);
   // Done already: nothing is written again.
   assert.equal(await writeWithDecoder(pkg, wider, out, 'decoder from a test'), false);
+  // A plain file of the source changed (its sampler settings): the copy is made again with it.
+  const settings = await readFile(path.join(pkg, 'generation.json'), 'utf8');
+  try {
+    await writeFile(path.join(pkg, 'generation.json'), settings.replace(/\n$/, ' \n'));
+    assert.equal(await writeWithDecoder(pkg, wider, out, 'decoder from a test'), true);
+    assert.equal(await readFile(path.join(out, 'generation.json'), 'utf8'), settings.replace(/\n$/, ' \n'));
+  } finally {
+    await writeFile(path.join(pkg, 'generation.json'), settings);
+  }
 });
 
 test('a VAE whose encoder differs is refused, and nothing is written', async () => {

@@ -2,12 +2,13 @@
 // decoder-only run (`refree train vae --decoder-only`). The encoder half must be bit-identical to the
 // package's, so the latent space — and every DiT, dataset and adapter made with it — stays the same;
 // the decoder may be wider (the manifest's decDim follows the file). The copy drops the engine cache
-// and the fitted preview map (both belong to the old VAE) and is written atomically.
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+// and the fitted preview map (both belong to the old VAE) and the model card, and is written atomically.
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { VaeConfig } from '../../model/config.js';
 import { vaeDecoderParams, vaeEncoderParams } from '../../model/inventory/vae.js';
 import { DEFAULT_ENGINE_CACHE, MANIFEST_FILE, readManifest, writeManifest } from '../../model/package/manifest.js';
+import type { Manifest } from '../../model/package/manifest.js';
 import { safetensorsEntry } from '../../model/package/refree-manifest.js';
 import { SafetensorsFile } from '../../model/weights/safetensors.js';
 import { PREVIEW_FILE } from '../../generate/preview-fit.js';
@@ -17,6 +18,7 @@ export class DecoderSwapError extends Error {
 }
 
 const VAE_FILE = 'vae.safetensors';
+const MODEL_CARD = 'README.md';
 
 /** The decoder width a VAE file was trained with (its first decoder convolution's output channels ÷ the top multiplier). */
 async function decoderWidth(cfg: VaeConfig, file: string): Promise<number> {
@@ -48,6 +50,23 @@ async function sameEncoder(cfg: VaeConfig, a: string, b: string): Promise<void> 
   }
 }
 
+/** The sha256 of every file the manifest lists, VAE excepted, by component: what the copy must keep. */
+function otherHashes(m: Manifest): string {
+  const { vae: _vae, lora, ...single } = m.components;
+  return JSON.stringify([...Object.entries(single).map(([k, c]) => [k, c.files.map((f) => f.sha256)]), ...(lora ?? []).map((l) => [l.name, l.files.map((f) => f.sha256)])]);
+}
+
+/** Whether `outDir` already holds this result: the same VAE and other weights, and the same plain files. */
+async function upToDate(srcDir: string, manifest: Manifest, outDir: string, vaeSha: string, plain: readonly string[]): Promise<boolean> {
+  const done = await readManifest(outDir).catch(() => null);
+  if (!done || done.manifest.components.vae?.files[0]?.sha256 !== vaeSha || otherHashes(done.manifest) !== otherHashes(manifest)) return false;
+  for (const f of plain) {
+    const [a, b] = [await readFile(path.join(srcDir, f)), await readFile(path.join(outDir, f)).catch(() => null)];
+    if (!b || !a.equals(b)) return false;
+  }
+  return true;
+}
+
 /**
  * Writes `outDir`: the package in `srcDir` with its VAE file replaced by `vaeFile`. Returns false (and
  * writes nothing) when `outDir` already holds that result.
@@ -57,29 +76,31 @@ export async function writeWithDecoder(srcDir: string, vaeFile: string, outDir: 
   const vae = manifest.components.vae;
   const arch = manifest.architecture;
   if (!vae || vae.files.length !== 1 || typeof arch === 'string') throw new DecoderSwapError(`${srcDir} has no single-file VAE of a described architecture to replace`);
+  const { lora, ...single } = manifest.components;
+  for (const c of [...Object.values(single), ...(lora ?? [])]) {
+    for (const file of c.files) {
+      if (!path.isAbsolute(file.path) && path.dirname(file.path) !== '.') throw new DecoderSwapError(`${srcDir} keeps "${file.path}" in a subfolder; merge the package first`);
+    }
+  }
   const cfg = arch.vae;
-  const srcVae = path.resolve(srcDir, vae.files[0]!.path);
-  await sameEncoder(cfg, srcVae, vaeFile);
+  await sameEncoder(cfg, path.resolve(srcDir, vae.files[0]!.path), vaeFile);
   const decDim = await decoderWidth(cfg, vaeFile);
   const outCfg: VaeConfig = { ...cfg, decDim };
   const entry = await safetensorsEntry(path.dirname(path.resolve(vaeFile)), path.basename(vaeFile), vaeEncoderParams(outCfg).length + vaeDecoderParams(outCfg).length);
-  const done = await readManifest(outDir).catch(() => null);
-  if (done && done.manifest.components.vae?.files[0]?.sha256 === entry.sha256 && done.manifest.components.dit?.files[0]?.sha256 === manifest.components.dit?.files[0]?.sha256) return false;
+  const copied: string[] = [];
+  for (const f of await readdir(srcDir)) {
+    // The model card describes the source package; the copy gets its own.
+    if (f === MANIFEST_FILE || f === VAE_FILE || f === PREVIEW_FILE || f === MODEL_CARD || f === DEFAULT_ENGINE_CACHE || f.endsWith('.tmp')) continue;
+    if ((await stat(path.join(srcDir, f))).isFile()) copied.push(f);
+  }
+  const listed = new Set([...Object.values(single), ...(lora ?? [])].flatMap((c) => c.files.map((file) => file.path)));
+  if (await upToDate(srcDir, manifest, outDir, entry.sha256, copied.filter((f) => !listed.has(f)))) return false;
 
   const tmp = `${outDir}.${process.pid}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {
-    for (const f of await readdir(srcDir)) {
-      if (f === MANIFEST_FILE || f === VAE_FILE || f === PREVIEW_FILE || f === DEFAULT_ENGINE_CACHE || f.endsWith('.tmp')) continue;
-      if ((await stat(path.join(srcDir, f))).isFile()) await copyFile(path.join(srcDir, f), path.join(tmp, f));
-    }
-    const { lora, ...single } = manifest.components;
-    for (const c of [...Object.values(single), ...(lora ?? [])]) {
-      for (const file of c.files) {
-        if (!path.isAbsolute(file.path) && path.dirname(file.path) !== '.') throw new DecoderSwapError(`${srcDir} keeps "${file.path}" in a subfolder; merge the package first`);
-      }
-    }
+    for (const f of copied) await copyFile(path.join(srcDir, f), path.join(tmp, f));
     await copyFile(vaeFile, path.join(tmp, VAE_FILE));
     await writeManifest(tmp, {
       ...manifest,
