@@ -7,23 +7,30 @@
 //   sft-only        the same SFT, no DPO
 //   single-level    one speech level (kernel 5 frames) instead of three (1, 5, 15); SFT + DPO
 //   cross-attention windowed cross-attention instead of multi-head FiLM; SFT + DPO
+//   single-level-sft, cross-attention-sft   the same two without DPO
 //   beta-5000/7500  the full model's DPO with β 5000 / 7500
 //   masks-0-10-20   the full model's DPO with negatives at 0/10/20 % masking
-// Each variant is measured like the shipped model (scripts/lib/held-out-eval.ts). Finished stages and
-// measurements are skipped on a second run; a stopped training stage resumes from its checkpoint.
+//   sft-anchor      the full model's DPO with an SFT anchor (--sft-weight 1000; not in the paper)
+// Each variant is measured as the shipped model is (scripts/lib/held-out-eval.ts): merged, given the
+// recipe's decoder trained on noisy latents (same encoder, so the same latent space) and sampled with
+// the shipped sampler settings. Finished stages and measurements are skipped on a second run; a
+// stopped training stage resumes from its checkpoint.
 //   --run <dir>            the refree-mini recipe's run folder (default ../refree-mini-run)
 //   --out <dir>            where the variants live (default <run>/ablations)
-//   --sft-steps <n>        SFT steps of each variant (default 2000, batch 4)
-//   --dpo-steps <n>        DPO steps of each variant (default 100)
-//   --eval-clips <n>       held-out clips measured per variant (default 8)
+//   --sft-steps <n>        SFT steps of each variant (default 7000, batch 4: about 22 minutes on 2 cores)
+//   --dpo-steps <n>        DPO steps of each variant (default 300, as the recipe's DPO stage)
+//   --eval-clips <n>       held-out clips measured per variant (default 16, as the model card)
 //   --only <a,b,…>         run only these variants
 //   --budget-minutes <n>   wall-clock limit of each stage in this invocation (then it stops, resumably)
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MiniSpec } from '../engine/train/vae/mini-package.js';
 import { MINI_SPEC_FILE, writeMiniPackage } from '../engine/train/vae/mini-package.js';
-import type { GroupStats } from './lib/held-out-eval.js';
+import { writeWithDecoder } from '../engine/train/vae/with-decoder.js';
+import type { EvalRow, GroupStats } from './lib/held-out-eval.js';
 import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
+import type { PairedDifference } from './lib/paired.js';
+import { formatDifference, pairedDifference } from './lib/paired.js';
 import { exists, flagReader, Paused, ROOT, stepRunner } from './lib/recipe-steps.js';
 
 const args = process.argv.slice(2);
@@ -35,9 +42,9 @@ const positive = (name: string, fallback: number): number => {
   if (!(Number.isInteger(v) && v > 0)) throw new Error(`--${name} must be a positive whole number, got ${flag(name)}`);
   return v;
 };
-const sftSteps = positive('sft-steps', 2000);
-const dpoSteps = positive('dpo-steps', 100);
-const evalClips = positive('eval-clips', 8);
+const sftSteps = positive('sft-steps', 7000);
+const dpoSteps = positive('dpo-steps', 300);
+const evalClips = positive('eval-clips', 16);
 const budgetS = flag('budget-minutes') !== undefined ? Number(flag('budget-minutes')) * 60 : Infinity;
 if (!(budgetS > 0)) throw new Error(`--budget-minutes must be a positive number, got ${flag('budget-minutes')}`);
 
@@ -48,7 +55,7 @@ interface Variant {
   label: string;
   arch: Arch;
   /** DPO settings, or null for SFT alone. */
-  dpo: { beta: number; masks: string } | null;
+  dpo: { beta: number; masks: string; sftWeight?: number } | null;
 }
 
 const VARIANTS: Variant[] = [
@@ -56,9 +63,13 @@ const VARIANTS: Variant[] = [
   { name: 'sft-only', label: 'SFT only (no DPO)', arch: 'multi-level', dpo: null },
   { name: 'single-level', label: 'single speech level (kernel 5)', arch: 'single-level', dpo: { beta: 2500, masks: '0,0.2,0.4' } },
   { name: 'cross-attention', label: 'cross-attention instead of FiLM', arch: 'cross-attention', dpo: { beta: 2500, masks: '0,0.2,0.4' } },
+  // The architecture variants also without DPO: the architectures compared free of what DPO does to them.
+  { name: 'single-level-sft', label: 'single speech level, SFT only', arch: 'single-level', dpo: null },
+  { name: 'cross-attention-sft', label: 'cross-attention, SFT only', arch: 'cross-attention', dpo: null },
   { name: 'beta-5000', label: 'DPO β 5000', arch: 'multi-level', dpo: { beta: 5000, masks: '0,0.2,0.4' } },
   { name: 'beta-7500', label: 'DPO β 7500', arch: 'multi-level', dpo: { beta: 7500, masks: '0,0.2,0.4' } },
   { name: 'masks-0-10-20', label: 'DPO masks 0/10/20 %', arch: 'multi-level', dpo: { beta: 2500, masks: '0,0.1,0.2' } },
+  { name: 'sft-anchor', label: 'DPO with an SFT anchor (λ 1000)', arch: 'multi-level', dpo: { beta: 2500, masks: '0,0.2,0.4', sftWeight: 1000 } },
 ];
 
 const only = flag('only')?.split(',');
@@ -75,11 +86,15 @@ function variantSpec(spec: MiniSpec, arch: Arch): MiniSpec {
 
 const TRAIN_ALL = ['--train', 'all', '--targets', 'none'];
 const SFT = (steps: number): string[] => ['--steps', String(steps), '--batch', '4', '--frames', '9', '--lr', '3e-4', '--warmup', '100', '--checkpoint-every', '250'];
-const DPO = (steps: number, d: { beta: number; masks: string }): string[] => ['--steps', String(steps), '--batch', '1', '--frames', '9', '--lr', '1e-5', '--beta', String(d.beta), '--mask-ratios', d.masks, '--sample-steps', '6', '--checkpoint-every', '50'];
+const DPO = (steps: number, d: NonNullable<Variant['dpo']>): string[] => [
+  ...['--steps', String(steps), '--batch', '1', '--frames', '9', '--lr', '1e-5', '--beta', String(d.beta), '--mask-ratios', d.masks, '--sample-steps', '6', '--checkpoint-every', '50'],
+  ...(d.sftWeight === undefined ? [] : ['--sft-weight', String(d.sftWeight)]),
+];
 
 async function main(): Promise<void> {
   const R = {
     vae: path.join(run, 'vae-long', 'vae.safetensors'),
+    decoder: path.join(run, 'decoder', 'vae.safetensors'),
     dataset: path.join(run, 'dataset'),
     datasetDpo: path.join(run, 'dataset-dpo'),
     clipsHeld: path.join(run, 'clips-heldout'),
@@ -92,8 +107,11 @@ async function main(): Promise<void> {
   const runSpec = path.join(run, 'package', MINI_SPEC_FILE);
   const specFile = (await exists(runSpec)) ? runSpec : path.join(ROOT, 'assets', 'models', 'refree-mini', MINI_SPEC_FILE);
   const spec = JSON.parse(await readFile(specFile, 'utf8')) as MiniSpec;
+  // The sampler settings the shipped model uses (chosen after training; a run's own spec may predate them).
+  const shipped = (JSON.parse(await readFile(path.join(ROOT, 'assets', 'models', 'refree-mini', MINI_SPEC_FILE), 'utf8')) as MiniSpec).generation;
+  const sampler = ['--steps', String(shipped.steps), '--guidance', String(shipped.guidance), '--sampler', shipped.solver];
   const { step, cli } = stepRunner({ logs: path.join(out, 'logs'), budgetS });
-  process.stdout.write(`ablations in ${out}: SFT ${sftSteps} steps, DPO ${dpoSteps} steps, ${evalClips} held-out clips each\n`);
+  process.stdout.write(`ablations in ${out}: SFT ${sftSteps} steps, DPO ${dpoSteps} steps, ${evalClips} held-out clips each, sampled with ${shipped.steps} ${shipped.solver} steps and speech guidance ${shipped.guidance}\n`);
 
   const sftDone = new Map<Arch, string>();
   async function sftOf(arch: Arch): Promise<string> {
@@ -110,6 +128,7 @@ async function main(): Promise<void> {
   }
 
   const groups: Record<string, GroupStats> = {};
+  const rowsOf = new Map<string, EvalRow[]>();
   const minutes: Record<string, number> = {};
   for (const v of chosen) {
     const sft = await sftOf(v.arch);
@@ -120,15 +139,47 @@ async function main(): Promise<void> {
       else await cli(`dpo-${v.name}`, ['train', 'dpo', '--dataset', R.datasetDpo, '--model', sft, '--run', runDir, ...TRAIN_ALL, ...DPO(dpoSteps, v.dpo)]);
       model = path.join(runDir, 'adapter');
     }
-    // Sampled without speech guidance, as the table in docs/ABLATIONS.md was (the variants' packages
-    // would otherwise take whatever the spec's sampler settings are now).
-    const rows = await evaluateHeldOut({ name: `eval-${v.name}`, model: ['--model', model], generate: ['--steps', '6', '--guidance', '1', '--sampler', 'euler'], outDir: path.join(out, 'eval', v.name), clipsDir: R.clipsHeld, clips: evalClips, runner: { step, cli } });
+    // Measured as the shipped package: merged, with the recipe's decoder, the shipped sampler settings.
+    const merged = path.join(out, `merged-${v.name}`);
+    if (!(await exists(path.join(merged, 'refree.json')))) await cli(`merge-${v.name}`, ['models', 'merge', model, '--out', merged, '--name', `${spec.name}-${v.name}`]);
+    const decoded = path.join(out, `decoded-${v.name}`);
+    await writeWithDecoder(merged, R.decoder, decoded, `decoder trained with noisy latents against the same encoder (${path.dirname(R.decoder)})`);
+    const rows = await evaluateHeldOut({ name: `eval-${v.name}`, model: ['--model', decoded], generate: sampler, outDir: path.join(out, 'eval', v.name), clipsDir: R.clipsHeld, clips: evalClips, runner: { step, cli } });
     groups[v.label] = groupStats(rows);
+    rowsOf.set(v.name, rows);
     minutes[v.name] = +((await stageMinutes(path.join(out, `sft-${v.arch}`))) + (v.dpo ? await stageMinutes(path.join(out, `dpo-${v.name}`)) : 0)).toFixed(1);
   }
   const table = statsTable(groups);
-  await writeFile(path.join(out, 'ablations.json'), `${JSON.stringify({ sftSteps, dpoSteps, evalClips, groups, minutes }, null, 2)}\n`);
-  process.stdout.write(`\n${table}\n\ntraining minutes per variant (SFT + DPO step times): ${JSON.stringify(minutes)}\n${path.join(out, 'ablations.json')}\n`);
+  const paired = pairedAgainstSftOnly(rowsOf);
+  await writeFile(path.join(out, 'ablations.json'), `${JSON.stringify({ sftSteps, dpoSteps, evalClips, groups, paired, minutes }, null, 2)}\n`);
+  process.stdout.write(`\n${table}\n${paired ? `\n${pairedTable(paired)}\n` : ''}\ntraining minutes per variant (SFT + DPO step times): ${JSON.stringify(minutes)}\n${path.join(out, 'ablations.json')}\n`);
+}
+
+type Paired = Record<string, { mouthR: PairedDifference; confidence: PairedDifference; psnr: PairedDifference }>;
+
+/** Each variant minus SFT only, clip by clip on the clips both measured (null without the SFT-only row). */
+function pairedAgainstSftOnly(rowsOf: ReadonlyMap<string, EvalRow[]>): Paired | null {
+  const base = rowsOf.get('sft-only');
+  if (!base) return null;
+  const out: Paired = {};
+  for (const [name, rows] of rowsOf) {
+    if (name === 'sft-only') continue;
+    out[name] = {
+      mouthR: pairedDifference(rows, base, (r) => r.truth?.mouth?.combined),
+      confidence: pairedDifference(rows, base, (r) => r.sync?.confidence),
+      psnr: pairedDifference(rows, base, (r) => r.truth?.psnr?.mean),
+    };
+  }
+  return out;
+}
+
+function pairedTable(p: Paired): string {
+  const label = (name: string): string => VARIANTS.find((v) => v.name === name)!.label;
+  return [
+    '| minus SFT only, on the clips both measured | clips | mouthR [95 %] | confidence [95 %] | psnr [95 %] |',
+    '|---|---|---|---|---|',
+    ...Object.entries(p).map(([name, d]) => `| ${label(name)} | ${d.mouthR.clips} | ${formatDifference(d.mouthR)} | ${formatDifference(d.confidence)} | ${formatDifference(d.psnr)} |`),
+  ].join('\n');
 }
 
 /** Minutes of training steps recorded in a run folder. */
