@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     const pkg = path.join(out, `base-${arch}`);
     await writeMiniPackage(variantSpec(spec, arch), R.vae, pkg, [`ablation base (${arch})`]);
     const runDir = path.join(out, `sft-${arch}`);
-    if (await exists(path.join(runDir, 'adapter', 'refree.json'))) process.stdout.write(`[sft-${arch}] done before\n`);
+    if (await finishedWith(runDir, sftSteps)) process.stdout.write(`[sft-${arch}] done before\n`);
     else await cli(`sft-${arch}`, ['train', 'sft', '--dataset', R.dataset, '--model', pkg, '--run', runDir, ...TRAIN_ALL, ...SFT(sftSteps)]);
     const adapter = path.join(runDir, 'adapter');
     sftDone.set(arch, adapter);
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     let model = sft;
     if (v.dpo) {
       const runDir = path.join(out, `dpo-${v.name}`);
-      if (await exists(path.join(runDir, 'adapter', 'refree.json'))) process.stdout.write(`[dpo-${v.name}] done before\n`);
+      if (await finishedWith(runDir, dpoSteps)) process.stdout.write(`[dpo-${v.name}] done before\n`);
       else await cli(`dpo-${v.name}`, ['train', 'dpo', '--dataset', R.datasetDpo, '--model', sft, '--run', runDir, ...TRAIN_ALL, ...DPO(dpoSteps, v.dpo)]);
       model = path.join(runDir, 'adapter');
     }
@@ -180,6 +180,17 @@ function pairedTable(p: Paired): string {
     '|---|---|---|---|---|',
     ...Object.entries(p).map(([name, d]) => `| ${label(name)} | ${d.mouthR.clips} | ${formatDifference(d.mouthR)} | ${formatDifference(d.confidence)} | ${formatDifference(d.psnr)} |`),
   ].join('\n');
+}
+
+/**
+ * Whether a training stage finished, with this many steps: a folder from a run with another schedule
+ * is refused (it would otherwise be reused, and the table would mix schedules).
+ */
+async function finishedWith(runDir: string, steps: number): Promise<boolean> {
+  if (!(await exists(path.join(runDir, 'adapter', 'refree.json')))) return false;
+  const had = (JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8')) as { settings: { steps: number } }).settings.steps;
+  if (had !== steps) throw new Error(`${runDir} was trained for ${had} steps, not ${steps}: pass --out <another folder> for this schedule, or delete that folder`);
+  return true;
 }
 
 /** Minutes of training steps recorded in a run folder. */
