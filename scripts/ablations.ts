@@ -28,7 +28,7 @@ import type { MiniSpec } from '../engine/train/vae/mini-package.js';
 import { MINI_SPEC_FILE, writeMiniPackage } from '../engine/train/vae/mini-package.js';
 import { writeWithDecoder } from '../engine/train/vae/with-decoder.js';
 import type { EvalRow, GroupStats } from './lib/held-out-eval.js';
-import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
+import { evaluateHeldOut, groupStats, MEASURES, statsTable } from './lib/held-out-eval.js';
 import type { PairedDifference } from './lib/paired.js';
 import { formatDifference, pairedDifference } from './lib/paired.js';
 import { exists, flagReader, Paused, ROOT, stepRunner } from './lib/recipe-steps.js';
@@ -105,10 +105,11 @@ async function main(): Promise<void> {
   // The architecture the run's VAE was trained for: the spec its base package was built from (older runs
   // have none there, and were made with the shipped spec).
   const runSpec = path.join(run, 'package', MINI_SPEC_FILE);
-  const specFile = (await exists(runSpec)) ? runSpec : path.join(ROOT, 'assets', 'models', 'refree-mini', MINI_SPEC_FILE);
+  const shippedSpec = path.join(ROOT, 'assets', 'models', 'refree-mini', MINI_SPEC_FILE);
+  const specFile = (await exists(runSpec)) ? runSpec : shippedSpec;
   const spec = JSON.parse(await readFile(specFile, 'utf8')) as MiniSpec;
   // The sampler settings the shipped model uses (chosen after training; a run's own spec may predate them).
-  const shipped = (JSON.parse(await readFile(path.join(ROOT, 'assets', 'models', 'refree-mini', MINI_SPEC_FILE), 'utf8')) as MiniSpec).generation;
+  const shipped = (JSON.parse(await readFile(shippedSpec, 'utf8')) as MiniSpec).generation;
   const sampler = ['--steps', String(shipped.steps), '--guidance', String(shipped.guidance), '--sampler', shipped.solver];
   const { step, cli } = stepRunner({ logs: path.join(out, 'logs'), budgetS });
   process.stdout.write(`ablations in ${out}: SFT ${sftSteps} steps, DPO ${dpoSteps} steps, ${evalClips} held-out clips each, sampled with ${shipped.steps} ${shipped.solver} steps and speech guidance ${shipped.guidance}\n`);
@@ -140,8 +141,10 @@ async function main(): Promise<void> {
       model = path.join(runDir, 'adapter');
     }
     // Measured as the shipped package: merged, with the recipe's decoder, the shipped sampler settings.
+    // Merged again on every run (about a second): a stage trained again then never leaves a stale
+    // merged copy, and an unchanged one gives the same files, so the decoded package is not re-made.
     const merged = path.join(out, `merged-${v.name}`);
-    if (!(await exists(path.join(merged, 'refree.json')))) await cli(`merge-${v.name}`, ['models', 'merge', model, '--out', merged, '--name', `${spec.name}-${v.name}`]);
+    await cli(`merge-${v.name}`, ['models', 'merge', model, '--out', merged, '--name', `${spec.name}-${v.name}`]);
     const decoded = path.join(out, `decoded-${v.name}`);
     await writeWithDecoder(merged, R.decoder, decoded, `decoder trained with noisy latents against the same encoder (${path.dirname(R.decoder)})`);
     const rows = await evaluateHeldOut({ name: `eval-${v.name}`, model: ['--model', decoded], generate: sampler, outDir: path.join(out, 'eval', v.name), clipsDir: R.clipsHeld, clips: evalClips, runner: { step, cli } });
@@ -165,9 +168,9 @@ function pairedAgainstSftOnly(rowsOf: ReadonlyMap<string, EvalRow[]>): Paired | 
   for (const [name, rows] of rowsOf) {
     if (name === 'sft-only') continue;
     out[name] = {
-      mouthR: pairedDifference(rows, base, (r) => r.truth?.mouth?.combined),
-      confidence: pairedDifference(rows, base, (r) => r.sync?.confidence),
-      psnr: pairedDifference(rows, base, (r) => r.truth?.psnr?.mean),
+      mouthR: pairedDifference(rows, base, MEASURES.mouthR),
+      confidence: pairedDifference(rows, base, MEASURES.confidence),
+      psnr: pairedDifference(rows, base, MEASURES.psnr),
     };
   }
   return out;

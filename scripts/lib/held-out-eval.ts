@@ -100,27 +100,31 @@ export interface GroupStats {
   motion: Num;
 }
 
+export type EvalResult = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Where each measure sits in a `refree eval --json` result (the table's columns but `measured`). */
+export const MEASURES = {
+  mouthR: (r: EvalResult): unknown => r.truth?.mouth?.combined,
+  offset: (r: EvalResult): unknown => r.sync?.offset,
+  confidence: (r: EvalResult): unknown => r.sync?.confidence,
+  psnr: (r: EvalResult): unknown => r.truth?.psnr?.mean,
+  ssim: (r: EvalResult): unknown => r.truth?.ssim?.mean,
+  firstFramePsnr: (r: EvalResult): unknown => r.truth?.psnr?.firstFrame,
+  browR: (r: EvalResult): unknown => r.truth?.brow?.r,
+  headRollR: (r: EvalResult): unknown => r.truth?.head?.roll?.r,
+  headPitchR: (r: EvalResult): unknown => r.truth?.head?.pitch?.r,
+  motion: (r: EvalResult): unknown => r.motion?.meanTop5Flow,
+} satisfies Record<Exclude<keyof GroupStats, 'clips' | 'measured'>, (r: EvalResult) => unknown>;
+
 /** Means over the clips `refree eval` could measure (a video without a detectable face is not). */
 export function groupStats(rows: readonly EvalRow[]): GroupStats {
-  const ok = rows.map((r) => r.result as Record<string, any>).filter((r) => r.ok === true); // eslint-disable-line @typescript-eslint/no-explicit-any
-  const mean = (f: (r: Record<string, any>) => unknown): Num => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const ok = rows.map((r) => r.result as EvalResult).filter((r) => r.ok === true);
+  const mean = (f: (r: EvalResult) => unknown): Num => {
     const v = ok.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
     return v.length ? +(v.reduce((a, b) => a + b, 0) / v.length).toFixed(3) : null;
   };
-  return {
-    clips: rows.length,
-    measured: ok.length,
-    mouthR: mean((r) => r.truth?.mouth?.combined),
-    offset: mean((r) => r.sync?.offset),
-    confidence: mean((r) => r.sync?.confidence),
-    psnr: mean((r) => r.truth?.psnr?.mean),
-    ssim: mean((r) => r.truth?.ssim?.mean),
-    firstFramePsnr: mean((r) => r.truth?.psnr?.firstFrame),
-    browR: mean((r) => r.truth?.brow?.r),
-    headRollR: mean((r) => r.truth?.head?.roll?.r),
-    headPitchR: mean((r) => r.truth?.head?.pitch?.r),
-    motion: mean((r) => r.motion?.meanTop5Flow),
-  };
+  const means = Object.fromEntries(Object.entries(MEASURES).map(([k, f]) => [k, mean(f)])) as Record<keyof typeof MEASURES, Num>;
+  return { clips: rows.length, measured: ok.length, ...means };
 }
 
 const COLUMNS: (keyof GroupStats)[] = ['measured', 'mouthR', 'offset', 'confidence', 'psnr', 'ssim', 'firstFramePsnr', 'browR', 'headRollR', 'headPitchR', 'motion'];

@@ -3,7 +3,7 @@
 // the clips both could measure, with a bootstrap interval over those clips: a difference whose interval
 // includes 0 is not a finding.
 import { rngFor } from '../../engine/synth/rng.js';
-import type { EvalRow } from './held-out-eval.js';
+import type { EvalResult, EvalRow } from './held-out-eval.js';
 
 export interface PairedDifference {
   /** Clips measured in both groups. */
@@ -17,7 +17,7 @@ export interface PairedDifference {
   wins: number;
 }
 
-type Pick = (result: Record<string, any>) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Pick = (result: EvalResult) => unknown;
 
 function valuesByClip(rows: readonly EvalRow[], pick: Pick): Map<string, number> {
   const out = new Map<string, number>();
