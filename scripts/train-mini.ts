@@ -23,6 +23,8 @@ import { PREVIEW_FILE } from '../engine/generate/preview-fit.js';
 import { writeWithDecoder } from '../engine/train/vae/with-decoder.js';
 import type { GroupStats } from './lib/held-out-eval.js';
 import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
+import type { LimitKey } from './lib/mouth-limits.js';
+import { readLimits } from './lib/mouth-limits.js';
 import type { SilenceRow } from './lib/silence-check.js';
 import { SILENCE_S, silenceCheck, silenceSummary } from './lib/silence-check.js';
 import { clipCount, exists, flagReader, Paused, ROOT as root, stepRunner } from './lib/recipe-steps.js';
@@ -103,6 +105,9 @@ async function stageTime(dir: string): Promise<{ steps: number; minutes: number;
   return { steps: m.length, minutes: +(m.reduce((a, x) => a + x.seconds, 0) / 60).toFixed(1), lastLoss: m.length ? m[m.length - 1]!.loss : null };
 }
 
+/** The card's row of the ground truth through the shipped VAE. */
+const VAE_ROW = 'ground truth through the VAE (shipped decoder)';
+
 /** The model card: what it is, the data, the exact commands, the training time and every measured number. */
 interface VaeInfo {
   train: { psnr: number; mouthPsnr: number };
@@ -111,8 +116,26 @@ interface VaeInfo {
 
 const reconLine = (v: VaeInfo): string => `${v.train.psnr} dB (mouth ${v.train.mouthPsnr} dB) on training clips${v.heldout ? `, ${v.heldout.psnr} dB (mouth ${v.heldout.mouthPsnr} dB) on held-out clips` : ''}`;
 
+/**
+ * What a mouth correlation of 0.9 asks of the picture, from `npm run eval:limits` over this run's held-out
+ * clips (only the rows that depend on the clips alone), beside this card's own VAE row; '' when not measured.
+ */
+async function limitsBullet(vaeRow: GroupStats | undefined): Promise<string> {
+  const l = await readLimits(path.join(run, 'mouth-limits'));
+  const r = (k: LimitKey): string => String(l?.[k]?.mouthR ?? '–');
+  if (!l?.truth || !l.half || !l.quarter) return '';
+  return `- A mouth that follows the truth at r 0.9. \`refree eval\` reads mouth r ${r('truth')} on the rendered truth itself,
+  ${r('half')} at half the resolution, ${r('px48')} at 48 px, ${r('quarter')} at a quarter, and ${r('blended')} when each frame is blended
+  with the one before; through this VAE it reads ${vaeRow?.mouthR ?? '–'}, about what a quarter-resolution picture keeps.
+  r 0.9 needs about half-resolution detail in every frame: a latent several times larger than this
+  VAE's and a DiT that fills it, beyond a 3-hour training on 2 CPU cores (\`npm run eval:limits\`;
+  docs/TRAINING.md, "What the mouth measure can see").
+`;
+}
+
 async function modelCard(spec: MiniSpec, vaeInfo: VaeInfo, decoderInfo: VaeInfo, groups: Record<string, GroupStats>, silence: readonly SilenceRow[]): Promise<string> {
   const quiet = silenceSummary(silence);
+  const limits = await limitsBullet(groups[VAE_ROW]);
   const [vae1, vae2, sft1, sft2, dpo, dec] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.sft), await stageTime(P.sftMore), await stageTime(P.dpo), await stageTime(P.decoder)];
   const sft = { minutes: +(sft1.minutes + sft2.minutes).toFixed(1), steps: sft1.steps + sft2.steps, lastLoss: sft2.lastLoss };
   const vae = { minutes: +(vae1.minutes + vae2.minutes).toFixed(1), steps: vae1.steps + vae2.steps };
@@ -207,7 +230,7 @@ Speed at these settings: \`npm run bench -- generate\` measures 10 s and 60 s of
   (space ×4) was tried: it reconstructs sharper, but this DiT then leaves grain in every frame and syncs
   far worse (docs/TRAINING.md, "Why this size"). So was a decoder three times as wide: about as good
   with the generated latents, at four times the decoding cost (the same section).
-${quiet.silence !== null && quiet.closedRecon !== null && quiet.silence <= quiet.closedRecon
+${limits}${quiet.silence !== null && quiet.closedRecon !== null && quiet.silence <= quiet.closedRecon
     ? `- Lips as crisp as the drawing's: in silence the mouth reads as shut as the VAE draws a truly shut mouth
   (${quiet.silence} against ${quiet.closedRecon}), but above the rendered truth's ${quiet.closedTruth ?? '–'}: the small VAE blurs the lip line.`
     : '- Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).'}
@@ -292,7 +315,7 @@ async function main(): Promise<void> {
   const shippedRows = await evaluateHeldOut({ ...held, ...sampler, name: 'eval-shipped', model: ['--model', P.shipped], outDir: path.join(P.evalDir, 'shipped') });
   // The first four rows but the first use the VAE's first decoder, so DPO and SFT compare like for like.
   const groups = {
-    'ground truth through the VAE (shipped decoder)': groupStats(vaeRows),
+    [VAE_ROW]: groupStats(vaeRows),
     'after the first SFT cycle': groupStats(sftRows),
     'after both SFT cycles + DPO': groupStats(dpoRows),
     'after both SFT cycles': groupStats(finalRows),

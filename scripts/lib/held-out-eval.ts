@@ -4,7 +4,7 @@
 // <outDir>/eval.json, so a finished measurement is never repeated — unless what it measured changed
 // (keepIfMeasuredWith): then the folder's videos are made again.
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MiniSpec } from '../../engine/train/vae/mini-package.js';
 import { writeReconstruction } from '../../engine/train/vae/recon-video.js';
@@ -27,6 +27,8 @@ export interface HeldOutEval {
   runner: StepRunner;
   /** Measure the clips' VAE reconstructions instead of generated videos (the VAE's ceiling). */
   recon?: { cfg: MiniSpec['architecture']['vae']; vaeFile: string };
+  /** Measure the clips' rendered truth passed through this ffmpeg video filter (a known loss of detail). */
+  degrade?: { filter: string };
   /** Extra `refree generate` options (e.g. ['--steps', '4']). */
   generate?: string[];
 }
@@ -51,7 +53,7 @@ export async function keepIfMeasuredWith(outDir: string, generate: readonly stri
 export async function evaluateHeldOut(o: HeldOutEval): Promise<EvalRow[]> {
   const summaryFile = path.join(o.outDir, 'eval.json');
   const clips = (await readdir(o.clipsDir)).filter((f) => f.endsWith('.json')).sort().slice(0, o.clips);
-  await keepIfMeasuredWith(o.outDir, [...o.model, ...(o.generate ?? [])], o.recon ? { recon: o.recon } : null);
+  await keepIfMeasuredWith(o.outDir, [...o.model, ...(o.generate ?? [])], o.recon ? { recon: o.recon } : o.degrade ? { degrade: o.degrade } : null);
   // An earlier measurement of exactly these clips is reused; over other clips (a different count) the
   // clips are measured again (videos already generated are kept).
   const have = await readFile(summaryFile, 'utf8').catch(() => null);
@@ -69,6 +71,7 @@ export async function evaluateHeldOut(o: HeldOutEval): Promise<EvalRow[]> {
     });
     const out = path.join(o.outDir, `${id}.mp4`);
     if (o.recon && !(await exists(out))) await writeReconstruction(o.recon.cfg, o.recon.vaeFile, video, out, 128);
+    else if (o.degrade && !(await exists(out))) await filterVideo(video, o.degrade.filter, out);
     else if (!(await exists(out))) await o.runner.cli(`${o.name}-generate-${id}`, ['generate', ...o.model, '--portrait', portrait, '--audio', video, '--out', out, '--no-label', '--seed', '0', ...(o.generate ?? [])]);
     // A video the measures cannot read (no face found: an undertrained model) is recorded, not fatal.
     const r = await o.runner.cli(`${o.name}-eval-${id}`, ['eval', out, '--truth', path.join(o.clipsDir, c), '--json'], true);
@@ -82,6 +85,20 @@ export async function evaluateHeldOut(o: HeldOutEval): Promise<EvalRow[]> {
   }
   await writeFile(summaryFile, `${JSON.stringify(rows, null, 2)}\n`);
   return rows;
+}
+
+/** `video` through an ffmpeg video filter, re-encoded near-losslessly (CRF 10), its sound copied. */
+export async function filterVideo(video: string, filter: string, out: string): Promise<void> {
+  const { ffmpegPath } = await import('../../engine/runtime/ffmpeg.js');
+  const tmp = `${out}.part.mp4`;
+  const args = ['-v', 'error', '-y', '-i', video, '-vf', filter, '-c:v', 'libx264', '-crf', '10', '-pix_fmt', 'yuv420p', '-c:a', 'copy', tmp];
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(ffmpegPath(), args);
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not apply "${filter}" to ${video}: ${err.trim().slice(-300)}`))));
+  });
+  await rename(tmp, out);
 }
 
 type Num = number | null;
