@@ -14,13 +14,19 @@ import type { GroupStats } from './lib/held-out-eval.js';
 import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
 import type { LimitGroup, LimitKey } from './lib/mouth-limits.js';
 import { LIMIT_LABELS, LIMITS_FILE, limitGroups } from './lib/mouth-limits.js';
-import { flagReader, ROOT, stepRunner } from './lib/recipe-steps.js';
+import { clipCount, flagReader, ROOT, stepRunner } from './lib/recipe-steps.js';
 
 const flag = flagReader(process.argv.slice(2));
 const run = path.resolve(flag('run') ?? path.join(ROOT, '..', 'refree-mini-run'));
 const out = path.resolve(flag('out') ?? path.join(run, 'mouth-limits'));
 const clips = Number(flag('clips') ?? 16);
 if (!(Number.isInteger(clips) && clips > 0)) throw new Error(`--clips must be a positive whole number, got ${flag('clips')}`);
+
+const clipsDir = path.join(run, 'clips-heldout');
+if ((await clipCount(clipsDir)) < clips) {
+  process.stderr.write(`${clipsDir} has fewer than ${clips} held-out clips: give the folder of a refree-mini recipe run with --run, or make one with \`npm run train:mini\`.\n`);
+  process.exit(2);
+}
 
 const SHIPPED = path.join(ROOT, 'assets', 'models', 'refree-mini');
 const shipped = JSON.parse(await readFile(path.join(SHIPPED, 'refree.json'), 'utf8')) as MiniSpec;
@@ -30,7 +36,7 @@ const runner = stepRunner({ logs: path.join(out, 'logs'), budgetS: Infinity });
 const stats: Record<string, GroupStats> = {};
 for (const [i, [key, g]] of groups.entries()) {
   process.stderr.write(`[${i + 1}/${groups.length}] ${LIMIT_LABELS[key]}\n`);
-  const rows = await evaluateHeldOut({ ...g, name: `limits-${key}`, outDir: path.join(out, key), clipsDir: path.join(run, 'clips-heldout'), clips, runner });
+  const rows = await evaluateHeldOut({ ...g, name: `limits-${key}`, outDir: path.join(out, key), clipsDir, clips, runner });
   stats[LIMIT_LABELS[key]] = groupStats(rows);
 }
 await writeFile(path.join(out, LIMITS_FILE), `${JSON.stringify(stats, null, 2)}\n`);
