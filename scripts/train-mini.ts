@@ -21,8 +21,10 @@ import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
 import { GENERATION_DEFAULTS_FILE } from '../engine/pipeline/defaults.js';
 import { PREVIEW_FILE } from '../engine/generate/preview-fit.js';
 import { writeWithDecoder } from '../engine/train/vae/with-decoder.js';
-import type { GroupStats } from './lib/held-out-eval.js';
-import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
+import type { EvalRow, GroupStats } from './lib/held-out-eval.js';
+import { evaluateHeldOut, groupStats, MEASURES, statsTable } from './lib/held-out-eval.js';
+import type { PairedDifference } from './lib/paired.js';
+import { formatDifference, pairedDifference } from './lib/paired.js';
 import type { LimitKey } from './lib/mouth-limits.js';
 import { readLimits } from './lib/mouth-limits.js';
 import type { SilenceRow } from './lib/silence-check.js';
@@ -42,11 +44,14 @@ if (!(budgetS > 0)) throw new Error(`--budget-minutes must be a positive number,
 const DECODER_NOISE = '1';
 
 const R = quick
-  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], sftMore: ['--steps', '2', '--batch', '1', '--frames', '3', '--lr', '1e-4', '--warmup', '1', '--checkpoint-every', '2'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], decoder: ['--decoder-only', '--latent-noise', '0.5', '--steps', '2', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '2'], evalClips: 1 }
+  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, test: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], sftMore: ['--steps', '2', '--batch', '1', '--frames', '3', '--lr', '1e-4', '--warmup', '1', '--checkpoint-every', '2'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], decoder: ['--decoder-only', '--latent-noise', '0.5', '--steps', '2', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '2'], evalClips: 1 }
   : {
       train: { count: 400, seconds: 4 },
       dpoClips: { count: 60, seconds: 4 },
       heldout: { count: 24, seconds: 4 },
+      // Measured once at the end and never used to choose a setting (the held-out clips chose the
+      // sampler settings and the decoder), so their numbers carry no selection.
+      test: { count: 40, seconds: 4 },
       vae: ['--steps', '3000', '--batch', '2', '--frames', '5', '--max-clips', '120', '--checkpoint-every', '25'],
       // Phase 2: windows of 33 frames (longer than the decoder's temporal reach), so the causal caches
       // behave over a whole video as they do in training (5-frame windows alone fall to 15 dB at 17 frames).
@@ -69,6 +74,7 @@ const P = {
   clipsTrain: path.join(run, 'clips-train'),
   clipsDpo: path.join(run, 'clips-dpo'),
   clipsHeld: path.join(run, 'clips-heldout'),
+  clipsTest: path.join(run, 'clips-test'),
   vae: path.join(run, 'vae'),
   vaeLong: path.join(run, 'vae-long'),
   pkg: path.join(run, 'package'),
@@ -105,6 +111,19 @@ async function stageTime(dir: string): Promise<{ steps: number; minutes: number;
   return { steps: m.length, minutes: +(m.reduce((a, x) => a + x.seconds, 0) / 60).toFixed(1), lastLoss: m.length ? m[m.length - 1]!.loss : null };
 }
 
+/** First seed of the test clips: after the held-out clips' 100000–100023. */
+const TEST_SEED = 100024;
+
+type DpoDifference = Record<'mouthR' | 'confidence' | 'psnr', PairedDifference>;
+
+/** DPO minus SFT, clip by clip on the clips both measured, with 95 % bootstrap intervals. */
+function dpoDifference(dpo: readonly EvalRow[], sft: readonly EvalRow[]): DpoDifference {
+  return { mouthR: pairedDifference(dpo, sft, MEASURES.mouthR), confidence: pairedDifference(dpo, sft, MEASURES.confidence), psnr: pairedDifference(dpo, sft, MEASURES.psnr) };
+}
+
+const differenceLine = (label: string, d: DpoDifference): string =>
+  `| ${label} | ${d.confidence.clips} | ${formatDifference(d.confidence)} (higher on ${d.confidence.wins}) | ${formatDifference(d.mouthR)} | ${formatDifference(d.psnr)} |`;
+
 /** The card's row of the ground truth through the shipped VAE. */
 const VAE_ROW = 'ground truth through the VAE (shipped decoder)';
 
@@ -133,7 +152,7 @@ async function limitsBullet(vaeRow: GroupStats | undefined): Promise<string> {
 `;
 }
 
-async function modelCard(spec: MiniSpec, vaeInfo: VaeInfo, decoderInfo: VaeInfo, groups: Record<string, GroupStats>, silence: readonly SilenceRow[]): Promise<string> {
+async function modelCard(spec: MiniSpec, vaeInfo: VaeInfo, decoderInfo: VaeInfo, groups: Record<string, GroupStats>, testGroups: Record<string, GroupStats>, dpoVsSft: Record<'heldout' | 'test', DpoDifference>, silence: readonly SilenceRow[]): Promise<string> {
   const quiet = silenceSummary(silence);
   const limits = await limitsBullet(groups[VAE_ROW]);
   const [vae1, vae2, sft1, sft2, dpo, dec] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.sft), await stageTime(P.sftMore), await stageTime(P.dpo), await stageTime(P.decoder)];
@@ -164,8 +183,9 @@ ${spec.generation.size}×${spec.generation.size} and written at ${spec.generatio
 ## Data
 
 400 training clips of 4 s (seeds 0–399, training identities, voices and words), 60 more for DPO (seeds
-400–459), and 24 held-out clips (seeds 100000–100023) whose faces, voices and sentences never appear in
-training. 15 fps, 16 kHz, 128×128.
+400–459), 24 held-out clips (seeds 100000–100023) whose faces, voices and sentences never appear in
+training, and ${R.test.count} test clips made the same way (seeds ${TEST_SEED}–${TEST_SEED + R.test.count - 1}), measured only at the end:
+the sampler settings and the decoder were chosen on the held-out clips, never on these. 15 fps, 16 kHz, 128×128.
 
 ## Recipe (\`npm run train:mini -- --install\` runs all of it and resumes where it stopped)
 
@@ -173,6 +193,7 @@ training. 15 fps, 16 kHz, 128×128.
 refree synth --out clips-train --count ${R.train.count} --seconds ${R.train.seconds} --seed 0 --split train
 refree synth --out clips-dpo --count ${R.dpoClips.count} --seconds ${R.dpoClips.seconds} --seed 400 --split train
 refree synth --out clips-heldout --count ${R.heldout.count} --seconds ${R.heldout.seconds} --seed 100000 --split heldout
+refree synth --out clips-test --count ${R.test.count} --seconds ${R.test.seconds} --seed ${TEST_SEED} --split heldout
 refree train vae --clips clips-train --out vae --eval-clips clips-heldout ${R.vae.join(' ')}
 refree train vae --clips clips-train --out vae-long --eval-clips clips-heldout --init vae/vae.safetensors ${R.vaeLong.join(' ')}
 refree train vae --clips clips-train --out decoder --eval-clips clips-heldout --init vae-long/vae.safetensors ${R.decoder.join(' ')}
@@ -189,9 +210,9 @@ refree models merge sft-more/adapter --out final --name ${spec.name}
 \`\`\`
 
 The shipped DiT is the SFT stage's: a first cosine cycle from scratch, merged, then a second one from
-it at a third of the learning rate. The DPO stage runs and is measured (table below, like for like
-with the same decoder), but on this synthetic world it does not beat SFT, so it is not merged;
-docs/ABLATIONS.md has the DPO variants tried. The shipped decoder was trained again, alone, with the
+it at a third of the learning rate. The DPO stage runs and is measured (tables below, like for like
+with the same decoder), but on this synthetic world it does not beat SFT (the clip-by-clip differences
+below), so it is not merged; docs/ABLATIONS.md has the DPO variants tried. The shipped decoder was trained again, alone, with the
 encoder frozen and Gaussian noise (standard deviation up to ${DECODER_NOISE}, latents having std 1) added to the
 latents: it draws cleaner frames from the DiT's slightly-off latents than the VAE's first decoder.
 
@@ -215,6 +236,18 @@ Every row samples with the shipped settings (${spec.generation.steps} steps, spe
 VAE's first decoder, the last with the shipped one.
 
 ${statsTable(groups)}
+
+The same on the ${R.test.count} test clips (no setting was chosen on them, so these numbers carry no selection):
+
+${statsTable(testGroups)}
+
+DPO against SFT clip by clip, on the clips both measured (the same decoder and sampler; Δ = after DPO
+minus before, with a 95 % bootstrap interval; an interval that includes 0 is no finding):
+
+| clips | measured in both | Δ lip-sync confidence | Δ mouthR | Δ PSNR (dB) |
+|---|---|---|---|---|
+${differenceLine('held-out', dpoVsSft.heldout)}
+${differenceLine('test', dpoVsSft.test)}
 
 Silence: each of ${quiet.clips} held-out clips' speech (first ${Math.min(3, R.heldout.seconds)} s) with ${SILENCE_S} s of silence before and after it.
 Mean inner-lip opening over the ${quiet.measured} clips measured (FaceMesh; about 0.3 wide open): ${quiet.silence ?? '–'} in the silent frames, ${quiet.speech ?? '–'} while speaking.
@@ -257,6 +290,7 @@ async function main(): Promise<void> {
   await synth('synth-train', P.clipsTrain, R.train, 0, 'train');
   await synth('synth-dpo', P.clipsDpo, R.dpoClips, 400, 'train');
   await synth('synth-heldout', P.clipsHeld, R.heldout, 100000, 'heldout');
+  await synth('synth-test', P.clipsTest, R.test, TEST_SEED, 'heldout');
 
   const v = await vaeCommand();
   for (const [name, dir, extra] of [
@@ -321,12 +355,27 @@ async function main(): Promise<void> {
     'after both SFT cycles': groupStats(finalRows),
     'refree-mini (both SFT cycles, shipped decoder)': groupStats(shippedRows),
   };
+  // The same groups on the test clips; DPO against SFT clip by clip (the same decoder, the same clips).
+  const test = { clipsDir: P.clipsTest, clips: R.test.count, runner: { step, cli } };
+  const testRows = {
+    vae: await evaluateHeldOut({ ...test, name: 'test-vae', model: [], outDir: path.join(P.evalDir, 'test-vae'), recon: { cfg: spec.architecture.vae, vaeFile: path.join(P.decoder, 'vae.safetensors') } }),
+    dpo: await evaluateHeldOut({ ...test, ...sampler, name: 'test-dpo', model: ['--model', path.join(P.dpo, 'adapter')], outDir: path.join(P.evalDir, 'test-dpo') }),
+    final: await evaluateHeldOut({ ...test, ...sampler, name: 'test-final', model: ['--model', P.final], outDir: path.join(P.evalDir, 'test-final') }),
+    shipped: await evaluateHeldOut({ ...test, ...sampler, name: 'test-shipped', model: ['--model', P.shipped], outDir: path.join(P.evalDir, 'test-shipped') }),
+  };
+  const testGroups = {
+    [VAE_ROW]: groupStats(testRows.vae),
+    'after both SFT cycles + DPO': groupStats(testRows.dpo),
+    'after both SFT cycles': groupStats(testRows.final),
+    'refree-mini (both SFT cycles, shipped decoder)': groupStats(testRows.shipped),
+  };
+  const dpoVsSft = { heldout: dpoDifference(dpoRows, finalRows), test: dpoDifference(testRows.dpo, testRows.final) };
   const silence = await silenceCheck({ ...held, clips: Math.min(4, R.evalClips), speechSeconds: Math.min(3, R.heldout.seconds), name: 'silence-shipped', model: ['--model', P.shipped], outDir: path.join(P.evalDir, 'silence'), reconDir: path.join(P.evalDir, 'vae') });
-  const summary = { run, quick, vae: vaeInfo, decoder: decoderInfo, groups, silence: { ...silenceSummary(silence), clips: silence }, vaeRecon: vaeRows, sft: sftRows, dpo: dpoRows, final: finalRows, shipped: shippedRows };
+  const summary = { run, quick, vae: vaeInfo, decoder: decoderInfo, groups, testGroups, dpoVsSft, silence: { ...silenceSummary(silence), clips: silence }, vaeRecon: vaeRows, sft: sftRows, dpo: dpoRows, final: finalRows, shipped: shippedRows, test: testRows };
   await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  process.stdout.write(`\n[eval] held-out clips (mouthR: mouth opening vs truth; offset in frames; confidence: lip-sync; PSNR/SSIM vs the rendered truth):\n${statsTable(groups)}\n${path.join(run, 'summary.json')}\n`);
+  process.stdout.write(`\n[eval] held-out clips (mouthR: mouth opening vs truth; offset in frames; confidence: lip-sync; PSNR/SSIM vs the rendered truth):\n${statsTable(groups)}\n[eval] test clips:\n${statsTable(testGroups)}\n${path.join(run, 'summary.json')}\n`);
 
-  await writeFile(path.join(P.shipped, 'README.md'), await modelCard(spec, vaeInfo, decoderInfo, groups, silence));
+  await writeFile(path.join(P.shipped, 'README.md'), await modelCard(spec, vaeInfo, decoderInfo, groups, testGroups, dpoVsSft, silence));
   if (args.includes('--install') && !quick) {
     const dest = path.join(root, 'assets', 'models', 'refree-mini');
     // The old preview map and engine cache belong to the old weights.
