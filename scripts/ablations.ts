@@ -28,9 +28,9 @@ import type { MiniSpec } from '../engine/train/vae/mini-package.js';
 import { MINI_SPEC_FILE, writeMiniPackage } from '../engine/train/vae/mini-package.js';
 import { writeWithDecoder } from '../engine/train/vae/with-decoder.js';
 import type { EvalRow, GroupStats } from './lib/held-out-eval.js';
-import { evaluateHeldOut, groupStats, MEASURES, statsTable } from './lib/held-out-eval.js';
-import type { PairedDifference } from './lib/paired.js';
-import { formatDifference, pairedDifference } from './lib/paired.js';
+import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
+import type { MeasureDifferences } from './lib/paired.js';
+import { formatDifference, measureDifferences } from './lib/paired.js';
 import { exists, flagReader, Paused, ROOT, stepRunner } from './lib/recipe-steps.js';
 
 const args = process.argv.slice(2);
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table}\n${paired ? `\n${pairedTable(paired)}\n` : ''}\ntraining minutes per variant (SFT + DPO step times): ${JSON.stringify(minutes)}\n${path.join(out, 'ablations.json')}\n`);
 }
 
-type Paired = Record<string, { mouthR: PairedDifference; confidence: PairedDifference; psnr: PairedDifference }>;
+type Paired = Record<string, MeasureDifferences>;
 
 /** Each variant minus SFT only, clip by clip on the clips both measured (null without the SFT-only row). */
 function pairedAgainstSftOnly(rowsOf: ReadonlyMap<string, EvalRow[]>): Paired | null {
@@ -167,11 +167,7 @@ function pairedAgainstSftOnly(rowsOf: ReadonlyMap<string, EvalRow[]>): Paired | 
   const out: Paired = {};
   for (const [name, rows] of rowsOf) {
     if (name === 'sft-only') continue;
-    out[name] = {
-      mouthR: pairedDifference(rows, base, MEASURES.mouthR),
-      confidence: pairedDifference(rows, base, MEASURES.confidence),
-      psnr: pairedDifference(rows, base, MEASURES.psnr),
-    };
+    out[name] = measureDifferences(rows, base);
   }
   return out;
 }

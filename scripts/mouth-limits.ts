@@ -13,12 +13,12 @@ import type { MiniSpec } from '../engine/train/vae/mini-package.js';
 import type { GroupStats } from './lib/held-out-eval.js';
 import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
 import type { LimitGroup, LimitKey } from './lib/mouth-limits.js';
-import { LIMIT_LABELS, LIMITS_FILE, limitGroups } from './lib/mouth-limits.js';
+import { LIMIT_LABELS, LIMITS_DIR, LIMITS_FILE, limitGroups } from './lib/mouth-limits.js';
 import { clipCount, flagReader, ROOT, stepRunner } from './lib/recipe-steps.js';
 
 const flag = flagReader(process.argv.slice(2));
 const run = path.resolve(flag('run') ?? path.join(ROOT, '..', 'refree-mini-run'));
-const out = path.resolve(flag('out') ?? path.join(run, 'mouth-limits'));
+const out = path.resolve(flag('out') ?? path.join(run, LIMITS_DIR));
 const clips = Number(flag('clips') ?? 16);
 if (!(Number.isInteger(clips) && clips > 0)) throw new Error(`--clips must be a positive whole number, got ${flag('clips')}`);
 

@@ -21,12 +21,12 @@ import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
 import { GENERATION_DEFAULTS_FILE } from '../engine/pipeline/defaults.js';
 import { PREVIEW_FILE } from '../engine/generate/preview-fit.js';
 import { writeWithDecoder } from '../engine/train/vae/with-decoder.js';
-import type { EvalRow, GroupStats } from './lib/held-out-eval.js';
-import { evaluateHeldOut, groupStats, MEASURES, statsTable } from './lib/held-out-eval.js';
-import type { PairedDifference } from './lib/paired.js';
-import { formatDifference, pairedDifference } from './lib/paired.js';
+import type { GroupStats } from './lib/held-out-eval.js';
+import { evaluateHeldOut, groupStats, statsTable } from './lib/held-out-eval.js';
+import type { MeasureDifferences } from './lib/paired.js';
+import { formatDifference, measureDifferences } from './lib/paired.js';
 import type { LimitKey } from './lib/mouth-limits.js';
-import { readLimits } from './lib/mouth-limits.js';
+import { LIMITS_DIR, readLimits } from './lib/mouth-limits.js';
 import type { SilenceRow } from './lib/silence-check.js';
 import { SILENCE_S, silenceCheck, silenceSummary } from './lib/silence-check.js';
 import { clipCount, exists, flagReader, Paused, ROOT as root, stepRunner } from './lib/recipe-steps.js';
@@ -114,14 +114,7 @@ async function stageTime(dir: string): Promise<{ steps: number; minutes: number;
 /** First seed of the test clips: after the held-out clips' 100000–100023. */
 const TEST_SEED = 100024;
 
-type DpoDifference = Record<'mouthR' | 'confidence' | 'psnr', PairedDifference>;
-
-/** DPO minus SFT, clip by clip on the clips both measured, with 95 % bootstrap intervals. */
-function dpoDifference(dpo: readonly EvalRow[], sft: readonly EvalRow[]): DpoDifference {
-  return { mouthR: pairedDifference(dpo, sft, MEASURES.mouthR), confidence: pairedDifference(dpo, sft, MEASURES.confidence), psnr: pairedDifference(dpo, sft, MEASURES.psnr) };
-}
-
-const differenceLine = (label: string, d: DpoDifference): string =>
+const differenceLine = (label: string, d: MeasureDifferences): string =>
   `| ${label} | ${d.confidence.clips} | ${formatDifference(d.confidence)} (higher on ${d.confidence.wins}) | ${formatDifference(d.mouthR)} | ${formatDifference(d.psnr)} |`;
 
 /** The card's row of the ground truth through the shipped VAE. */
@@ -140,7 +133,7 @@ const reconLine = (v: VaeInfo): string => `${v.train.psnr} dB (mouth ${v.train.m
  * clips (only the rows that depend on the clips alone), beside this card's own VAE row; '' when not measured.
  */
 async function limitsBullet(vaeRow: GroupStats | undefined): Promise<string> {
-  const l = await readLimits(path.join(run, 'mouth-limits'));
+  const l = await readLimits(path.join(run, LIMITS_DIR));
   const r = (k: LimitKey): string => String(l?.[k]?.mouthR ?? '–');
   if (!l?.truth || !l.half || !l.quarter) return '';
   return `- A mouth that follows the truth at r 0.9. \`refree eval\` reads mouth r ${r('truth')} on the rendered truth itself,
@@ -152,7 +145,7 @@ async function limitsBullet(vaeRow: GroupStats | undefined): Promise<string> {
 `;
 }
 
-async function modelCard(spec: MiniSpec, vaeInfo: VaeInfo, decoderInfo: VaeInfo, groups: Record<string, GroupStats>, testGroups: Record<string, GroupStats>, dpoVsSft: Record<'heldout' | 'test', DpoDifference>, silence: readonly SilenceRow[]): Promise<string> {
+async function modelCard(spec: MiniSpec, vaeInfo: VaeInfo, decoderInfo: VaeInfo, groups: Record<string, GroupStats>, testGroups: Record<string, GroupStats>, dpoVsSft: Record<'heldout' | 'test', MeasureDifferences>, silence: readonly SilenceRow[]): Promise<string> {
   const quiet = silenceSummary(silence);
   const limits = await limitsBullet(groups[VAE_ROW]);
   const [vae1, vae2, sft1, sft2, dpo, dec] = [await stageTime(P.vae), await stageTime(P.vaeLong), await stageTime(P.sft), await stageTime(P.sftMore), await stageTime(P.dpo), await stageTime(P.decoder)];
@@ -369,7 +362,7 @@ async function main(): Promise<void> {
     'after both SFT cycles': groupStats(testRows.final),
     'refree-mini (both SFT cycles, shipped decoder)': groupStats(testRows.shipped),
   };
-  const dpoVsSft = { heldout: dpoDifference(dpoRows, finalRows), test: dpoDifference(testRows.dpo, testRows.final) };
+  const dpoVsSft = { heldout: measureDifferences(dpoRows, finalRows), test: measureDifferences(testRows.dpo, testRows.final) };
   const silence = await silenceCheck({ ...held, clips: Math.min(4, R.evalClips), speechSeconds: Math.min(3, R.heldout.seconds), name: 'silence-shipped', model: ['--model', P.shipped], outDir: path.join(P.evalDir, 'silence'), reconDir: path.join(P.evalDir, 'vae') });
   const summary = { run, quick, vae: vaeInfo, decoder: decoderInfo, groups, testGroups, dpoVsSft, silence: { ...silenceSummary(silence), clips: silence }, vaeRecon: vaeRows, sft: sftRows, dpo: dpoRows, final: finalRows, shipped: shippedRows, test: testRows };
   await writeFile(path.join(run, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

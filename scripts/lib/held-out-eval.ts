@@ -3,10 +3,10 @@
 // and `refree eval --truth` measures it against the clip's rendered truth. Results are cached in
 // <outDir>/eval.json, so a finished measurement is never repeated — unless what it measured changed
 // (keepIfMeasuredWith): then the folder's videos are made again.
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MiniSpec } from '../../engine/train/vae/mini-package.js';
+import { runFfmpeg, stderrSummary } from '../../engine/media/ffmpeg-run.js';
 import { writeReconstruction } from '../../engine/train/vae/recon-video.js';
 import type { StepRunner } from './recipe-steps.js';
 import { exists } from './recipe-steps.js';
@@ -60,15 +60,12 @@ export async function evaluateHeldOut(o: HeldOutEval): Promise<EvalRow[]> {
   const before = have ? (JSON.parse(have) as EvalRow[]) : null;
   if (before && before.length === clips.length && before.every((r, i) => `${r.clip}.json` === clips[i])) return before;
   const rows: EvalRow[] = [];
-  const { ffmpegPath } = await import('../../engine/runtime/ffmpeg.js');
   for (const c of clips) {
     const id = c.slice(0, -5);
     const video = path.join(o.clipsDir, `${id}.mp4`);
     const portrait = path.join(o.outDir, `${id}.png`);
-    await new Promise<void>((resolve, reject) => {
-      const p = spawn(ffmpegPath(), ['-v', 'error', '-y', '-i', video, '-frames:v', '1', portrait]);
-      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not take the first frame of ${video}`))));
-    });
+    const first = await runFfmpeg(['-v', 'error', '-y', '-i', video, '-frames:v', '1', portrait]);
+    if (first.code !== 0) throw new Error(`ffmpeg could not take the first frame of ${video}`);
     const out = path.join(o.outDir, `${id}.mp4`);
     if (o.recon && !(await exists(out))) await writeReconstruction(o.recon.cfg, o.recon.vaeFile, video, out, 128);
     else if (o.degrade && !(await exists(out))) await filterVideo(video, o.degrade.filter, out);
@@ -89,15 +86,12 @@ export async function evaluateHeldOut(o: HeldOutEval): Promise<EvalRow[]> {
 
 /** `video` through an ffmpeg video filter, re-encoded near-losslessly (CRF 10), its sound copied. */
 export async function filterVideo(video: string, filter: string, out: string): Promise<void> {
-  const { ffmpegPath } = await import('../../engine/runtime/ffmpeg.js');
   const tmp = `${out}.part.mp4`;
-  const args = ['-v', 'error', '-y', '-i', video, '-vf', filter, '-c:v', 'libx264', '-crf', '10', '-pix_fmt', 'yuv420p', '-c:a', 'copy', tmp];
-  await new Promise<void>((resolve, reject) => {
-    const p = spawn(ffmpegPath(), args);
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not apply "${filter}" to ${video}: ${err.trim().slice(-300)}`))));
-  });
+  const r = await runFfmpeg(['-v', 'error', '-y', '-i', video, '-vf', filter, '-c:v', 'libx264', '-crf', '10', '-pix_fmt', 'yuv420p', '-c:a', 'copy', tmp]);
+  if (r.code !== 0) {
+    await rm(tmp, { force: true });
+    throw new Error(`ffmpeg could not apply "${filter}" to ${video}: ${stderrSummary(r.stderr)}`);
+  }
   await rename(tmp, out);
 }
 

@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { MiniSpec } from '../../engine/train/vae/mini-package.js';
 import type { GroupStats, HeldOutEval } from './held-out-eval.js';
 
+/** Where `npm run eval:limits` keeps its groups in a recipe run folder, and its table there. */
+export const LIMITS_DIR = 'mouth-limits';
 export const LIMITS_FILE = 'mouth-limits.json';
 
 export const LIMIT_LABELS = {

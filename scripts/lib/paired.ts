@@ -4,6 +4,7 @@
 // includes 0 is not a finding.
 import { rngFor } from '../../engine/synth/rng.js';
 import type { EvalResult, EvalRow } from './held-out-eval.js';
+import { MEASURES } from './held-out-eval.js';
 
 export interface PairedDifference {
   /** Clips measured in both groups. */
@@ -47,4 +48,12 @@ export function formatDifference(p: PairedDifference): string {
   if (p.mean === null) return '–';
   const s = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
   return `${s(p.mean)} [${s(p.lo!)}, ${s(p.hi!)}]`;
+}
+
+/** The measures a variant is compared on: lip sync, mouth correlation and picture fidelity. */
+export type MeasureDifferences = Record<'mouthR' | 'confidence' | 'psnr', PairedDifference>;
+
+/** `a` minus `b` on each compared measure, clip by clip on the clips both measured. */
+export function measureDifferences(a: readonly EvalRow[], b: readonly EvalRow[]): MeasureDifferences {
+  return { mouthR: pairedDifference(a, b, MEASURES.mouthR), confidence: pairedDifference(a, b, MEASURES.confidence), psnr: pairedDifference(a, b, MEASURES.psnr) };
 }
