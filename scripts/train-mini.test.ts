@@ -32,8 +32,17 @@ test('the quick recipe runs every stage, prints each reproducing command, and a 
   assert.ok(summary.vae.train.psnr > 0 && summary.vae.train.mouthPsnr > 0);
   assert.equal(summary.final.length, 1);
   assert.ok(await stat(path.join(run, 'final', 'refree.json')));
+  // The anchor stage trains anchored windows; only the package trained so samples with the anchor.
+  assert.ok(first.out.includes('--run ' + path.join(run, 'sft-anchor')) && first.out.includes('--anchor-share 0.5'), first.out);
+  const generation = async (d: string): Promise<{ portraitAnchor?: boolean }> => JSON.parse(await readFile(path.join(run, d, 'generation.json'), 'utf8')) as { portraitAnchor?: boolean };
+  assert.equal((await generation('shipped')).portraitAnchor, true);
+  assert.equal((await generation('final')).portraitAnchor, undefined);
+  assert.equal((await generation('shipped-no-anchor')).portraitAnchor, undefined);
+  const more = summary as unknown as { long: Record<'long' | 'minute', Record<'plain' | 'shipped', unknown[]>>; skin: Record<'vae' | 'plain' | 'shipped', Record<'darker' | 'lighter', { clips: number }>> };
+  for (const kind of ['long', 'minute'] as const) for (const which of ['plain', 'shipped'] as const) assert.equal(more.long[kind][which].length, 1);
+  assert.equal(more.skin.shipped.darker.clips + more.skin.shipped.lighter.clips, 1);
   const second = recipe(run);
   assert.equal(second.status, 0, second.out);
-  for (const s of ['synth-train', 'vae', 'prepare', 'sft', 'dpo', 'merge']) assert.match(second.out, new RegExp(`\\[${s}\\] done before`));
+  for (const s of ['synth-train', 'vae', 'prepare', 'sft', 'sft-anchor', 'merge-anchor', 'dpo', 'merge']) assert.match(second.out, new RegExp(`\\[${s}\\] done before`));
   assert.doesNotMatch(second.out, /\] done in /);
 });

@@ -53,6 +53,8 @@ SFT only:
                          chunk starts at the portrait (default 0: windows start anywhere)
   --motion-noise <x>     noise of up to this standard deviation on the reference frame of windows that
                          start later in a clip, as a later chunk starts from a generated frame (default 0)
+  --anchor-share <p>     share of windows trained as a later chunk that also sees the portrait (default
+                         0.5 for a model that samples with the portrait anchor, as refree-mini does; else 0)
 DPO only:
   --beta <x>             preference strength (default 2500; = 5000 in the original code's −½β form)
   --mask-ratios <list>   speech hidden in the generated negatives, best first (default 0,0.2,0.4)
@@ -91,6 +93,7 @@ const RUN_OPTIONS: OptionSpec = {
   'speech-drop': { type: 'string' },
   'portrait-start': { type: 'string' },
   'motion-noise': { type: 'string' },
+  'anchor-share': { type: 'string' },
   beta: { type: 'string' },
   'mask-ratios': { type: 'string' },
   'ref-decay': { type: 'string' },
@@ -148,8 +151,9 @@ export function settingsFromArgs(v: CommandContext['values'], stage: 'sft' | 'dp
     set('speechDrop', num(v['speech-drop'], 'speech-drop'));
     set('portraitStart', num(v['portrait-start'], 'portrait-start'));
     set('motionNoise', num(v['motion-noise'], 'motion-noise'));
+    set('anchorShare', num(v['anchor-share'], 'anchor-share'));
   } else {
-    only(['lip', 'face', 'rest', 'speech-drop', 'portrait-start', 'motion-noise'], 'sft');
+    only(['lip', 'face', 'rest', 'speech-drop', 'portrait-start', 'motion-noise', 'anchor-share'], 'sft');
     set('beta', num(v.beta, 'beta'));
     const ratios = list(v['mask-ratios']);
     if (ratios) out.maskRatios = ratios.map((r) => num(r, 'mask-ratios')!);

@@ -14,8 +14,10 @@ export interface Chunk {
   start: number;
   /** Latent frames in the chunk (the same for every chunk of a plan). */
   frames: number;
-  /** Leading latent frames given as clean conditioning (1 = the portrait for chunk 0; `motion` later). */
+  /** Leading latent frames given as clean conditioning (1 = the portrait for chunk 0; `motion` later, plus the anchor). */
   cond: number;
+  /** Frame 0 is the portrait latent (the anchor), not the previous chunk's. */
+  anchored: boolean;
   /** Global latent frames this chunk contributes to the video: [start + cond, min(start + frames, total)), chunk 0 from 0. */
   emitFrom: number;
   emitTo: number;
@@ -29,32 +31,37 @@ export interface ChunkPlan {
   /** Latent frames per chunk. */
   chunkFrames: number;
   motion: number;
+  /** Chunks after the first see the portrait as frame 0. */
+  anchor: boolean;
   stride: number;
   chunks: Chunk[];
   /** Video frames the speech features must cover: s·(last chunk end − 1) + 1 (≥ videoFrames). */
   paddedVideoFrames: number;
 }
 
-export function planChunks(videoFrames: number, opts: { chunkLatentFrames: number; motionLatentFrames: number; stride: number }): ChunkPlan {
+export function planChunks(videoFrames: number, opts: { chunkLatentFrames: number; motionLatentFrames: number; stride: number; portraitAnchor?: boolean }): ChunkPlan {
   const { stride: s } = opts;
+  const anchor = opts.portraitAnchor === true;
   if (!Number.isInteger(videoFrames) || videoFrames < 1) throw new RangeError(`the video needs at least one frame (got ${videoFrames})`);
   const M = opts.motionLatentFrames;
   if (!Number.isInteger(opts.chunkLatentFrames) || opts.chunkLatentFrames < 2) throw new RangeError(`chunks need at least 2 latent frames (got ${opts.chunkLatentFrames})`);
-  if (!Number.isInteger(M) || M < 1 || M >= opts.chunkLatentFrames) throw new RangeError(`motion frames must be between 1 and ${opts.chunkLatentFrames - 1} (got ${M})`);
+  const maxM = opts.chunkLatentFrames - 1 - (anchor ? 1 : 0);
+  if (!Number.isInteger(M) || M < 1 || M > maxM) throw new RangeError(`motion frames must be between 1 and ${maxM}${anchor ? ' with the portrait anchor' : ''} (got ${M})`);
   const latentFrames = Math.max(2, Math.ceil((videoFrames - 1) / s) + 1);
   // A clip shorter than one chunk is one chunk of exactly its length (no wasted frames).
   const F = Math.min(opts.chunkLatentFrames, latentFrames);
   const chunks: Chunk[] = [];
   for (let start = 0, k = 0; ; k++) {
-    const cond = k === 0 ? 1 : M;
+    const anchored = anchor && k > 0;
+    const cond = k === 0 ? 1 : M + (anchored ? 1 : 0);
     const emitFrom = k === 0 ? 0 : start + cond;
     const emitTo = Math.min(start + F, latentFrames);
-    chunks.push({ index: k, start, frames: F, cond, emitFrom, emitTo });
+    chunks.push({ index: k, start, frames: F, cond, anchored, emitFrom, emitTo });
     if (start + F >= latentFrames) break;
-    start += F - M;
+    start += F - M - (anchor ? 1 : 0);
   }
   const last = chunks[chunks.length - 1]!;
-  return { videoFrames, latentFrames, chunkFrames: F, motion: M, stride: s, chunks, paddedVideoFrames: s * (last.start + F - 1) + 1 };
+  return { videoFrames, latentFrames, chunkFrames: F, motion: M, anchor, stride: s, chunks, paddedVideoFrames: s * (last.start + F - 1) + 1 };
 }
 
 /** Video frames of the decoded latent frame j (1 for frame 0, s after). */

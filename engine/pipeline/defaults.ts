@@ -21,6 +21,11 @@ export interface GenerationDefaults {
   chunkLatentFrames: number;
   /** Latent frames each chunk after the first takes from the end of the previous one (≥ 1). */
   motionLatentFrames: number;
+  /**
+   * Each chunk after the first also sees the portrait's latent as its frame 0 (chunks.ts). Only for a
+   * model trained so (`refree train sft --anchor-share`); others were never shown such a frame.
+   */
+  portraitAnchor?: boolean;
 }
 
 export const BUILTIN_DEFAULTS: GenerationDefaults = { size: 480, fps: 15, steps: 40, shift: 3, guidance: 4.5, solver: 'unipc', chunkLatentFrames: 21, motionLatentFrames: 2 };

@@ -13,7 +13,8 @@ import { partialPath } from '../media/video-writer.js';
 import { ffmpegPath } from '../runtime/ffmpeg.js';
 import type { GenerateEvent, GenerateOptions } from './generate.js';
 import { generateVideo } from './generate.js';
-import { jobDir } from './job-files.js';
+import { SafetensorsFile } from '../model/weights/safetensors.js';
+import { chunkFile, jobDir } from './job-files.js';
 import { tinyRandomPackage } from './testing/random-package.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -73,6 +74,46 @@ test('cancel after the first chunk: no video, checkpoints kept; resume gives the
   const r = await generateVideo({ ...opts, resume: true });
   assert.equal(r.resumedChunks, 1);
   assert.equal(r.frameDigest, ref.frameDigest);
+});
+
+/** Latent frame f of a saved chunk [C, F, h, w], and the shape. */
+async function chunkFrame(dir: string, i: number, f: number): Promise<{ frame: number[]; shape: number[] }> {
+  const st = await SafetensorsFile.open(chunkFile(dir, i));
+  try {
+    const shape = [...st.info('latents').shape];
+    const [C, F, h, w] = shape as [number, number, number, number];
+    const lat = await st.readF32('latents');
+    const frame: number[] = [];
+    for (let c = 0; c < C; c++) frame.push(...lat.subarray((c * F + f) * h * w, (c * F + f + 1) * h * w));
+    return { frame, shape };
+  } finally {
+    await st.close();
+  }
+}
+
+test('with the portrait anchor, later chunks start from the portrait latent and the motion frame; the first chunk is unchanged', async () => {
+  const plain = await generateVideo(short('plain.mp4', { seed: 5 }));
+  const opts = short('anchor.mp4', { seed: 5, portraitAnchor: true });
+  // Stop before the last chunk so the checkpoints of chunks 0 and 1 stay to be read.
+  const ac = new AbortController();
+  await assert.rejects(generateVideo(opts, { signal: ac.signal, onEvent: (e) => e.type === 'chunk' && e.index === 2 && ac.abort() }), (e: unknown) => e instanceof CancelledError);
+  const dir = jobDir(opts.out);
+  const portrait = await chunkFrame(dir, 0, 0);
+  const anchor = await chunkFrame(dir, 1, 0);
+  const motion = await chunkFrame(dir, 1, 1);
+  assert.deepEqual(anchor.frame, portrait.frame, "chunk 1's frame 0 is the portrait latent");
+  // 7 latent frames in chunks of 4: 0–3, then 2–5 (anchor, motion = frame 3), then 4–7.
+  assert.deepEqual(motion.frame, (await chunkFrame(dir, 0, 3)).frame, "chunk 1's frame 1 is chunk 0's last");
+  const first = await Promise.all([0, 1, 2, 3].map(async (f) => (await chunkFrame(dir, 0, f)).frame));
+  const r = await generateVideo({ ...opts, resume: true });
+  assert.equal(r.frames, plain.frames);
+  assert.equal(r.chunks, 3, 'one chunk more than without the anchor (2): each later chunk gives one frame to the anchor');
+  assert.notEqual(r.frameDigest, plain.frameDigest);
+  // The first chunk is sampled exactly as without the anchor: chunk 0 of a fresh plain run is the same.
+  const again = short('plain-again.mp4', { seed: 5 });
+  const stop = new AbortController();
+  await assert.rejects(generateVideo(again, { signal: stop.signal, onEvent: (e) => e.type === 'chunk' && e.index === 1 && stop.abort() }), (e: unknown) => e instanceof CancelledError);
+  for (let f = 0; f < 4; f++) assert.deepEqual((await chunkFrame(jobDir(again.out), 0, f)).frame, first[f]);
 });
 
 test('bad inputs: a clear message each, and nothing left behind', async () => {

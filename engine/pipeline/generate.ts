@@ -5,7 +5,8 @@
 //      decoded by ffmpeg to 16 kHz mono and trimmed (silence warns, generation continues);
 //   3. speech features are aligned to the video frames (fps, default 15) for the whole padded clip
 //      (a few hundred KB for 10 min; the audio itself is 3.8 MB/min);
-//   4. the portrait is VAE-encoded as the first-frame latent (TI2V conditioning);
+//   4. the portrait is VAE-encoded as the first-frame latent (TI2V conditioning), and, for a package
+//      trained with the portrait anchor, also the anchor frame of every later chunk (chunks.ts);
 //   5. chunk by chunk (chunks.ts): sample the chunk's latents with seeded noise of stream = chunk index,
 //      checkpoint them (job-files.ts), decode the chunk's new latent frames with the streaming VAE
 //      decoder, watermark every frame (invisible payload + visible label) and stream it to ffmpeg;
@@ -95,6 +96,7 @@ export interface GenerateOptions {
   /** Overrides of the package's chunking (tests, benchmarks). */
   chunkLatentFrames?: number;
   motionLatentFrames?: number;
+  portraitAnchor?: boolean;
   backend?: Backend;
   /** Fixed job id (default: derived from the fingerprint, so the same inputs give the same payload). */
   jobId?: string;
@@ -257,6 +259,7 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
   const solver = opts.solver ?? defaults.solver;
   const chunkLatentFrames = opts.chunkLatentFrames ?? defaults.chunkLatentFrames;
   const motionLatentFrames = opts.motionLatentFrames ?? defaults.motionLatentFrames;
+  const portraitAnchor = opts.portraitAnchor ?? defaults.portraitAnchor ?? false;
   const maxSpeech = opts.maxSpeechSeconds ?? DEFAULT_MAX_AUDIO_SECONDS;
   tm = lap('model', tm);
 
@@ -272,14 +275,14 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
   const frames = Math.max(1, videoFrameCount(audio.duration, fps));
   let plan: ChunkPlan;
   try {
-    plan = planChunks(frames, { chunkLatentFrames, motionLatentFrames, stride: model.stride });
+    plan = planChunks(frames, { chunkLatentFrames, motionLatentFrames, portraitAnchor, stride: model.stride });
   } catch (e) {
     throw new GenerateError(`chunking: ${(e as Error).message}`);
   }
   tm = lap('inputs', tm);
 
   // Identity of the job: everything that determines the frames.
-  const settings = { steps, seed, fps, size, outputSize: outSize, guidance, shift, solver, chunkLatentFrames: plan.chunkFrames, motionLatentFrames, start: audio.start, end: audio.end, label: opts.label ?? {}, watermarkStrength: opts.watermarkStrength ?? null };
+  const settings = { steps, seed, fps, size, outputSize: outSize, guidance, shift, solver, chunkLatentFrames: plan.chunkFrames, motionLatentFrames, ...(portraitAnchor ? { portraitAnchor } : {}), start: audio.start, end: audio.end, label: opts.label ?? {}, watermarkStrength: opts.watermarkStrength ?? null };
   const fingerprint = sha(JSON.stringify(settings), '|', model.hash, '|', crop.image.data, '|', new Uint8Array(audio.samples.buffer, audio.samples.byteOffset, audio.samples.byteLength));
   const jobId = opts.jobId ?? `job-${fingerprint.slice(0, 16)}`;
   const payload = payloadFor(jobId, model.hash);
@@ -417,6 +420,7 @@ export async function generateVideo(opts: GenerateOptions, hooks: GenerateHooks 
         const ts = performance.now();
         const M = chunk.cond;
         const cond = chunk.index === 0 ? z0 : framesOf(prev!, C, F, hw, F - M, F);
+        if (chunk.anchored) putCond(cond, z0, C, M, 1, hw);
         const row0 = s * chunk.start;
         const speech = features.subarray(row0 * D, (row0 + videoFramesFor(F, s)) * D);
         const input = new Float32Array(C * F * hw);

@@ -5,7 +5,9 @@
 // A window is `frames` latent frames starting at latent frame k of a clip. Its first latent frame is
 // given to the model clean with timestep 0, as generation does (frame 0 of a clip is the portrait's
 // own latent; a later start is a motion frame of the previous chunk); its speech rows are the video
-// frames 4k .. 4k + 4(frames−1), the rows generation feeds for a chunk starting at k.
+// frames 4k .. 4k + 4(frames−1), the rows generation feeds for a chunk starting at k. An anchored window
+// (SftSettings.anchorShare) is the same window with frame 0 replaced by the clip's frame 0 (the portrait)
+// and frame 1 clean too, as generation feeds a later chunk of a package that samples with the anchor.
 import type { Feeds } from '../runtime/session.js';
 import { gaussianNoise } from '../generate/noise.js';
 import type { PreparedClip } from './prepare/index.js';
@@ -91,6 +93,8 @@ export interface SftBatchSettings {
   portraitStart: number;
   /** Noise scale of a later-chunk window's reference frame (settings.ts, SftSettings.motionNoise). */
   motionNoise: number;
+  /** Share of windows with the portrait anchor as frame 0 (settings.ts, SftSettings.anchorShare). */
+  anchorShare: number;
   /** Highest u of the shifted timestep draw (1 = every timestep; less skips the noisiest). */
   maxU: number;
 }
@@ -106,20 +110,30 @@ export function pickWindow(d: TrainData, frames: number, rnd: () => number, port
 }
 
 /**
- * Noisy input x_σ = (1−σ)x0 + σε for frames ≥ 1 and the target ε − x0. Frame 0, the reference, stays
- * clean, or gets refNoise·ε (its own noise, which nothing else uses) when refNoise > 0.
+ * Noisy input x_σ = (1−σ)x0 + σε for frames ≥ refs and the target ε − x0. Frames < refs are the clean
+ * references; the last of them (the motion frame a chunk starts from) gets refNoise·ε (its own noise,
+ * which nothing else uses) when refNoise > 0.
  */
-export function noisyPair(x0: Float32Array, eps: Float32Array, sigma: number, C: number, F: number, hw: number, xt: Float32Array, target: Float32Array, refNoise = 0): void {
+export function noisyPair(x0: Float32Array, eps: Float32Array, sigma: number, C: number, F: number, hw: number, xt: Float32Array, target: Float32Array, refNoise = 0, refs = 1): void {
   for (let c = 0; c < C; c++) {
     for (let f = 0; f < F; f++) {
       const base = (c * F + f) * hw;
+      const extra = f === refs - 1 ? refNoise : 0;
       for (let p = 0; p < hw; p++) {
         const i = base + p;
         target[i] = eps[i]! - x0[i]!;
-        xt[i] = f === 0 ? x0[i]! + refNoise * eps[i]! : (1 - sigma) * x0[i]! + sigma * eps[i]!;
+        xt[i] = f < refs ? x0[i]! + extra * eps[i]! : (1 - sigma) * x0[i]! + sigma * eps[i]!;
       }
     }
   }
+}
+
+/** Frame 0 of a [C, F, h, w] window replaced by the clip's first (portrait) latent: the anchor. */
+export function anchorWindow(clip: PreparedClip, x0: Float32Array, F: number): Float32Array {
+  const [C, Fc, h, w] = clip.latentShape;
+  const hw = h * w;
+  for (let c = 0; c < C; c++) x0.set(clip.latents.subarray(c * Fc * hw, (c * Fc + 1) * hw), c * F * hw);
+  return x0;
 }
 
 /** The feeds of one SFT micro-batch (context replicated from the package's cached text context). */
@@ -149,11 +163,14 @@ export function sftBatch(d: TrainData, context: Float32Array, s: SftBatchSetting
     const drop = rnd() < s.speechDrop;
     const x0 = latentWindow(clip, wref.start, F);
     const eps = gaussianNoise(s.seed, noiseStream(step, `sft-noise-${micro}-${b}`), n);
-    // Drawn only when asked for, so runs without it keep their exact draws.
-    const refNoise = s.motionNoise > 0 && wref.start > 0 ? rnd() * s.motionNoise : 0;
-    noisyPair(x0, eps, sigma, C, F, hw, feeds.latents.subarray(b * n, (b + 1) * n), feeds.target.subarray(b * n, (b + 1) * n), refNoise);
-    feeds.weight.set(latentLossWeights(maskWindow(clip.lipMask, clip.latentShape, wref.start, F), maskWindow(clip.faceMask, clip.latentShape, wref.start, F), F, hw, s.regions, 1), b * F * hw);
-    for (let f = 1; f < F; f++) feeds.timesteps[b * F + f] = sigma * 1000;
+    // Drawn only when asked for, so runs without them keep their exact draws.
+    const anchored = s.anchorShare > 0 && rnd() < s.anchorShare;
+    const refNoise = s.motionNoise > 0 && (wref.start > 0 || anchored) ? rnd() * s.motionNoise : 0;
+    const refs = anchored ? 2 : 1;
+    if (anchored) anchorWindow(clip, x0, F);
+    noisyPair(x0, eps, sigma, C, F, hw, feeds.latents.subarray(b * n, (b + 1) * n), feeds.target.subarray(b * n, (b + 1) * n), refNoise, refs);
+    feeds.weight.set(latentLossWeights(maskWindow(clip.lipMask, clip.latentShape, wref.start, F), maskWindow(clip.faceMask, clip.latentShape, wref.start, F), F, hw, s.regions, refs), b * F * hw);
+    for (let f = refs; f < F; f++) feeds.timesteps[b * F + f] = sigma * 1000;
     feeds.context.set(context, b * context.length);
     feeds.speech_features.set(speechWindow(clip, wref.start, F, d.stride), b * Tv * D);
     if (drop) feeds.speech_mask.fill(1, b * Tv, (b + 1) * Tv);

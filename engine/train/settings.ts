@@ -48,6 +48,14 @@ export interface SftSettings extends CommonSettings {
    * on. 0: the clean latent.
    */
   motionNoise: number;
+  /**
+   * Share of windows trained as a later chunk with the portrait anchor: frame 0 is the clip's first
+   * (portrait) latent instead of the window's own, frame 1 the motion frame, both clean references
+   * (frame 1 noised as `motionNoise` says). A package whose generation settings name the portrait
+   * anchor samples every chunk after the first so, and keeps the face of the portrait however long the
+   * speech. 0: every window has one reference frame, its own.
+   */
+  anchorShare: number;
 }
 
 export interface DpoSettings extends CommonSettings {
@@ -91,7 +99,11 @@ export const SFT_DEFAULTS: Omit<SftSettings, 'shift'> = {
   speechDrop: 0.1,
   portraitStart: 0,
   motionNoise: 0,
+  anchorShare: 0,
 };
+
+/** Share of anchored windows when the model trained already samples with the portrait anchor. */
+export const ANCHORED_MODEL_SHARE = 0.5;
 
 export const DPO_DEFAULTS: Omit<DpoSettings, 'shift'> = {
   seed: 0,
@@ -154,6 +166,8 @@ export function validateSft(s: SftSettings): SftSettings {
   validateCommon(s);
   check(s.speechDrop >= 0 && s.speechDrop < 1, `speech drop must lie in [0, 1) (got ${s.speechDrop})`);
   check(Number.isFinite(s.motionNoise) && s.motionNoise >= 0, `the motion-frame noise must be a number ≥ 0 (got ${s.motionNoise})`);
+  check(s.anchorShare >= 0 && s.anchorShare <= 1, `the share of windows with the portrait anchor must lie in [0, 1] (got ${s.anchorShare})`);
+  check(s.anchorShare === 0 || s.frames >= 3, `windows with the portrait anchor need at least 3 latent frames (2 references and 1 to learn; got ${s.frames}): use longer windows, or --anchor-share 0`);
   check(s.portraitStart >= 0 && s.portraitStart <= 1, `the share of windows starting at the portrait must lie in [0, 1] (got ${s.portraitStart})`);
   for (const k of ['lip', 'face', 'rest'] as const) check(s.regions[k] >= 0 && Number.isFinite(s.regions[k]), `the ${k} weight must be a number ≥ 0 (got ${s.regions[k]})`);
   check(s.regions.rest > 0 || s.regions.face > 0 || s.regions.lip > 0, 'at least one region weight must be > 0');

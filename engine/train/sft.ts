@@ -14,7 +14,7 @@ import type { RunRecord } from './run-folder.js';
 import { loadLatestCheckpoint, openRunFolder, settingsHash, truncateMetrics } from './run-folder.js';
 import { runStageLoop } from './stage-loop.js';
 import type { SftSettings } from './settings.js';
-import { SFT_DEFAULTS, SettingsError, validateSft } from './settings.js';
+import { ANCHORED_MODEL_SHARE, SFT_DEFAULTS, SettingsError, validateSft } from './settings.js';
 import { Stepper, learningRate } from './stepper.js';
 import { trainableSet } from './trainable.js';
 import { trainAttentionFor } from './estimate.js';
@@ -41,9 +41,14 @@ export interface TrainResult {
   parameters: number;
 }
 
-/** Settings with defaults filled in; the shift defaults to the package's sampler shift. */
+/**
+ * Settings with defaults filled in; the shift defaults to the package's sampler shift, and a package that
+ * samples with the portrait anchor goes on training for it (a fine-tune without anchored windows would
+ * slowly unlearn what its later chunks rely on).
+ */
 export function sftSettings(base: TrainBase, given: Partial<SftSettings> = {}): SftSettings {
-  return validateSft({ ...SFT_DEFAULTS, shift: base.defaults.shift, ...given } as SftSettings);
+  const anchorShare = base.defaults.portraitAnchor ? ANCHORED_MODEL_SHARE : SFT_DEFAULTS.anchorShare;
+  return validateSft({ ...SFT_DEFAULTS, shift: base.defaults.shift, anchorShare, ...given } as SftSettings);
 }
 
 export function runRecord(stage: 'sft' | 'dpo', base: TrainBase, dataset: string, settings: object, set: TrainableSet): RunRecord {

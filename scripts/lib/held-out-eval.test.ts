@@ -1,14 +1,14 @@
 // filterVideo: the truth videos of `npm run eval:limits` with a known loss of detail. Real ffmpeg.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ffmpegPath } from '../../engine/runtime/ffmpeg.js';
 import { probeMedia } from '../../engine/media/probe.js';
 import { probeVideo, readFrames } from '../../engine/media/video-reader.js';
-import { filterVideo } from './held-out-eval.js';
+import { DARKER_SKIN_LUMA, filterVideo, measuredBySkinTone } from './held-out-eval.js';
 
 let dir = '';
 after(async () => {
@@ -56,4 +56,21 @@ test('an invalid filter is a clear error naming the filter, and leaves no output
   const out = path.join(dir, 'bad.mp4');
   await assert.rejects(filterVideo(src, 'nosuchfilter=3', out), /could not apply "nosuchfilter=3"/);
   assert.ok(!(await readdir(dir)).includes('bad.mp4'));
+});
+
+test('clips are counted by skin tone from their truth, measured or not', async () => {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'skin-tone-'));
+  try {
+    // Luma of rgb(123,77,47) is 87 (darker); of rgb(241,194,125) 192 (lighter); rgb(110,110,110) is 110, the threshold itself.
+    const skins = { a: 'rgb(123,77,47)', b: 'rgb(241,194,125)', c: 'rgb(123, 77, 47)', d: 'rgb(110,110,110)' };
+    for (const [id, skin] of Object.entries(skins)) await writeFile(path.join(tmp, `${id}.json`), JSON.stringify({ identity: { skin } }));
+    const row = (clip: string, ok: boolean): { clip: string; video: string; result: Record<string, unknown> } => ({ clip, video: `${clip}.mp4`, result: ok ? { ok: true } : { ok: false, error: 'no face' } });
+    const counts = await measuredBySkinTone([row('a', false), row('b', true), row('c', true), row('d', false)], tmp);
+    assert.equal(DARKER_SKIN_LUMA, 110);
+    assert.deepEqual(counts, { darker: { clips: 2, measured: 1 }, lighter: { clips: 2, measured: 1 } });
+    await writeFile(path.join(tmp, 'e.json'), JSON.stringify({ identity: {} }));
+    await assert.rejects(measuredBySkinTone([row('e', true)], tmp), /e\.json .* names no skin colour/);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 });

@@ -145,3 +145,25 @@ export function statsTable(groups: Record<string, GroupStats>): string {
   const head = `| | ${COLUMNS.join(' | ')} |\n|---|${COLUMNS.map(() => '---').join('|')}|\n`;
   return head + Object.entries(groups).map(([k, g]) => `| ${k} | ${COLUMNS.map((c) => (c === 'measured' ? `${g.measured}/${g.clips}` : String(g[c] ?? '–'))).join(' | ')} |`).join('\n');
 }
+
+/** Skin luma (BT.601, 0–255) below which a synthetic face counts as darker-skinned. */
+export const DARKER_SKIN_LUMA = 110;
+
+/**
+ * How many clips of each skin tone `refree eval` could measure: the face tracker loses a face whose
+ * eyes and lips have lost their contrast, which happens first on darker skin, so the table's means are
+ * over lighter faces more than the clips are. Tones come from each clip's truth (identity.skin, "rgb(r,g,b)").
+ */
+export async function measuredBySkinTone(rows: readonly EvalRow[], clipsDir: string): Promise<Record<'darker' | 'lighter', { clips: number; measured: number }>> {
+  const out = { darker: { clips: 0, measured: 0 }, lighter: { clips: 0, measured: 0 } };
+  for (const r of rows) {
+    const truth = JSON.parse(await readFile(path.join(clipsDir, `${r.clip}.json`), 'utf8')) as { identity?: { skin?: string } };
+    const rgb = /rgb\((\d+),\s*(\d+),\s*(\d+)\)/.exec(truth.identity?.skin ?? '');
+    if (!rgb) throw new Error(`${r.clip}.json in ${clipsDir} names no skin colour (identity.skin): make the clips again with refree synth`);
+    const luma = 0.299 * Number(rgb[1]) + 0.587 * Number(rgb[2]) + 0.114 * Number(rgb[3]);
+    const g = luma < DARKER_SKIN_LUMA ? out.darker : out.lighter;
+    g.clips++;
+    if ((r.result as EvalResult).ok === true) g.measured++;
+  }
+  return out;
+}
