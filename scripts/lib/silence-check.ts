@@ -6,12 +6,12 @@
 // what a closed mouth reads on the same scale: the same measure over the frames whose true mouth is
 // shut in the clip's rendered truth and, when given, in its VAE reconstruction (drawn lips never read
 // 0: the measure sees the lip line). Cached in <outDir>/silence.json.
-import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepRunner } from './recipe-steps.js';
 import { exists } from './recipe-steps.js';
 import { keepIfMeasuredWith } from './held-out-eval.js';
+import { runFfmpeg, stderrSummary } from '../../engine/media/ffmpeg-run.js';
 
 export const SILENCE_S = 1.5;
 /** Frames after the speech ends that may still be closing. */
@@ -32,11 +32,8 @@ export interface SilenceRow {
 const SHUT = 0.02;
 
 async function ffmpeg(args: string[]): Promise<void> {
-  const { ffmpegPath } = await import('../../engine/runtime/ffmpeg.js');
-  await new Promise<void>((resolve, reject) => {
-    const p = spawn(ffmpegPath(), ['-v', 'error', '-y', ...args]);
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg ${args.join(' ')} failed (exit ${code})`))));
-  });
+  const r = await runFfmpeg(['-v', 'error', '-y', ...args]);
+  if (r.code !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed (exit ${r.code}): ${stderrSummary(r.stderr)}`);
 }
 
 const mean = (v: (number | null)[]): number | null => {
