@@ -21,6 +21,7 @@ import { writeMiniPackage } from '../engine/train/vae/mini-package.js';
 import { GENERATION_DEFAULTS_FILE } from '../engine/pipeline/defaults.js';
 import { PREVIEW_FILE } from '../engine/generate/preview-fit.js';
 import { writeWithDecoder } from '../engine/train/vae/with-decoder.js';
+import { pixelFrameCount } from '../engine/model/vae/geometry.js';
 import type { GroupStats } from './lib/held-out-eval.js';
 import { DARKER_SKIN_LUMA, evaluateHeldOut, groupStats, measuredBySkinTone, statsTable } from './lib/held-out-eval.js';
 import type { EvalRow } from './lib/held-out-eval.js';
@@ -282,7 +283,7 @@ ${differenceLine('test', dpoVsSft.test)}
 
 ## Long speech
 
-A clip longer than one chunk (${spec.generation.chunkLatentFrames} latent frames, about ${((2 * (spec.generation.chunkLatentFrames - 1) + 1) / spec.generation.fps).toFixed(1)} s) is made chunk after chunk, each
+A clip longer than one chunk (${spec.generation.chunkLatentFrames} latent frames, about ${(pixelFrameCount(a.vae, spec.generation.chunkLatentFrames) / spec.generation.fps).toFixed(1)} s) is made chunk after chunk, each
 starting from the previous one's last latent frame; small errors handed on pile up over a minute into a
 different, blotched face. The anchor stage and the portrait anchor keep the portrait in every chunk.
 Held-out clips of ${R.long.seconds} s (${R.long.count}, seeds ${LONG_SEED}–${LONG_SEED + R.long.count - 1}) and of ${R.minute.seconds} s (${R.minute.count}, seeds ${MINUTE_SEED}–${MINUTE_SEED + R.minute.count - 1}), same measures:
@@ -437,18 +438,17 @@ async function main(): Promise<void> {
     [SHIPPED_ROW]: groupStats(testRows.shipped),
   };
   // Long speech: the same model before and after the anchor stage, with the same decoder.
-  const longRows: Record<'long' | 'minute', Record<'plain' | 'shipped', EvalRow[]>> = { long: { plain: [], shipped: [] }, minute: { plain: [], shipped: [] } };
-  for (const [kind, clipsDir] of [['long', P.clipsLong], ['minute', P.clipsMinute]] as const) {
-    for (const [which, model] of [['plain', P.plain], ['shipped', P.shipped]] as const) {
-      longRows[kind][which] = await evaluateHeldOut({ clipsDir, clips: R[kind].count, runner: { step, cli }, ...sampler, name: `${kind}-${which}`, model: ['--model', model], outDir: path.join(P.evalDir, `${kind}-${which}`) });
-    }
+  const long = (kind: 'long' | 'minute', which: 'plain' | 'shipped', clipsDir: string): Promise<EvalRow[]> =>
+    evaluateHeldOut({ clipsDir, clips: R[kind].count, runner: { step, cli }, ...sampler, name: `${kind}-${which}`, model: ['--model', P[which]], outDir: path.join(P.evalDir, `${kind}-${which}`) });
+  const longRows = {
+    long: { plain: await long('long', 'plain', P.clipsLong), shipped: await long('long', 'shipped', P.clipsLong) },
+    minute: { plain: await long('minute', 'plain', P.clipsMinute), shipped: await long('minute', 'shipped', P.clipsMinute) },
+  };
+  const longGroups: Record<string, GroupStats> = {};
+  for (const kind of ['long', 'minute'] as const) {
+    longGroups[`${LONG_LABEL[kind]}: ${PLAIN_ROW}`] = groupStats(longRows[kind].plain);
+    longGroups[`${LONG_LABEL[kind]}: ${SHIPPED_ROW}`] = groupStats(longRows[kind].shipped);
   }
-  const longGroups = Object.fromEntries(
-    (['long', 'minute'] as const).flatMap((kind) => [
-      [`${LONG_LABEL[kind]}: ${PLAIN_ROW}`, groupStats(longRows[kind].plain)],
-      [`${LONG_LABEL[kind]}: ${SHIPPED_ROW}`, groupStats(longRows[kind].shipped)],
-    ]),
-  );
   // Which faces the measures could read, by skin tone (the means above are over those).
   const skin: SkinCounts = { vae: await measuredBySkinTone(testRows.vae, P.clipsTest), plain: await measuredBySkinTone(testRows.plain, P.clipsTest), shipped: await measuredBySkinTone(testRows.shipped, P.clipsTest) };
   const anchorVsPlain = { long: measureDifferences(longRows.long.shipped, longRows.long.plain), test: measureDifferences(testRows.shipped, testRows.plain) };

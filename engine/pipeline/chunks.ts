@@ -45,7 +45,9 @@ export function planChunks(videoFrames: number, opts: { chunkLatentFrames: numbe
   if (!Number.isInteger(videoFrames) || videoFrames < 1) throw new RangeError(`the video needs at least one frame (got ${videoFrames})`);
   const M = opts.motionLatentFrames;
   if (!Number.isInteger(opts.chunkLatentFrames) || opts.chunkLatentFrames < 2) throw new RangeError(`chunks need at least 2 latent frames (got ${opts.chunkLatentFrames})`);
-  const maxM = opts.chunkLatentFrames - 1 - (anchor ? 1 : 0);
+  // Leading clean frames of every chunk after the first: the motion frames, and the anchor before them.
+  const lead = M + (anchor ? 1 : 0);
+  const maxM = opts.chunkLatentFrames - 1 - (lead - M);
   if (!Number.isInteger(M) || M < 1 || M > maxM) throw new RangeError(`motion frames must be between 1 and ${maxM}${anchor ? ' with the portrait anchor' : ''} (got ${M})`);
   const latentFrames = Math.max(2, Math.ceil((videoFrames - 1) / s) + 1);
   // A clip shorter than one chunk is one chunk of exactly its length (no wasted frames).
@@ -53,12 +55,12 @@ export function planChunks(videoFrames: number, opts: { chunkLatentFrames: numbe
   const chunks: Chunk[] = [];
   for (let start = 0, k = 0; ; k++) {
     const anchored = anchor && k > 0;
-    const cond = k === 0 ? 1 : M + (anchored ? 1 : 0);
+    const cond = k === 0 ? 1 : lead;
     const emitFrom = k === 0 ? 0 : start + cond;
     const emitTo = Math.min(start + F, latentFrames);
     chunks.push({ index: k, start, frames: F, cond, anchored, emitFrom, emitTo });
     if (start + F >= latentFrames) break;
-    start += F - M - (anchor ? 1 : 0);
+    start += F - lead;
   }
   const last = chunks[chunks.length - 1]!;
   return { videoFrames, latentFrames, chunkFrames: F, motion: M, anchor, stride: s, chunks, paddedVideoFrames: s * (last.start + F - 1) + 1 };
