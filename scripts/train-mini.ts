@@ -318,7 +318,9 @@ ${limits}${quiet.silence !== null && quiet.closedRecon !== null && quiet.silence
 - Darker skin as well as lighter: on darker-skinned avatars the small VAE flattens the eyes and lips
   (probably because their contrast with the skin is small in absolute terms, which a pixel loss weighs
   little), so generated faces there are often too soft to track (${skin.shipped.darker.measured} of ${skin.shipped.darker.clips} test clips measurable against
-  ${skin.shipped.lighter.measured} of ${skin.shipped.lighter.clips}). A VAE trained with a loss that weighs contrast on dark skin as much as on light is the fix; it needs the VAE and everything after it trained again.
+  ${skin.shipped.lighter.measured} of ${skin.shipped.lighter.clips}). This package's decoder was trained without the detail weight (\`refree train vae --detail\`,
+  which weighs each face's edges against its own contrast); a decoder trained again with it, the encoder
+  and the DiT left as they are, keeps more of these faces trackable (docs/TRAINING.md, "Every skin tone").
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
 - Large head turns, hands, backgrounds with motion: the synthetic world has none.
 - Speech unlike the synthetic voices may still move the mouth, but the sync is only measured on the synthetic world.

@@ -47,6 +47,9 @@ Options:
   --lr <x>               learning rate, warm-up then cosine decay (default ${VAE_DEFAULTS.lr})
   --warmup <n>           warm-up steps (default ${VAE_DEFAULTS.warmup})
   --lip <w> --face <w>   extra loss weight inside the lips and the face (default ${VAE_DEFAULTS.lipWeight}, ${VAE_DEFAULTS.faceWeight})
+  --detail <w>           extra loss weight on the face's edges (eyes, brows, lip lines), measured
+                         against each face's own contrast, so darker faces keep their features as
+                         sharp as lighter ones (default ${VAE_DEFAULTS.detailWeight}: none)
   --latent-reg <x>       weight of the latent size penalty (default ${VAE_DEFAULTS.latentReg})
   --max-clips <n>        read at most this many clips (default ${VAE_DEFAULTS.maxClips})
   --seed <n>             seed of the initial weights and the batches (default 0)
@@ -71,6 +74,7 @@ export const TRAIN_VAE_OPTIONS: OptionSpec = {
   warmup: { type: 'string' },
   lip: { type: 'string' },
   face: { type: 'string' },
+  detail: { type: 'string' },
   'latent-reg': { type: 'string' },
   'max-clips': { type: 'string' },
   seed: { type: 'string' },
@@ -113,6 +117,7 @@ export function vaeSettingsFromArgs(v: CommandContext['values']): Partial<Omit<V
   set('warmup', num(v.warmup, 'warmup', true));
   set('lipWeight', num(v.lip, 'lip'));
   set('faceWeight', num(v.face, 'face'));
+  set('detailWeight', num(v.detail, 'detail'));
   set('latentReg', num(v['latent-reg'], 'latent-reg'));
   set('latentNoise', num(v['latent-noise'], 'latent-noise'));
   set('maxClips', num(v['max-clips'], 'max-clips', true));

@@ -2,7 +2,7 @@
 // parameters as an uninterrupted one, the finished run folds its latent statistics so encoded latents
 // come out normalised, and bad clip folders get a sentence.
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -113,6 +113,17 @@ test('a few steps lower the loss; a paused run resumes to the same parameters; l
   assert.ok((await readMetrics(same.run))[0]!.loss < m[0]!.loss * 0.9);
   await assert.rejects(runVaeTraining({ clips, out: path.join(dir, 'dec-none'), settings: { ...settings, decoderOnly: true } }), /decoder-only training needs the finished VAE whose encoder it keeps/);
 
+  // The detail weight changes only how the error is weighted: the same first step from the same weights
+  // has the same plain error and another loss; the run records it, a run without it does not.
+  const detailed = await runVaeTraining({ clips, out: path.join(dir, 'dec-detail'), init: straight.weights, settings: { ...settings, steps: 1, decoderOnly: true, detailWeight: 5 } });
+  const [d0, s0] = [(await readMetrics(detailed.run))[0]!, (await readMetrics(same.run))[0]!];
+  const [dMse, sMse] = [d0.mse as number, s0.mse as number];
+  assert.ok(Math.abs(dMse - sMse) <= 2e-6 * sMse, `plain error ${dMse} vs ${sMse}`);
+  assert.ok(Math.abs(d0.loss - s0.loss) > 1e-3 * s0.loss, `weighted loss ${d0.loss} vs ${s0.loss}`);
+  const recorded = async (run: string): Promise<Record<string, unknown>> => (JSON.parse(await readFile(path.join(run, 'run.json'), 'utf8')) as { settings: Record<string, unknown> }).settings;
+  assert.equal((await recorded(detailed.run)).detailWeight, 5);
+  assert.equal('detailWeight' in (await recorded(same.run)), false);
+
   // Latent noise reaches the decoder: the same first step from the same weights reads a higher loss
   // with it, the loss still falls over the run, and the encoder stays bit-identical. Without
   // --decoder-only it is refused (the encoder would learn to drown it).
@@ -151,5 +162,6 @@ test('bad clip folders and options get a sentence', async () => {
   await assert.rejects(trainVaeCommand({ values: { clips, out: path.join(dir, 'r3'), spec }, positionals: [], json: true, io, signal: new AbortController().signal }), /the spec .* does not exist/);
   await assert.rejects(trainVaeCommand({ values: { out: path.join(dir, 'r3') }, positionals: [], json: true, io, signal: new AbortController().signal }), /--clips <folder> is required/);
   await assert.rejects(trainVaeCommand({ values: { clips, out: path.join(dir, 'r4'), 'dec-dim': '0' }, positionals: [], json: true, io, signal: new AbortController().signal }), /--dec-dim must be at least 1/);
+  await assert.rejects(trainVaeCommand({ values: { clips, out: path.join(dir, 'r4'), detail: '-1' }, positionals: [], json: true, io, signal: new AbortController().signal }), /--detail must be a number ≥ 0, got "-1"/);
   await assert.rejects(trainVaeCommand({ values: { clips, out: path.join(dir, 'r4'), 'dec-dim': 'wide' }, positionals: [], json: true, io, signal: new AbortController().signal }), /--dec-dim must be a whole number/);
 });

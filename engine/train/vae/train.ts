@@ -55,6 +55,12 @@ export interface VaeSettings {
   /** Extra loss weight inside the (grown) lip ellipse and inside the face ellipse. */
   lipWeight: number;
   faceWeight: number;
+  /**
+   * Extra loss weight on the face's edges (eyes, brows, lip lines), relative to the face's own contrast
+   * and raised for low-contrast faces (data.ts, addDetailWeight): keeps darker faces' features as sharp as
+   * lighter ones'. 0: none.
+   */
+  detailWeight: number;
   latentReg: number;
   /** Train the decoder alone against the frozen encoder of `init` (see the file comment). */
   decoderOnly: boolean;
@@ -83,6 +89,7 @@ export const VAE_DEFAULTS: Omit<VaeSettings, 'vae'> = {
   maxGradNorm: 1,
   lipWeight: 20,
   faceWeight: 2,
+  detailWeight: 0,
   latentReg: 1e-4,
   decoderOnly: false,
   latentNoise: 0,
@@ -134,11 +141,20 @@ export function validateVae(s: VaeSettings): VaeSettings {
   int(s.maxFrames, 'max frames', s.frames);
   latentSize(s.vae, s.size, s.size);
   if (!(s.lr > 0 && s.lr < 1)) throw new SettingsError(`the learning rate must lie between 0 and 1 (got ${s.lr})`);
-  if (!(s.lipWeight >= 0 && s.faceWeight >= 0 && s.latentReg >= 0)) throw new SettingsError('the lip and face weights and the latent regulariser must be ≥ 0');
+  if (!(s.lipWeight >= 0 && s.faceWeight >= 0 && s.detailWeight >= 0 && s.latentReg >= 0)) throw new SettingsError('the lip, face and detail weights and the latent regulariser must be ≥ 0');
   if (!(s.latentNoise >= 0 && Number.isFinite(s.latentNoise))) throw new SettingsError(`the latent noise must be a number ≥ 0 (got ${s.latentNoise})`);
   // A trained encoder would scale its latents up until the noise no longer mattered.
   if (s.latentNoise > 0 && !s.decoderOnly) throw new SettingsError('latent noise trains a decoder against a fixed latent space: use it with --decoder-only');
   return s;
+}
+
+/**
+ * The settings a run folder records and hashes. The starting weights and the detail weight count only
+ * when given, so runs without them keep the hash they had before these options existed and still resume.
+ */
+export function recordedSettings(s: VaeSettings, init?: string): Record<string, unknown> {
+  const { detailWeight, ...rest } = s;
+  return { ...rest, ...(detailWeight > 0 ? { detailWeight } : {}), ...(init ? { init: path.resolve(init) } : {}) };
 }
 
 function vaeHash(cfg: VaeConfig): string {
@@ -160,8 +176,7 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
   const clips = await loadVaeClips(opts.clips, { size: s.size, minFrames: s.frames, maxClips: s.maxClips, maxFrames: s.maxFrames, signal: hooks.signal });
   const runDir = path.resolve(opts.out);
   const hash = vaeHash(s.vae);
-  // The starting weights count as a setting only when given (runs from random weights keep their hash).
-  const given = { ...s, ...(opts.init ? { init: path.resolve(opts.init) } : {}) } as unknown as Record<string, unknown>;
+  const given = recordedSettings(s, opts.init);
   const record: RunRecord = {
     format: 'refree-train-run/1',
     stage: 'vae',
@@ -209,7 +224,7 @@ export async function runVaeTraining(opts: VaeRunOptions, hooks: TrainHooks = {}
       }
       const ts = performance.now();
       const next = stepper.step + 1;
-      const b = vaeBatch(clips, s.seed, next, s.batch, s.frames, s.size, { lip: s.lipWeight, face: s.faceWeight });
+      const b = vaeBatch(clips, s.seed, next, s.batch, s.frames, s.size, { lip: s.lipWeight, face: s.faceWeight, detail: s.detailWeight });
       const lr = learningRate(next, s.steps, s.lr, s.warmup, s.minLrRatio);
       const feeds: Feeds = { pixels: b.pixels, weight: b.weight };
       if (s.latentNoise > 0) feeds.latent_noise = latentNoise(s, next);
