@@ -2,7 +2,7 @@
 // by ffmpeg at the training size, with the lip and face ellipses of every frame from the truth. A
 // batch is a set of short windows of s·n + 1 frames, drawn deterministically from (seed, step), with
 // a per-pixel loss weight: 1 everywhere, + face inside the face ellipse, + lip inside the grown lip
-// ellipse, + optionally detail on the face's edges (detailWeights), normalised to mean 1 over the batch.
+// ellipse, + optionally detail on the face's edges (addDetailWeight), normalised to mean 1 over the batch.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readRateFrames } from '../prepare/frames.js';
@@ -84,7 +84,7 @@ export async function loadVaeClips(dir: string, o: LoadOptions): Promise<VaeClip
 export interface WeightSettings {
   lip: number;
   face: number;
-  /** Extra weight on the face's edges, contrast-normalised (detailWeights); 0 or absent: none. */
+  /** Extra weight on the face's edges, contrast-normalised (addDetailWeight); 0 or absent: none. */
   detail?: number;
 }
 
@@ -99,8 +99,8 @@ export const DETAIL_MAX_BOOST = 4;
 /**
  * Adds detail·boost·E/Ē inside the face to `out`: E is the luma gradient magnitude of the frame (central
  * differences), Ē its mean over the face. A plain squared error counts a blurred brow or lip line on a
- * dark face a few times less than the same blur on a light face, because the edge itself is a few
- * times fainter; so the decoder learned to keep light faces' features and to smear dark faces' eyes,
+ * dark face up to a few times less than the same blur on a light face, because the edge itself is
+ * fainter; so the decoder learned to keep light faces' features and to smear dark faces' eyes,
  * brows and lips until a face tracker no longer finds the face. Weighting edges relative to the face's own
  * contrast (and boosting low-contrast faces) asks for the same sharpness on every skin tone.
  */
