@@ -316,7 +316,7 @@ ${limits}${quiet.silence !== null && quiet.closedRecon !== null && quiet.silence
   (${quiet.silence} against ${quiet.closedRecon}), but above the rendered truth's ${quiet.closedTruth ?? '–'}: the small VAE blurs the lip line.`
     : '- Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).'}
 - Darker skin as well as lighter: on darker-skinned avatars the small VAE flattens the eyes and lips
-  (probably because their contrast with the skin is small in absolute terms, which a pixel loss weighs
+  (their contrast with the skin is small in absolute terms, which a plain pixel loss weighs
   little), so generated faces there are often too soft to track (${skin.shipped.darker.measured} of ${skin.shipped.darker.clips} test clips measurable against
   ${skin.shipped.lighter.measured} of ${skin.shipped.lighter.clips}). This package's decoder was trained without the detail weight (\`refree train vae --detail\`,
   which weighs each face's edges against its own contrast); a decoder trained again with it, the encoder
