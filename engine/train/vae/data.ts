@@ -6,6 +6,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readRateFrames } from '../prepare/frames.js';
+import { lumaOf } from '../../watermark/invisible.js';
 import { growEllipse, rasterizeEllipse, scaleEllipse } from '../../synth/masks.js';
 import type { ClipTruth, Ellipse } from '../../synth/types.js';
 import { CLIP_TRUTH_FORMAT } from '../../synth/types.js';
@@ -105,16 +106,16 @@ export const DETAIL_MAX_BOOST = 4;
  * contrast (and boosting low-contrast faces) asks for the same sharpness on every skin tone.
  */
 export function addDetailWeight(rgb: Uint8Array, face: Float32Array, size: number, detail: number, out: Float32Array): void {
-  const luma = new Float32Array(size * size);
-  for (let i = 0; i < luma.length; i++) luma[i] = (0.299 * rgb[i * 3]! + 0.587 * rgb[i * 3 + 1]! + 0.114 * rgb[i * 3 + 2]!) / 127.5;
+  // Luma in 0..255; a central difference over two pixels in [-1, 1] units is Δ/255.
+  const luma = lumaOf(rgb, size, size);
   const edge = new Float32Array(size * size);
   let sum = 0;
   let area = 0;
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const i = y * size + x;
-      const gx = (luma[y * size + Math.min(size - 1, x + 1)]! - luma[y * size + Math.max(0, x - 1)]!) / 2;
-      const gy = (luma[Math.min(size - 1, y + 1) * size + x]! - luma[Math.max(0, y - 1) * size + x]!) / 2;
+      const gx = (luma[y * size + Math.min(size - 1, x + 1)]! - luma[y * size + Math.max(0, x - 1)]!) / 255;
+      const gy = (luma[Math.min(size - 1, y + 1) * size + x]! - luma[Math.max(0, y - 1) * size + x]!) / 255;
       edge[i] = Math.hypot(gx, gy);
       sum += face[i]! * edge[i]!;
       area += face[i]!;

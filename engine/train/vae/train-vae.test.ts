@@ -2,7 +2,7 @@
 // parameters as an uninterrupted one, the finished run folds its latent statistics so encoded latents
 // come out normalised, and bad clip folders get a sentence.
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,7 +11,7 @@ import { SafetensorsFile } from '../../model/weights/safetensors.js';
 import { writeClip } from '../../synth/clip.js';
 import { trainVaeCommand } from '../../cli/train-vae.js';
 import { CancelledError } from '../../common/engine-errors.js';
-import { readMetrics } from '../run-folder.js';
+import { readMetrics, readRun } from '../run-folder.js';
 import { loadVaeClips } from './data.js';
 import { VaeCodec, evalWindows, measureLatentStats, weightMap } from './finish.js';
 import { vaeLayout } from './graph.js';
@@ -120,7 +120,7 @@ test('a few steps lower the loss; a paused run resumes to the same parameters; l
   const [dMse, sMse] = [d0.mse as number, s0.mse as number];
   assert.ok(Math.abs(dMse - sMse) <= 2e-6 * sMse, `plain error ${dMse} vs ${sMse}`);
   assert.ok(Math.abs(d0.loss - s0.loss) > 1e-3 * s0.loss, `weighted loss ${d0.loss} vs ${s0.loss}`);
-  const recorded = async (run: string): Promise<Record<string, unknown>> => (JSON.parse(await readFile(path.join(run, 'run.json'), 'utf8')) as { settings: Record<string, unknown> }).settings;
+  const recorded = async (run: string): Promise<Record<string, unknown>> => (await readRun(run))!.settings;
   assert.equal((await recorded(detailed.run)).detailWeight, 5);
   assert.equal('detailWeight' in (await recorded(same.run)), false);
 
