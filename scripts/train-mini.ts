@@ -44,9 +44,11 @@ if (!(budgetS > 0)) throw new Error(`--budget-minutes must be a positive number,
 /** The recipe. The full numbers are what the shipped model was trained with (see its model card). */
 /** Largest standard deviation of the latent noise the shipped decoder is trained with (latents have std 1). */
 const DECODER_NOISE = '1';
+/** Weight of each face's own edges in the shipped decoder's loss (`refree train vae --detail`), so darker faces keep their features. */
+const DECODER_DETAIL = '2';
 
 const R = quick
-  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, test: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], sftMore: ['--steps', '2', '--batch', '1', '--frames', '3', '--lr', '1e-4', '--warmup', '1', '--checkpoint-every', '2'], sftAnchor: ['--steps', '2', '--batch', '1', '--frames', '3', '--lr', '1e-4', '--warmup', '1', '--checkpoint-every', '2', '--anchor-share', '0.5'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], decoder: ['--decoder-only', '--latent-noise', '0.5', '--steps', '2', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '2'], evalClips: 1, long: { count: 1, seconds: 3 }, minute: { count: 1, seconds: 4 } }
+  ? { train: { count: 6, seconds: 2 }, dpoClips: { count: 2, seconds: 2 }, heldout: { count: 1, seconds: 2 }, test: { count: 1, seconds: 2 }, vae: ['--steps', '3', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '3'], vaeLong: ['--steps', '2', '--batch', '1', '--frames', '17', '--lr', '5e-4', '--warmup', '1', '--max-clips', '6', '--checkpoint-every', '2'], sft: ['--steps', '3', '--batch', '1', '--frames', '3', '--lr', '3e-4', '--warmup', '1', '--checkpoint-every', '3'], sftMore: ['--steps', '2', '--batch', '1', '--frames', '3', '--lr', '1e-4', '--warmup', '1', '--checkpoint-every', '2'], sftAnchor: ['--steps', '2', '--batch', '1', '--frames', '3', '--lr', '1e-4', '--warmup', '1', '--checkpoint-every', '2', '--anchor-share', '0.5'], dpo: ['--steps', '2', '--batch', '1', '--frames', '3', '--sample-steps', '2', '--checkpoint-every', '2'], decoder: ['--decoder-only', '--latent-noise', '0.5', '--detail', '2', '--steps', '2', '--batch', '1', '--frames', '5', '--max-clips', '6', '--checkpoint-every', '2'], evalClips: 1, long: { count: 1, seconds: 3 }, minute: { count: 1, seconds: 4 } }
   : {
       train: { count: 400, seconds: 4 },
       dpoClips: { count: 60, seconds: 4 },
@@ -69,7 +71,7 @@ const R = quick
       // The shipped decoder: trained again against the frozen encoder with noisy latents, so it draws
       // clean frames from the slightly-off latents the DiT samples (the encoder, and so the latent space,
       // stay exactly vae-long's).
-      decoder: ['--decoder-only', '--latent-noise', DECODER_NOISE, '--steps', '1500', '--batch', '2', '--frames', '9', '--lr', '5e-4', '--warmup', '30', '--max-clips', '120', '--checkpoint-every', '50'],
+      decoder: ['--decoder-only', '--latent-noise', DECODER_NOISE, '--detail', DECODER_DETAIL, '--steps', '1500', '--batch', '2', '--frames', '9', '--lr', '5e-4', '--warmup', '30', '--max-clips', '120', '--checkpoint-every', '50'],
       evalClips: 16,
       // Long speech, where chunk hands on to chunk: 8 held-out clips of 8 s and 3 of a minute.
       long: { count: 8, seconds: 8 },
