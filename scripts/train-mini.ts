@@ -1,6 +1,7 @@
 // `npm run train:mini`: the whole refree-mini recipe as one resumable command.
 //
-//   synth (train, DPO and held-out clips) → VAE → its decoder again on noisy latents → base package →
+//   synth (train, DPO and held-out clips) → VAE → its decoder again on noisy latents, weighing every
+//   face's edges → base package →
 //   prepare → SFT → merge → SFT continued at a lower learning rate → DPO → merge → the merged model
 //   with that decoder and the spec's sampler settings (shipped) → eval
 //
@@ -243,7 +244,9 @@ frame 0, so errors handed from chunk to chunk do not pile up into another face (
 with the same decoder), but on this synthetic world it does not beat SFT (the clip-by-clip differences
 below), so it is not merged; docs/ABLATIONS.md has the DPO variants tried. The shipped decoder was trained again, alone, with the
 encoder frozen and Gaussian noise (standard deviation up to ${DECODER_NOISE}, latents having std 1) added to the
-latents: it draws cleaner frames from the DiT's slightly-off latents than the VAE's first decoder.
+latents: it draws cleaner frames from the DiT's slightly-off latents than the VAE's first decoder. Its loss
+also weighs each face's edges against that face's own contrast (\`--detail ${DECODER_DETAIL}\`), so the eyes and lips
+of darker faces count as much as those of lighter ones (What it cannot do, below).
 
 Training time on 2 CPU cores shared with other work (sum of step times): VAE ${vae.minutes} min (${vae.steps} steps),
 decoder ${dec.minutes} min (${dec.steps} steps), SFT ${sft.minutes} min (${sft1.steps} + ${sft2.steps} + ${sft3.steps} steps, final loss ${sft.lastLoss ?? '–'}),
@@ -319,10 +322,10 @@ ${limits}${quiet.silence !== null && quiet.closedRecon !== null && quiet.silence
     : '- Fully closed lips in silence: the mouth rests slightly open when nobody speaks (silence figure above).'}
 - Darker skin as well as lighter: on darker-skinned avatars the small VAE flattens the eyes and lips
   (their contrast with the skin is small in absolute terms, which a plain pixel loss weighs
-  little), so generated faces there are often too soft to track (${skin.shipped.darker.measured} of ${skin.shipped.darker.clips} test clips measurable against
-  ${skin.shipped.lighter.measured} of ${skin.shipped.lighter.clips}). This package's decoder was trained without the detail weight (\`refree train vae --detail\`,
-  which weighs each face's edges against its own contrast); a decoder trained again with it, the encoder
-  and the DiT left as they are, keeps more of these faces trackable (docs/TRAINING.md, "Every skin tone").
+  little), so generated faces there are still often too soft to track (${skin.shipped.darker.measured} of ${skin.shipped.darker.clips} test clips measurable against
+  ${skin.shipped.lighter.measured} of ${skin.shipped.lighter.clips}). The shipped decoder is trained with the detail weight (\`refree train vae --detail\`,
+  which weighs each face's edges against its own contrast), which keeps more of these faces trackable than
+  a plain pixel loss (docs/TRAINING.md, "Every skin tone"); the latent itself still loses the rest.
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
 - Large head turns, hands, backgrounds with motion: the synthetic world has none.
 - Speech unlike the synthetic voices may still move the mouth, but the sync is only measured on the synthetic world.
