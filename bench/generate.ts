@@ -4,9 +4,10 @@
 // own; a short warm-up child first makes the demo package and the engine cache, so both cases start
 // from the same state. The cases run --repeat times, interleaved (10, 60, 10, 60, …) so that a change in
 // the machine's load falls on both, and each number is the median of its repeats: a single peak RSS
-// varies by tens of MB with garbage-collection timing, enough to flip a 1.1 ratio on its own. Reported: wall time, peak RSS, frames per second, real-time factor, and the
-// 60 s / 10 s ratios of time (target ≤ 6.5: linear in length, less the fixed start-up) and of peak RSS
-// (target ≤ 1.1: memory flat in the speech length; DESIGN "Numbers to hold").
+// varies by tens of MB with garbage-collection timing, enough to flip a 1.1 ratio on its own.
+// Reported: wall time, peak RSS, frames per second, real-time factor, and the 60 s / 10 s ratios of
+// time (target ≤ 6.5: linear in length, less the fixed start-up) and of peak RSS (target ≤ 1.1: memory
+// flat in the speech length; DESIGN "Numbers to hold").
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +25,7 @@ interface CaseResult {
   frames: number;
   wallS: number;
   maxRssMB: number;
+  /** the first repeat's time per pipeline stage (a breakdown, not a median). */
   timings: Record<string, number>;
   /** every repeat's wall time and peak RSS; wallS and maxRssMB are their medians. */
   runs: { wallS: number; maxRssMB: number }[];

@@ -1,9 +1,8 @@
 // `npm run train:mini`: the whole refree-mini recipe as one resumable command.
 //
 //   synth (train, DPO and held-out clips) → VAE → its decoder again on noisy latents, weighing every
-//   face's edges → base package →
-//   prepare → SFT → merge → SFT continued at a lower learning rate → DPO → merge → the merged model
-//   with that decoder and the spec's sampler settings (shipped) → eval
+//   face's edges → base package → prepare → SFT → merge → SFT continued at a lower learning rate → DPO
+//   → merge → the merged model with that decoder and the spec's sampler settings (shipped) → eval
 //
 // Every stage is a `refree` command run as a child process (its output goes to <run>/logs/<stage>.log
 // and its one reproducing command is printed first), or a small in-process step. A stage that finished
