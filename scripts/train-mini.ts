@@ -2,7 +2,8 @@
 //
 //   synth (train, DPO and held-out clips) → VAE → its decoder again on noisy latents, weighing every
 //   face's edges → base package → prepare → SFT → merge → SFT continued at a lower learning rate → DPO
-//   → merge → the merged model with that decoder and the spec's sampler settings (shipped) → eval
+//   → merge → SFT with half the windows anchored on the portrait → merge → that model with the decoder,
+//   the spec's sampler settings and the portrait anchor (shipped) → eval
 //
 // Every stage is a `refree` command run as a child process (its output goes to <run>/logs/<stage>.log
 // and its one reproducing command is printed first), or a small in-process step. A stage that finished
