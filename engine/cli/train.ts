@@ -55,6 +55,8 @@ SFT only:
                          start later in a clip, as a later chunk starts from a generated frame (default 0)
   --anchor-share <p>     share of windows trained as a later chunk that also sees the portrait (default
                          0.5 for a model that samples with the portrait anchor, as refree-mini does; else 0)
+  --face-balance <x>     raise the face and lip weights of low-contrast (e.g. darker-skinned) faces by
+                         up to x times, by their portrait's contrast (default: every clip the same)
 DPO only:
   --beta <x>             preference strength (default 2500; = 5000 in the original code's −½β form)
   --mask-ratios <list>   speech hidden in the generated negatives, best first (default 0,0.2,0.4)
@@ -94,6 +96,7 @@ const RUN_OPTIONS: OptionSpec = {
   'portrait-start': { type: 'string' },
   'motion-noise': { type: 'string' },
   'anchor-share': { type: 'string' },
+  'face-balance': { type: 'string' },
   beta: { type: 'string' },
   'mask-ratios': { type: 'string' },
   'ref-decay': { type: 'string' },
@@ -152,8 +155,9 @@ export function settingsFromArgs(v: CommandContext['values'], stage: 'sft' | 'dp
     set('portraitStart', num(v['portrait-start'], 'portrait-start'));
     set('motionNoise', num(v['motion-noise'], 'motion-noise'));
     set('anchorShare', num(v['anchor-share'], 'anchor-share'));
+    set('faceBalance', num(v['face-balance'], 'face-balance'));
   } else {
-    only(['lip', 'face', 'rest', 'speech-drop', 'portrait-start', 'motion-noise', 'anchor-share'], 'sft');
+    only(['lip', 'face', 'rest', 'speech-drop', 'portrait-start', 'motion-noise', 'anchor-share', 'face-balance'], 'sft');
     set('beta', num(v.beta, 'beta'));
     const ratios = list(v['mask-ratios']);
     if (ratios) out.maskRatios = ratios.map((r) => num(r, 'mask-ratios')!);

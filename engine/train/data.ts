@@ -29,6 +29,8 @@ export interface TrainData {
   w: number;
   stride: number;
   speechDim: number;
+  /** Per clip, the factor on its regional weights above `rest` (SftSettings.faceBalance); absent: 1. */
+  faceBoost?: Float32Array;
 }
 
 /** Loads every accepted clip of a prepared dataset for a package whose preparation key is `packageHash`. */
@@ -97,6 +99,11 @@ export interface SftBatchSettings {
   anchorShare: number;
   /** Highest u of the shifted timestep draw (1 = every timestep; less skips the noisiest). */
   maxU: number;
+}
+
+/** Regional weights with the part above `rest` multiplied by `boost` (a faint face's, face-contrast.ts). */
+export function boostedRegions(r: RegionWeights, boost: number): RegionWeights {
+  return boost === 1 ? r : { rest: r.rest, face: r.rest + (r.face - r.rest) * boost, lip: r.rest + (r.lip - r.rest) * boost };
 }
 
 /** A random window of a random clip for (seed, step, micro, item). */
@@ -169,7 +176,7 @@ export function sftBatch(d: TrainData, context: Float32Array, s: SftBatchSetting
     const refs = anchored ? 2 : 1;
     if (anchored) anchorWindow(clip, x0, F);
     noisyPair(x0, eps, sigma, C, F, hw, feeds.latents.subarray(b * n, (b + 1) * n), feeds.target.subarray(b * n, (b + 1) * n), refNoise, refs);
-    feeds.weight.set(latentLossWeights(maskWindow(clip.lipMask, clip.latentShape, wref.start, F), maskWindow(clip.faceMask, clip.latentShape, wref.start, F), F, hw, s.regions, refs), b * F * hw);
+    feeds.weight.set(latentLossWeights(maskWindow(clip.lipMask, clip.latentShape, wref.start, F), maskWindow(clip.faceMask, clip.latentShape, wref.start, F), F, hw, boostedRegions(s.regions, d.faceBoost?.[wref.clip] ?? 1), refs), b * F * hw);
     for (let f = refs; f < F; f++) feeds.timesteps[b * F + f] = sigma * 1000;
     feeds.context.set(context, b * context.length);
     feeds.speech_features.set(speechWindow(clip, wref.start, F, d.stride), b * Tv * D);

@@ -56,6 +56,13 @@ export interface SftSettings extends CommonSettings {
    * speech. 0: every window has one reference frame, its own.
    */
   anchorShare: number;
+  /**
+   * Most by which a faint face's face and lip weights are raised (face-contrast.ts): each clip's regional
+   * weights above `rest` are multiplied by (DETAIL_REFERENCE / its portrait's face contrast)², between 1
+   * and this. Absent: every clip weighs the same (and the run records and hashes the settings it did
+   * before the option existed).
+   */
+  faceBalance?: number;
 }
 
 export interface DpoSettings extends CommonSettings {
@@ -168,6 +175,7 @@ export function validateSft(s: SftSettings): SftSettings {
   check(Number.isFinite(s.motionNoise) && s.motionNoise >= 0, `the motion-frame noise must be a number ≥ 0 (got ${s.motionNoise})`);
   check(s.anchorShare >= 0 && s.anchorShare <= 1, `the share of windows with the portrait anchor must lie in [0, 1] (got ${s.anchorShare})`);
   check(s.anchorShare === 0 || s.frames >= 3, `windows with the portrait anchor need at least 3 latent frames (2 references and 1 to learn; got ${s.frames}): use longer windows, or --anchor-share 0`);
+  check(s.faceBalance === undefined || (s.faceBalance >= 1 && s.faceBalance <= 16), `the face balance is the most a faint face's weights are raised, between 1 and 16 (got ${s.faceBalance})`);
   check(s.portraitStart >= 0 && s.portraitStart <= 1, `the share of windows starting at the portrait must lie in [0, 1] (got ${s.portraitStart})`);
   for (const k of ['lip', 'face', 'rest'] as const) check(s.regions[k] >= 0 && Number.isFinite(s.regions[k]), `the ${k} weight must be a number ≥ 0 (got ${s.regions[k]})`);
   check(s.regions.rest > 0 || s.regions.face > 0 || s.regions.lip > 0, 'at least one region weight must be > 0');

@@ -17,6 +17,7 @@ import type { SftSettings } from './settings.js';
 import { ANCHORED_MODEL_SHARE, SFT_DEFAULTS, SettingsError, validateSft } from './settings.js';
 import { Stepper, learningRate } from './stepper.js';
 import { trainableSet } from './trainable.js';
+import { datasetFaceBoosts } from './face-contrast.js';
 import { trainAttentionFor } from './estimate.js';
 import type { TrainableSet } from './trainable.js';
 
@@ -82,6 +83,7 @@ export async function runSft(opts: TrainRunOptions<SftSettings>, hooks: TrainHoo
   emit({ type: 'stage', stage: 'data', message: 'loading the prepared clips' });
   const data = await loadTrainData(opts.dataset, base.dataHash);
   checkWindow(data, s.frames);
+  if (s.faceBalance !== undefined) data.faceBoost = await datasetFaceBoosts(opts.dataset, base.dataHash, data, s.faceBalance);
   const runDir = path.resolve(opts.run);
   const { resumed } = await openRunFolder(runDir, runRecord('sft', base, opts.dataset, s, set));
   const id = { stage: 'sft' as const, settingsHash: runRecord('sft', base, opts.dataset, s, set).settingsHash, layoutHash: set.layoutHash, baseHash: base.hash };

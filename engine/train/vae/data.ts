@@ -106,26 +106,38 @@ export const DETAIL_MAX_BOOST = 4;
  * contrast (and boosting low-contrast faces) asks for the same sharpness on every skin tone.
  */
 export function addDetailWeight(rgb: Uint8Array, face: Float32Array, size: number, detail: number, out: Float32Array): void {
-  // Luma in 0..255; a central difference over two pixels in [-1, 1] units is Δ/255.
-  const luma = lumaOf(rgb, size, size);
-  const edge = new Float32Array(size * size);
-  let sum = 0;
-  let area = 0;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const i = y * size + x;
-      const gx = (luma[y * size + Math.min(size - 1, x + 1)]! - luma[y * size + Math.max(0, x - 1)]!) / 255;
-      const gy = (luma[Math.min(size - 1, y + 1) * size + x]! - luma[Math.max(0, y - 1) * size + x]!) / 255;
-      edge[i] = Math.hypot(gx, gy);
-      sum += face[i]! * edge[i]!;
-      area += face[i]!;
-    }
-  }
-  const mean = area > 0 ? sum / area : 0;
+  const edge = lumaEdges(rgb, size);
+  const mean = meanInside(edge, face);
   // A face with no edges at all (a flat colour) has nothing to sharpen.
   if (!(mean > 1e-6)) return;
   const k = (detail * Math.min(DETAIL_MAX_BOOST, (DETAIL_REFERENCE / mean) ** 2)) / mean;
   for (let i = 0; i < out.length; i++) out[i]! += k * face[i]! * edge[i]!;
+}
+
+/** Luma gradient magnitude of a square RGB24 frame, central differences, in [-1, 1] units per pixel. */
+export function lumaEdges(rgb: Uint8Array, size: number): Float32Array {
+  // Luma in 0..255; a central difference over two pixels in [-1, 1] units is Δ/255.
+  const luma = lumaOf(rgb, size, size);
+  const edge = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const gx = (luma[y * size + Math.min(size - 1, x + 1)]! - luma[y * size + Math.max(0, x - 1)]!) / 255;
+      const gy = (luma[Math.min(size - 1, y + 1) * size + x]! - luma[Math.max(0, y - 1) * size + x]!) / 255;
+      edge[y * size + x] = Math.hypot(gx, gy);
+    }
+  }
+  return edge;
+}
+
+/** Mean of `values` weighted by `mask` (coverage 0..1); 0 for an empty mask. */
+export function meanInside(values: Float32Array, mask: Float32Array): number {
+  let sum = 0;
+  let area = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += mask[i]! * values[i]!;
+    area += mask[i]!;
+  }
+  return area > 0 ? sum / area : 0;
 }
 
 /** 1 + face·face mask + lip·(grown) lip mask (+ the face's detail weight), one frame. */
