@@ -325,7 +325,10 @@ ${limits}${quiet.silence !== null && quiet.closedRecon !== null && quiet.silence
   little), so generated faces there are still often too soft to track (${skin.shipped.darker.measured} of ${skin.shipped.darker.clips} test clips measurable against
   ${skin.shipped.lighter.measured} of ${skin.shipped.lighter.clips}). The shipped decoder is trained with the detail weight (\`refree train vae --detail\`,
   which weighs each face's edges against its own contrast), which keeps more of these faces trackable than
-  a plain pixel loss (docs/TRAINING.md, "Every skin tone"); the latent itself still loses the rest.
+  a plain pixel loss (docs/TRAINING.md, "Every skin tone"); the latent itself still loses the rest: a
+  darker face's shut lip line is missing even from the VAE's own reconstruction, and neither training the
+  encoder with the detail weight nor raising darker faces' weight in the DiT's loss
+  (\`refree train sft --face-balance\`) brings it back (the same section).
 - Photos, real faces, other drawing styles: it has only ever seen the synthetic avatars.
 - Large head turns, hands, backgrounds with motion: the synthetic world has none.
 - Speech unlike the synthetic voices may still move the mouth, but the sync is only measured on the synthetic world.
