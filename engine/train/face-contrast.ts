@@ -4,10 +4,13 @@
 // so a squared velocity error counts a blurred dark face less than a blurred light one; raising faint
 // faces' regional weights asks the DiT for the same care on every skin tone. The measure is the one the
 // VAE's detail weight uses (vae/data.ts, DETAIL_REFERENCE), taken on the clip's reference portrait.
+// On refree-mini it did not bring the darker faces back: the VAE already loses their lip line
+// (docs/TRAINING.md, "Every skin tone").
 import path from 'node:path';
 import sharp from 'sharp';
 import { DETAIL_REFERENCE, lumaEdges, meanInside } from './vae/data.js';
 import type { TrainData } from './data.js';
+import { TrainDataError } from './data.js';
 import { clipDir } from './prepare/cache.js';
 import { REF_FILE } from './prepare/types.js';
 
@@ -46,7 +49,7 @@ export async function datasetFaceBoosts(datasetDir: string, packageHash: string,
   for (const [i, clip] of data.clips.entries()) {
     const file = path.join(clipDir(datasetDir, packageHash, clip.id), REF_FILE);
     const contrast = await pngFaceContrast(file, clip.faceMask.subarray(0, hw), data.h, data.w).catch((e: Error) => {
-      throw new Error(`the reference portrait of clip "${clip.id}" (${file}) cannot be read (${e.message}): prepare the clips again`);
+      throw new TrainDataError(`the reference portrait of clip "${clip.id}" (${file}) cannot be read (${e.message}): prepare the clips again`);
     });
     out[i] = faintFaceBoost(contrast, most);
   }
