@@ -144,3 +144,22 @@ test('fine-tuning a model that samples with the portrait anchor keeps training a
   assert.equal(sftSettings(base(true), { anchorShare: 0 }).anchorShare, 0);
   assert.equal(sftSettings(base(false), { anchorShare: 0.25 }).anchorShare, 0.25);
 });
+
+test("a clip's face factor multiplies its window's weights above rest, and changes nothing else the batch draws", () => {
+  const d = tracedData();
+  const [F, hw] = [5, 4];
+  const settings = { seed: 3, batch: 6, frames: F, shift: 3, regions: PAPER_REGION_WEIGHTS, speechDrop: 0, portraitStart: 0, motionNoise: 0, maxU: 1, anchorShare: 0 };
+  const plain = sftBatch(d, new Float32Array(4), settings, 0, 0);
+  const boosted = sftBatch({ ...d, faceBoost: Float32Array.from([1, 3, 2]) }, new Float32Array(4), settings, 0, 0);
+  assert.deepEqual(boosted.windows, plain.windows);
+  assert.deepEqual(boosted.feeds.latents, plain.feeds.latents);
+  const weight = boosted.feeds.weight as Float32Array;
+  for (let b = 0; b < settings.batch; b++) {
+    const factor = [1, 3, 2][boosted.windows[b]!.clip]!;
+    // Every cell lies inside the lips here (masks all 1): weight lip = 100, raised to 1 + 99·factor.
+    const w = weight.subarray(b * F * hw, (b + 1) * F * hw);
+    assert.ok(w.subarray(0, hw).every((x) => x === 0), 'the reference frame still has no loss');
+    assert.ok(w.subarray(hw).every((x) => x === 1 + 99 * factor), `item ${b} (clip ${boosted.windows[b]!.clip})`);
+  }
+  assert.ok(new Set(boosted.windows.map((x) => x.clip)).size > 1, 'the batch mixes clips');
+});
