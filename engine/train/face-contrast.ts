@@ -7,8 +7,8 @@
 // On refree-mini it did not bring the darker faces back: the VAE already loses their lip line
 // (docs/TRAINING.md, "Every skin tone").
 import path from 'node:path';
-import sharp from 'sharp';
-import { DETAIL_REFERENCE, lumaEdges, meanInside } from './vae/data.js';
+import { loadImage } from '../media/image-input.js';
+import { faintnessBoost, lumaEdges, meanInside } from './vae/data.js';
 import type { TrainData } from './data.js';
 import { TrainDataError } from './data.js';
 import { clipDir } from './prepare/cache.js';
@@ -32,14 +32,14 @@ export function portraitFaceContrast(rgb: Uint8Array, size: number, faceMask: Fl
 /** The factor on a face's regional weights: (reference / contrast)², between 1 and `most`. */
 export function faintFaceBoost(contrast: number, most: number): number {
   if (!(contrast > 1e-6)) return 1;
-  return Math.min(most, Math.max(1, (DETAIL_REFERENCE / contrast) ** 2));
+  return Math.max(1, faintnessBoost(contrast, most));
 }
 
 /** portraitFaceContrast of a PNG file (the prepared clip's ref.png). */
 export async function pngFaceContrast(file: string, faceMask: Float32Array, h: number, w: number): Promise<number> {
-  const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  if (info.width !== info.height) throw new RangeError(`${file} is ${info.width}×${info.height}; a prepared portrait is square`);
-  return portraitFaceContrast(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, faceMask, h, w);
+  const img = await loadImage(file);
+  if (img.width !== img.height) throw new RangeError(`${file} is ${img.width}×${img.height}; a prepared portrait is square`);
+  return portraitFaceContrast(new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length), img.width, faceMask, h, w);
 }
 
 /** faintFaceBoost of every clip of a prepared dataset, from each clip's reference portrait and first face mask. */

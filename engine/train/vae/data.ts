@@ -110,8 +110,13 @@ export function addDetailWeight(rgb: Uint8Array, face: Float32Array, size: numbe
   const mean = meanInside(edge, face);
   // A face with no edges at all (a flat colour) has nothing to sharpen.
   if (!(mean > 1e-6)) return;
-  const k = (detail * Math.min(DETAIL_MAX_BOOST, (DETAIL_REFERENCE / mean) ** 2)) / mean;
+  const k = (detail * faintnessBoost(mean, DETAIL_MAX_BOOST)) / mean;
   for (let i = 0; i < out.length; i++) out[i]! += k * face[i]! * edge[i]!;
+}
+
+/** (DETAIL_REFERENCE / a face's mean edge)², at most `most`: how much more a faint face is weighed. */
+export function faintnessBoost(meanEdge: number, most: number): number {
+  return Math.min(most, (DETAIL_REFERENCE / meanEdge) ** 2);
 }
 
 /** Luma gradient magnitude of a square RGB24 frame, central differences, in [-1, 1] units per pixel. */
